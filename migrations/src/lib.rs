@@ -1,0 +1,30 @@
+//! hamlet's database migrations, for SQLite and PostgreSQL alike.
+//!
+//! One file per migration, named `mYYYYMMDD_HHMMSS_verb_noun.rs`. A migration that
+//! has landed is never edited: a change to the schema is a new migration.
+
+#![expect(
+    elided_lifetimes_in_paths,
+    reason = "sea-orm-migration declares MigrationTrait with an elided SchemaManager lifetime, which async_trait cannot match with a named one"
+)]
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_create_organisation;
+mod m20261123_000002_create_page;
+mod m20261123_000003_create_service;
+mod m20261123_000004_create_search_document;
+
+/// Applies hamlet's migrations in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261123_000001_create_organisation::Migration),
+            Box::new(m20261123_000002_create_page::Migration),
+            Box::new(m20261123_000003_create_service::Migration),
+            Box::new(m20261123_000004_create_search_document::Migration),
+        ]
+    }
+}

@@ -1,0 +1,119 @@
+//! Startup: connect, migrate, seed a fresh database, build the schema and the
+//! router, and listen. `main` and the tests both start hamlet through [`App`].
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use axum::Router;
+use sea_orm::{DatabaseConnection, EntityTrait as _, PaginatorTrait as _};
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::content::seed::{self, SeedFiles};
+use crate::http::{self, AppState};
+use crate::metrics::Metrics;
+use crate::{db, graphql};
+
+/// A hamlet ready to serve: migrated, seeded and listening.
+pub struct App {
+    listener: TcpListener,
+    router: Router,
+    db: DatabaseConnection,
+}
+
+impl App {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let db = db::connect(&config).await?;
+        db::migrate(&db).await?;
+        seed_if_fresh(&db, &config).await?;
+        let state = Arc::new(AppState {
+            schema: graphql::schema(&config, db.clone()),
+            db: db.clone(),
+            metrics: Metrics::new(config.db_max_connections).context("setting up metrics")?,
+            cache_max_age: config.cache_max_age_seconds,
+            max_body_bytes: config.max_body_bytes,
+        });
+        let router = http::router(state, &config);
+        let listener = TcpListener::bind(config.bind)
+            .await
+            .with_context(|| format!("HAMLET_BIND: cannot listen on {}", config.bind))?;
+        Ok(Self {
+            listener,
+            router,
+            db,
+        })
+    }
+
+    /// The address it listens on (useful when `HAMLET_BIND` asked for port 0).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+    }
+}
+
+/// Loads the seed into a database that has no organisation yet.
+async fn seed_if_fresh(db: &DatabaseConnection, config: &Config) -> anyhow::Result<()> {
+    let organisations = crate::content::entity::organisation::Entity::find()
+        .count(db)
+        .await?;
+    if organisations > 0 {
+        return Ok(());
+    }
+    let files = match &config.seed_dir {
+        Some(dir) => SeedFiles::from_dir(dir).context("HAMLET_SEED_DIR")?,
+        None => SeedFiles::built_in(),
+    };
+    let report = seed::load(db, &files)
+        .await
+        .context("seeding a fresh database")?;
+    tracing::info!(?report, "seeded a fresh database");
+    Ok(())
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,298 @@
+//! Content's domain types and rules. No I/O here.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::error::AppError;
+
+/// A page or service address: lowercase letters, digits and single hyphens.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Slug(String);
+
+impl Slug {
+    pub const MAX_LEN: usize = 100;
+
+    pub fn parse(value: &str, field: &str) -> Result<Self, AppError> {
+        let valid = !value.is_empty()
+            && value.len() <= Self::MAX_LEN
+            && value.split('-').all(|part| {
+                !part.is_empty()
+                    && part
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            });
+        if valid {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err(AppError::bad_input(
+                field,
+                "must be lowercase letters, digits and single hyphens, at most 100 characters",
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Where a page is in its life.
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageStatus {
+    /// Being written; never shown to the public.
+    Draft,
+    /// Public from its `publishedAt` time.
+    Published,
+    /// Withdrawn from the public.
+    Archived,
+}
+
+impl PageStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "DRAFT",
+            Self::Published => "PUBLISHED",
+            Self::Archived => "ARCHIVED",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Draft, Self::Published, Self::Archived]
+            .into_iter()
+            .find(|status| status.as_str() == value)
+    }
+}
+
+/// What kind of thing a page's media item is.
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MediaKind {
+    Video,
+    Image,
+    Audio,
+    Document,
+}
+
+impl MediaKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Video => "VIDEO",
+            Self::Image => "IMAGE",
+            Self::Audio => "AUDIO",
+            Self::Document => "DOCUMENT",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Video, Self::Image, Self::Audio, Self::Document]
+            .into_iter()
+            .find(|kind| kind.as_str() == value)
+    }
+}
+
+/// The organisation's text in one locale.
+#[derive(Clone, Debug)]
+pub struct OrganisationView {
+    pub name: String,
+    pub vision: String,
+    pub mission: String,
+    pub purpose: String,
+    pub values: Vec<ValueView>,
+    pub locale: String,
+    pub available_locales: Vec<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ValueView {
+    pub position: i32,
+    pub title: String,
+    pub description: Option<String>,
+}
+
+/// A page in one locale, with its media.
+#[derive(Clone, Debug)]
+pub struct PageView {
+    pub id: Uuid,
+    pub slug: String,
+    pub locale: String,
+    pub title: String,
+    pub summary: Option<String>,
+    pub body: String,
+    pub body_html: String,
+    pub media: Vec<MediaView>,
+    pub status: PageStatus,
+    pub version: i32,
+    pub published_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+    pub available_locales: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct MediaView {
+    pub position: i32,
+    pub kind: MediaKind,
+    pub title: String,
+    pub description: Option<String>,
+    pub url: Option<String>,
+    pub transcript: Option<String>,
+    pub captions_url: Option<String>,
+    pub alt_text: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ServiceView {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    pub category: String,
+    pub parent_organisation: String,
+    pub ods_code: Option<String>,
+}
+
+/// What a search hit points at.
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SearchHitKind {
+    Page,
+    Service,
+}
+
+impl SearchHitKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Page => "page",
+            Self::Service => "service",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Page, Self::Service]
+            .into_iter()
+            .find(|kind| kind.as_str() == value)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct SearchHitView {
+    pub kind: SearchHitKind,
+    pub slug: String,
+    pub locale: String,
+    pub title: String,
+    pub snippet: String,
+    pub score: f64,
+}
+
+/// A resident's search text, reduced to the words both databases search for.
+///
+/// Only letters and digits survive, so nothing a resident types can reach the
+/// FTS5 or `tsquery` syntax. The last word matches as a prefix, for search as
+/// you type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SearchText {
+    words: Vec<String>,
+}
+
+impl SearchText {
+    pub const MAX_CHARS: usize = 200;
+    pub const MAX_WORDS: usize = 8;
+
+    pub fn parse(text: &str) -> Result<Self, AppError> {
+        if text.chars().count() > Self::MAX_CHARS {
+            return Err(AppError::bad_input(
+                "text",
+                "must be at most 200 characters",
+            ));
+        }
+        let words: Vec<String> = text
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|word| !word.is_empty())
+            .take(Self::MAX_WORDS)
+            .map(str::to_lowercase)
+            .collect();
+        if words.is_empty() {
+            return Err(AppError::bad_input(
+                "text",
+                "must contain at least one letter or digit",
+            ));
+        }
+        Ok(Self { words })
+    }
+
+    /// An FTS5 query: every word must match, the last as a prefix.
+    pub fn to_fts5(&self) -> String {
+        let mut query = self
+            .words
+            .iter()
+            .map(|word| format!("\"{word}\""))
+            .collect::<Vec<_>>()
+            .join(" ");
+        query.push('*');
+        query
+    }
+
+    /// A PostgreSQL `tsquery`: every word must match, the last as a prefix.
+    pub fn to_tsquery(&self) -> String {
+        let mut query = self.words.join(" & ");
+        query.push_str(":*");
+        query
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_strict() {
+        assert!(Slug::parse("vision-and-purpose", "slug").is_ok());
+        assert!(Slug::parse("a1", "slug").is_ok());
+        for bad in [
+            "",
+            "Vision",
+            "a--b",
+            "-a",
+            "a-",
+            "a b",
+            "a_b",
+            "é",
+            &"a".repeat(101),
+        ] {
+            assert!(Slug::parse(bad, "slug").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn search_text_keeps_only_words() {
+        let text = SearchText::parse("  Wellbeing\" OR title:* NEAR(x) ").unwrap();
+        assert_eq!(
+            text.to_fts5(),
+            "\"wellbeing\" \"or\" \"title\" \"near\" \"x\"*"
+        );
+        assert_eq!(text.to_tsquery(), "wellbeing & or & title & near & x:*");
+    }
+
+    #[test]
+    fn search_text_needs_a_word() {
+        assert!(SearchText::parse("  *** ").is_err());
+        assert!(SearchText::parse(&"a".repeat(201)).is_err());
+    }
+
+    #[test]
+    fn statuses_round_trip() {
+        for status in [
+            PageStatus::Draft,
+            PageStatus::Published,
+            PageStatus::Archived,
+        ] {
+            assert_eq!(PageStatus::parse(status.as_str()), Some(status));
+        }
+        for kind in [
+            MediaKind::Video,
+            MediaKind::Image,
+            MediaKind::Audio,
+            MediaKind::Document,
+        ] {
+            assert_eq!(MediaKind::parse(kind.as_str()), Some(kind));
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! The GraphQL schema: the features' roots merged, the limits that bound a
+//! query's cost, and the extension that gives every error an `extensions.code`.
+
+use std::sync::Arc;
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextValidation,
+};
+use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::{
+    EmptyMutation, EmptySubscription, MergedObject, Response, Schema, SchemaBuilder, ServerError,
+    ServerResult, ValidationResult, Variables,
+};
+use sea_orm::DatabaseConnection;
+
+use crate::config::Config;
+use crate::content::graphql::ContentQuery;
+use crate::pagination::Limits;
+
+/// Every query, from every feature.
+#[derive(MergedObject, Default)]
+pub struct Query(ContentQuery);
+
+pub type HamletSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+
+fn builder(config: &Config) -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
+    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+        .limit_depth(config.max_depth)
+        .limit_complexity(config.max_complexity)
+        .limit_recursive_depth(config.max_depth.saturating_mul(2).max(16))
+        .limit_directives(4)
+        .data(Limits {
+            max_page_size: config.max_page_size,
+        })
+        .extension(ErrorCodes)
+}
+
+/// The schema, serving from `db`.
+pub fn schema(config: &Config, db: DatabaseConnection) -> HamletSchema {
+    builder(config).data(db).finish()
+}
+
+/// The schema's SDL, as `hamlet schema` prints it and `schema.graphql` holds it.
+/// Limits and data do not change the SDL, so none are needed.
+pub fn sdl() -> String {
+    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+        .finish()
+        .sdl()
+}
+
+/// Error codes for errors that async-graphql raises itself, before or around
+/// our resolvers: a query that does not parse, does not validate, or is too
+/// costly, and argument values of the wrong type.
+pub struct ErrorCodes;
+
+impl ExtensionFactory for ErrorCodes {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ErrorCodes)
+    }
+}
+
+fn with_code(mut error: ServerError, code: &str) -> ServerError {
+    let extensions = error.extensions.get_or_insert_with(Default::default);
+    if extensions.get("code").is_none() {
+        extensions.set("code", code);
+    }
+    error
+}
+
+#[async_trait::async_trait]
+impl Extension for ErrorCodes {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let mut response = next.run(ctx).await;
+        // What is left without a code failed while coercing an argument's value.
+        response.errors = std::mem::take(&mut response.errors)
+            .into_iter()
+            .map(|error| with_code(error, "BAD_USER_INPUT"))
+            .collect();
+        response
+    }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        next.run(ctx, query, variables).await.map_err(|error| {
+            let code =
+                if error.message.contains("recursion") || error.message.contains("directives") {
+                    "QUERY_TOO_COMPLEX"
+                } else {
+                    "GRAPHQL_PARSE_FAILED"
+                };
+            with_code(error, code)
+        })
+    }
+
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        next.run(ctx).await.map_err(|errors| {
+            errors
+                .into_iter()
+                .map(|error| {
+                    let code = if error.message.starts_with("Query is too complex")
+                        || error.message.starts_with("Query is nested too deep")
+                    {
+                        "QUERY_TOO_COMPLEX"
+                    } else if error.message.starts_with("Invalid value for argument")
+                        || error.message.starts_with("Variable")
+                    {
+                        "BAD_USER_INPUT"
+                    } else {
+                        "GRAPHQL_VALIDATION_FAILED"
+                    };
+                    with_code(error, code)
+                })
+                .collect()
+        })
+    }
+}

@@ -1,0 +1,428 @@
+//! The HTTP edge: `/graphql` (POST, and GET for queries), GraphiQL for a
+//! browser, `/healthz`, `/readyz` and `/metrics`.
+//!
+//! The GraphQL handler is ours rather than async-graphql-axum's so that it can
+//! refuse what the API does not accept before any GraphQL work (a mutation over
+//! GET, a body that is too large or not JSON), and put cache validators on
+//! public answers.
+
+use std::any::Any;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_graphql::http::GraphiQLSource;
+use async_graphql::parser::types::{DocumentOperations, OperationType};
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use sea_orm::DatabaseConnection;
+use serde::Deserialize;
+use sha2::{Digest as _, Sha256};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+
+use crate::config::Config;
+use crate::graphql::HamletSchema;
+use crate::metrics::Metrics;
+
+/// What every handler shares.
+pub struct AppState {
+    pub schema: HamletSchema,
+    pub db: DatabaseConnection,
+    pub metrics: Metrics,
+    pub cache_max_age: u32,
+    pub max_body_bytes: usize,
+}
+
+/// A whole request, body included, must arrive within this time.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub fn router(state: Arc<AppState>, config: &Config) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .with_state(state)
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(|request: &axum::http::Request<Body>| {
+                            let request_id = request
+                                .headers()
+                                .get("x-request-id")
+                                .and_then(|value| value.to_str().ok())
+                                .unwrap_or_default();
+                            tracing::info_span!(
+                                "request",
+                                request_id,
+                                method = %request.method(),
+                                path = request.uri().path(),
+                            )
+                        })
+                        .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+                )
+                .layer(PropagateRequestIdLayer::new(request_id))
+                .layer(CatchPanicLayer::custom(panic_response))
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::REQUEST_TIMEOUT,
+                    REQUEST_TIMEOUT,
+                ))
+                .layer(cors(config)),
+        )
+}
+
+fn cors(config: &Config) -> CorsLayer {
+    let origins: Vec<HeaderValue> = config
+        .cors_origins
+        .iter()
+        .filter_map(|origin| HeaderValue::from_str(origin).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::AUTHORIZATION,
+            header::IF_NONE_MATCH,
+        ])
+        .expose_headers([header::ETAG, header::RETRY_AFTER])
+        .max_age(Duration::from_secs(600))
+}
+
+fn panic_response(_panic: Box<dyn Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    error_response(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "INTERNAL",
+        "internal error",
+    )
+}
+
+/// A response that is one GraphQL error with a code, for requests refused
+/// before any GraphQL work.
+fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = serde_json::json!({
+        "errors": [{ "message": message, "extensions": { "code": code } }]
+    });
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    if crate::db::is_ready(&state.db).await {
+        (StatusCode::OK, "ready").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+    }
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(&state.db),
+    )
+        .into_response()
+}
+
+/// The parameters of a GraphQL GET request.
+#[derive(Deserialize)]
+struct GetParams {
+    query: Option<String>,
+    variables: Option<String>,
+    #[serde(rename = "operationName")]
+    operation_name: Option<String>,
+}
+
+async fn graphql_get(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let params: GetParams = match serde_urlencoded::from_str(raw.as_deref().unwrap_or_default()) {
+        Ok(params) => params,
+        Err(_) => {
+            return refuse(
+                &state,
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                "the query string is malformed",
+            );
+        }
+    };
+    let Some(query) = params.query else {
+        if accepts_html(&headers) {
+            return Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
+        }
+        return refuse(
+            &state,
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "a GET request needs a `query` parameter",
+        );
+    };
+    let mut request = async_graphql::Request::new(query);
+    if let Some(name) = params.operation_name {
+        request = request.operation_name(name);
+    }
+    if let Some(variables) = params.variables {
+        match serde_json::from_str::<serde_json::Value>(&variables) {
+            Ok(value @ serde_json::Value::Object(_)) => {
+                request = request.variables(async_graphql::Variables::from_json(value));
+            }
+            _ => {
+                return refuse(
+                    &state,
+                    StatusCode::BAD_REQUEST,
+                    "BAD_REQUEST",
+                    "`variables` must be a JSON object",
+                );
+            }
+        }
+    }
+    execute(&state, Method::GET, request, &headers).await
+}
+
+async fn graphql_post(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return refuse(
+            &state,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "send GraphQL requests as application/json",
+        );
+    }
+    let declared_length = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<usize>().ok());
+    if declared_length.is_some_and(|length| length > state.max_body_bytes) {
+        return too_large(&state);
+    }
+    let bytes: Bytes = match axum::body::to_bytes(body, state.max_body_bytes).await {
+        Ok(bytes) => bytes,
+        Err(_) => return too_large(&state),
+    };
+    if bytes.iter().find(|byte| !byte.is_ascii_whitespace()) == Some(&b'[') {
+        return refuse(
+            &state,
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "batched requests are not supported",
+        );
+    }
+    let request: async_graphql::Request = match serde_json::from_slice(&bytes) {
+        Ok(request) => request,
+        Err(_) => {
+            return refuse(
+                &state,
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                "the body is not a GraphQL request in JSON: {\"query\": \"...\", \"variables\": {...}}",
+            );
+        }
+    };
+    execute(&state, Method::POST, request, &headers).await
+}
+
+fn too_large(state: &AppState) -> Response {
+    refuse(
+        state,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "PAYLOAD_TOO_LARGE",
+        &format!("the body is larger than {} bytes", state.max_body_bytes),
+    )
+}
+
+fn refuse(state: &AppState, status: StatusCode, code: &str, message: &str) -> Response {
+    state
+        .metrics
+        .observe_request("none", "refused", Duration::ZERO, &[code]);
+    state.metrics.observe_response(status.as_u16());
+    error_response(status, code, message)
+}
+
+fn accepts_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"))
+}
+
+/// The type and name of the operation a request will run, if its query parses
+/// and names an operation it contains. When it does not, the schema reports
+/// the problem as a GraphQL error.
+fn operation_of(request: &mut async_graphql::Request) -> Option<(OperationType, Option<String>)> {
+    let wanted = request.operation_name.clone();
+    let document = request.parsed_query().ok()?;
+    match (&document.operations, wanted) {
+        (DocumentOperations::Single(operation), None) => Some((operation.node.ty, None)),
+        (DocumentOperations::Single(operation), Some(name)) => {
+            Some((operation.node.ty, Some(name)))
+        }
+        (DocumentOperations::Multiple(operations), Some(name)) => operations
+            .iter()
+            .find(|(candidate, _)| candidate.as_str() == name)
+            .map(|(_, operation)| (operation.node.ty, Some(name))),
+        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => operations
+            .iter()
+            .next()
+            .map(|(name, operation)| (operation.node.ty, Some(name.to_string()))),
+        (DocumentOperations::Multiple(_), None) => None,
+    }
+}
+
+async fn execute(
+    state: &AppState,
+    method: Method,
+    mut request: async_graphql::Request,
+    headers: &HeaderMap,
+) -> Response {
+    let started = Instant::now();
+    let operation = operation_of(&mut request);
+    let kind = match operation.as_ref().map(|(ty, _)| *ty) {
+        Some(OperationType::Query) => "query",
+        Some(OperationType::Mutation) => "mutation",
+        Some(OperationType::Subscription) => "subscription",
+        None => "invalid",
+    };
+    if method == Method::GET && matches!(kind, "mutation" | "subscription") {
+        let mut response = refuse(
+            state,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            "only queries may be sent with GET; send mutations with POST",
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
+    }
+    let label = state
+        .metrics
+        .operation_label(operation.as_ref().and_then(|(_, name)| name.as_deref()));
+
+    let response = state.schema.execute(request).await;
+
+    let codes: Vec<&str> = response
+        .errors
+        .iter()
+        .map(|error| {
+            error
+                .extensions
+                .as_ref()
+                .and_then(|extensions| extensions.get("code"))
+                .and_then(|code| match code {
+                    async_graphql::Value::String(code) => Some(code.as_str()),
+                    _ => None,
+                })
+                .unwrap_or("UNKNOWN")
+        })
+        .collect();
+    state
+        .metrics
+        .observe_request(&label, kind, started.elapsed(), &codes);
+    let cacheable = kind == "query"
+        && response.errors.is_empty()
+        && response.cache_control.public
+        && response.cache_control.max_age > 0;
+    let body = match serde_json::to_vec(&response) {
+        Ok(body) => body,
+        Err(error) => {
+            tracing::error!(%error, "serialising a GraphQL response");
+            return refuse(
+                state,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL",
+                "internal error",
+            );
+        }
+    };
+    state.metrics.observe_response(200);
+    if !cacheable {
+        return (
+            [
+                (header::CONTENT_TYPE, "application/json"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            body,
+        )
+            .into_response();
+    }
+    public_answer(state, &method, headers, body)
+}
+
+/// A public, cacheable answer: `Cache-Control`, a strong `ETag` over the exact
+/// bytes, and `304 Not Modified` for a GET whose `If-None-Match` matches.
+fn public_answer(
+    state: &AppState,
+    method: &Method,
+    headers: &HeaderMap,
+    body: Vec<u8>,
+) -> Response {
+    let etag = etag_of(&body);
+    let cache_control = if state.cache_max_age > 0 {
+        format!("public, max-age={}", state.cache_max_age)
+    } else {
+        "no-cache".to_owned()
+    };
+    let validators = [
+        (header::ETAG, etag.clone()),
+        (header::CACHE_CONTROL, cache_control),
+        (header::VARY, "Authorization".to_owned()),
+    ];
+    let matches = headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(|tag| tag.trim().trim_start_matches("W/"))
+        .any(|tag| tag == "*" || tag == etag);
+    if *method == Method::GET && matches {
+        return (StatusCode::NOT_MODIFIED, validators).into_response();
+    }
+    let mut response = (validators, body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn etag_of(body: &[u8]) -> String {
+    let digest = Sha256::digest(body);
+    format!("\"{}\"", hex::encode(&digest[..16]))
+}

@@ -1,0 +1,20 @@
+//! hamlet: a headless content and feedback service for a health and social care
+//! partnership. One GraphQL API serves partner websites (content), kiosks and
+//! apps (residents' feedback and ideas) and staff (moderation, editing, admin).
+//!
+//! Shared plumbing sits at the top level; each feature has its own folder.
+
+pub mod app;
+pub mod config;
+pub mod content;
+pub mod db;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod locale;
+pub mod metrics;
+pub mod pagination;
+pub mod telemetry;
+
+pub use app::App;
+pub use config::Config;

@@ -1,0 +1,140 @@
+//! Prometheus metrics: GraphQL requests and their latency by operation, errors
+//! by code, HTTP responses by status, and database pool use.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use prometheus::{
+    Encoder as _, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
+use sea_orm::DatabaseConnection;
+
+/// Operation names are chosen by clients; past this many distinct names, new
+/// ones are counted as `other` so a hostile client cannot grow the registry.
+const MAX_OPERATION_NAMES: usize = 200;
+
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+    errors: IntCounterVec,
+    responses: IntCounterVec,
+    pool_open: IntGauge,
+    pool_idle: IntGauge,
+    operation_names: Mutex<HashSet<String>>,
+}
+
+impl Metrics {
+    pub fn new(pool_size: u32) -> Result<Self, prometheus::Error> {
+        let registry = Registry::new_custom(Some("hamlet".into()), None)?;
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "graphql_requests_total",
+                "GraphQL requests by operation name and type",
+            ),
+            &["operation", "type"],
+        )?;
+        let latency = HistogramVec::new(
+            HistogramOpts::new(
+                "graphql_request_duration_seconds",
+                "GraphQL request latency by operation name",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ]),
+            &["operation"],
+        )?;
+        let errors = IntCounterVec::new(
+            Opts::new("graphql_errors_total", "GraphQL errors by extensions.code"),
+            &["code"],
+        )?;
+        let responses = IntCounterVec::new(
+            Opts::new(
+                "http_responses_total",
+                "HTTP responses from /graphql by status",
+            ),
+            &["status"],
+        )?;
+        let pool_open = IntGauge::new("db_pool_connections_open", "Database connections open")?;
+        let pool_idle = IntGauge::new(
+            "db_pool_connections_idle",
+            "Database connections open and idle",
+        )?;
+        let pool_max = IntGauge::new("db_pool_connections_max", "Database connection pool size")?;
+        pool_max.set(i64::from(pool_size));
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(latency.clone()))?;
+        registry.register(Box::new(errors.clone()))?;
+        registry.register(Box::new(responses.clone()))?;
+        registry.register(Box::new(pool_open.clone()))?;
+        registry.register(Box::new(pool_idle.clone()))?;
+        registry.register(Box::new(pool_max.clone()))?;
+        Ok(Self {
+            registry,
+            requests,
+            latency,
+            errors,
+            responses,
+            pool_open,
+            pool_idle,
+            operation_names: Mutex::new(HashSet::new()),
+        })
+    }
+
+    /// The label for a client's operation name.
+    pub fn operation_label(&self, name: Option<&str>) -> String {
+        let Some(name) = name else {
+            return "anonymous".into();
+        };
+        let well_formed = !name.is_empty()
+            && name.len() <= 64
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !well_formed {
+            return "other".into();
+        }
+        let Ok(mut names) = self.operation_names.lock() else {
+            return "other".into();
+        };
+        if names.contains(name) || names.len() < MAX_OPERATION_NAMES {
+            names.insert(name.to_owned());
+            name.to_owned()
+        } else {
+            "other".into()
+        }
+    }
+
+    pub fn observe_request(
+        &self,
+        operation: &str,
+        kind: &str,
+        elapsed: Duration,
+        error_codes: &[&str],
+    ) {
+        self.requests.with_label_values(&[operation, kind]).inc();
+        self.latency
+            .with_label_values(&[operation])
+            .observe(elapsed.as_secs_f64());
+        for code in error_codes {
+            self.errors.with_label_values(&[code]).inc();
+        }
+    }
+
+    pub fn observe_response(&self, status: u16) {
+        self.responses
+            .with_label_values(&[&status.to_string()])
+            .inc();
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self, db: &DatabaseConnection) -> String {
+        let (open, idle) = crate::db::pool_usage(db);
+        self.pool_open.set(i64::from(open));
+        self.pool_idle.set(idle as i64);
+        let mut buffer = Vec::new();
+        if let Err(error) = TextEncoder::new().encode(&self.registry.gather(), &mut buffer) {
+            tracing::error!(%error, "encoding metrics");
+        }
+        String::from_utf8(buffer).unwrap_or_default()
+    }
+}
