@@ -255,6 +255,14 @@ async fn graphql_post(
             );
         }
     };
+    if request.query.trim().is_empty() {
+        return refuse(
+            &state,
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "the request has no query",
+        );
+    }
     execute(&state, Method::POST, request, &headers).await
 }
 

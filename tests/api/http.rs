@@ -1,0 +1,408 @@
+//! The HTTP edge: GET and POST, caching, refusals, limits, health and metrics.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Seed, TestApp, first_error_code, headers};
+
+const VISION: &str = "query Vision { page(slug: \"vision-and-purpose\") { title version } }";
+
+#[tokio::test]
+async fn a_query_can_be_sent_with_get() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .get(
+            &[
+                ("query", "query P($s: String!) { page(slug: $s) { slug } }"),
+                ("variables", "{\"s\": \"vision-and-purpose\"}"),
+                ("operationName", "P"),
+            ],
+            headers(&[]),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["data"]["page"]["slug"], "vision-and-purpose");
+}
+
+#[tokio::test]
+async fn a_mutation_sent_with_get_is_refused_with_405() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .get(
+            &[("query", "mutation { submitFeedback { reference } }")],
+            headers(&[]),
+        )
+        .await;
+    assert_eq!(response.status(), 405);
+    assert_eq!(response.headers()["allow"], "POST");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(first_error_code(&body), "METHOD_NOT_ALLOWED");
+
+    // Also when the mutation is picked by name from a document with a query.
+    let response = app
+        .get(
+            &[
+                ("query", "query A { services { slug } } mutation B { x }"),
+                ("operationName", "B"),
+            ],
+            headers(&[]),
+        )
+        .await;
+    assert_eq!(response.status(), 405);
+}
+
+#[tokio::test]
+async fn a_browser_get_without_a_query_gets_graphiql() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .get(
+            &[],
+            headers(&[("accept", "text/html,application/xhtml+xml")]),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let page = response.text().await.unwrap();
+    assert!(page.contains("graphiql"), "GraphiQL page");
+
+    let response = app
+        .get(&[], headers(&[("accept", "application/json")]))
+        .await;
+    assert_eq!(response.status(), 400);
+}
+
+#[tokio::test]
+async fn public_content_carries_cache_control_and_an_etag() {
+    let app = TestApp::spawn().await;
+    let response = app.get(&[("query", VISION)], headers(&[])).await;
+    assert_eq!(response.status(), 200);
+    let cache_control = response.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(cache_control, "public, max-age=60");
+    let etag = response.headers()["etag"].to_str().unwrap().to_owned();
+    assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
+
+    // The same answer has the same validator, over GET or POST.
+    let again = app.get(&[("query", VISION)], headers(&[])).await;
+    assert_eq!(again.headers()["etag"], etag.as_str());
+    let posted = app.post(VISION, json!({})).await;
+    assert_eq!(posted.headers()["etag"], etag.as_str());
+
+    // A different answer has a different one.
+    let other = app
+        .get(&[("query", "{ services { slug } }")], headers(&[]))
+        .await;
+    assert_ne!(other.headers()["etag"], etag.as_str());
+}
+
+#[tokio::test]
+async fn a_matching_if_none_match_gets_304_without_a_body() {
+    let app = TestApp::spawn().await;
+    let first = app.get(&[("query", VISION)], headers(&[])).await;
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+
+    let response = app
+        .get(&[("query", VISION)], headers(&[("if-none-match", &etag)]))
+        .await;
+    assert_eq!(response.status(), 304);
+    assert_eq!(response.headers()["etag"], etag.as_str());
+    assert!(response.bytes().await.unwrap().is_empty());
+
+    // In a list, and weak, still matches.
+    let list = format!("\"other\", W/{etag}");
+    let response = app
+        .get(&[("query", VISION)], headers(&[("if-none-match", &list)]))
+        .await;
+    assert_eq!(response.status(), 304);
+
+    // A stale validator gets the full answer.
+    let response = app
+        .get(
+            &[("query", VISION)],
+            headers(&[("if-none-match", "\"stale\"")]),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["data"]["page"]["title"], "Our vision and purpose");
+}
+
+#[tokio::test]
+async fn answers_with_errors_are_not_cached() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .get(
+            &[("query", "{ page(slug: \"Not A Slug\") { title } }")],
+            headers(&[]),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    assert!(response.headers().get("etag").is_none());
+}
+
+#[tokio::test]
+async fn a_post_that_is_not_json_is_415() {
+    let app = TestApp::spawn().await;
+    // What a cross-site HTML form can send.
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("query={services{slug}}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 415);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(first_error_code(&body), "UNSUPPORTED_MEDIA_TYPE");
+}
+
+#[tokio::test]
+async fn malformed_json_is_400_with_a_code() {
+    let app = TestApp::spawn().await;
+    for body in ["{\"query\": ", "not json", "{\"variables\": {}}", "42", ""] {
+        let response = app
+            .client
+            .post(app.url("/graphql"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{body:?}");
+        let answer: Value = response.json().await.unwrap();
+        assert_eq!(first_error_code(&answer), "BAD_REQUEST", "{body:?}");
+    }
+}
+
+#[tokio::test]
+async fn batches_are_refused() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .json(&json!([{ "query": "{ services { slug } }" }, { "query": "{ services { slug } }" }]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_413() {
+    let app = TestApp::spawn_with(Seed::BuiltIn, |config| config.max_body_bytes = 1024).await;
+    let padding = "x".repeat(2048);
+    let response = app
+        .post(&format!("{{ services {{ slug }} }} # {padding}"), json!({}))
+        .await;
+    assert_eq!(response.status(), 413);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(first_error_code(&body), "PAYLOAD_TOO_LARGE");
+
+    // Without a Content-Length the limit still holds.
+    let chunks = futures_util::stream::iter(
+        (0..8).map(|_| Ok::<_, std::io::Error>(bytes::Bytes::from(vec![b' '; 512]))),
+    );
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+}
+
+#[tokio::test]
+async fn a_query_too_deep_is_refused_before_any_work() {
+    let app = TestApp::spawn_with(Seed::BuiltIn, |config| config.max_depth = 3).await;
+    let body = app
+        .graphql(
+            "{ pages { edges { node { media { title } } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(first_error_code(&body), "QUERY_TOO_COMPLEX");
+    assert!(body["data"].is_null());
+}
+
+#[tokio::test]
+async fn a_query_too_costly_is_refused() {
+    let app = TestApp::spawn_with(Seed::BuiltIn, |config| config.max_complexity = 50).await;
+    // Fifty pages of several fields each weighs far more than 50.
+    let body = app
+        .graphql(
+            "{ pages(first: 50) { edges { node { title body bodyHtml slug } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(first_error_code(&body), "QUERY_TOO_COMPLEX");
+    // A small page of the same shape is fine.
+    let body = app
+        .graphql(
+            "{ pages(first: 2) { edges { node { title body bodyHtml slug } } } }",
+            json!({}),
+        )
+        .await;
+    assert!(body.get("errors").is_none(), "{body}");
+}
+
+#[tokio::test]
+async fn broken_queries_get_codes() {
+    let app = TestApp::spawn().await;
+    let body = app.graphql("{ services { slug ", json!({})).await;
+    assert_eq!(first_error_code(&body), "GRAPHQL_PARSE_FAILED");
+    let body = app.graphql("{ services { noSuchField } }", json!({})).await;
+    assert_eq!(first_error_code(&body), "GRAPHQL_VALIDATION_FAILED");
+    let body = app
+        .graphql(
+            "query($n: Int) { pages(first: $n) { totalCount } }",
+            json!({ "n": "many" }),
+        )
+        .await;
+    assert_eq!(first_error_code(&body), "BAD_USER_INPUT");
+}
+
+#[tokio::test]
+async fn errors_leak_no_internals() {
+    let app = TestApp::spawn().await;
+    for (query, variables) in [
+        ("{ search(text: \"\\\" OR 1=1 --\") { slug } }", json!({})),
+        (
+            "query($s: String!) { page(slug: $s) { title } }",
+            json!({ "s": "x'; DROP TABLE page; --" }),
+        ),
+    ] {
+        let text = app.post(query, variables).await.text().await.unwrap();
+        for secret in ["sqlx", "SELECT", "sqlite", "postgres", "panicked", "src/"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+    }
+    // And the content is still there.
+    let data = app.data(VISION, json!({})).await;
+    assert_eq!(data["page"]["title"], "Our vision and purpose");
+}
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let app = TestApp::spawn().await;
+    let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_operation_and_errors_by_code() {
+    let app = TestApp::spawn().await;
+    app.data(VISION, json!({})).await;
+    app.data(VISION, json!({})).await;
+    app.graphql("{ page(slug: \"Bad Slug\") { title } }", json!({}))
+        .await;
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("hamlet_graphql_requests_total{operation=\"Vision\",type=\"query\"} 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("hamlet_graphql_request_duration_seconds_bucket{operation=\"Vision\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("hamlet_graphql_errors_total{code=\"BAD_USER_INPUT\"} 1"),
+        "{text}"
+    );
+    assert!(text.contains("hamlet_db_pool_connections_open"), "{text}");
+    assert!(text.contains("hamlet_db_pool_connections_max"), "{text}");
+}
+
+#[tokio::test]
+async fn every_response_has_a_request_id_and_a_given_one_is_kept() {
+    let app = TestApp::spawn().await;
+    let response = app.post(VISION, json!({})).await;
+    let generated = response.headers()["x-request-id"].to_str().unwrap();
+    assert_eq!(generated.len(), 36, "a UUID: {generated}");
+    let response = app
+        .post_with(
+            VISION,
+            json!({}),
+            headers(&[("x-request-id", "kiosk-42-abc")]),
+        )
+        .await;
+    assert_eq!(response.headers()["x-request-id"], "kiosk-42-abc");
+}
+
+#[tokio::test]
+async fn cors_allows_only_the_configured_origins() {
+    let app = TestApp::spawn_with(Seed::BuiltIn, |config| {
+        config.cors_origins = vec!["https://partner.example".into()];
+    })
+    .await;
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, app.url("/graphql"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .send()
+    };
+    let allowed = preflight("https://partner.example").await.unwrap();
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://partner.example"
+    );
+    let refused = preflight("https://evil.example").await.unwrap();
+    assert!(
+        refused
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+
+    let response = app
+        .post_with(
+            VISION,
+            json!({}),
+            headers(&[("origin", "https://partner.example")]),
+        )
+        .await;
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        "https://partner.example"
+    );
+}
+
+#[tokio::test]
+async fn without_configured_origins_no_cross_origin_access_is_granted() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .post_with(
+            VISION,
+            json!({}),
+            headers(&[("origin", "https://partner.example")]),
+        )
+        .await;
+    assert!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+}

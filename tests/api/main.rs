@@ -1,0 +1,14 @@
+//! Integration tests: the real app on a random port, driven over HTTP as a
+//! client would, on SQLite by default and on PostgreSQL when
+//! `HAMLET_TEST_DATABASE_URL` is set. Each test gets a fresh database.
+
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests fail loudly by design"
+)]
+
+mod content;
+mod helpers;
+mod http;
+mod schema;

@@ -1,0 +1,63 @@
+//! The committed contract, and the command line.
+
+use std::process::Command;
+
+fn hamlet() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_hamlet"))
+}
+
+#[test]
+fn schema_graphql_is_what_hamlet_schema_prints() {
+    let output = hamlet().arg("schema").output().unwrap();
+    assert!(output.status.success());
+    let printed = String::from_utf8(output.stdout).unwrap();
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql")).unwrap();
+    assert!(
+        printed == committed,
+        "schema.graphql is out of date: run `cargo run -- schema > schema.graphql`"
+    );
+    for name in [
+        "organisation(",
+        "page(",
+        "pages(",
+        "services:",
+        "search(",
+        "totalCount",
+        "availableLocales",
+    ] {
+        assert!(printed.contains(name), "{name} is in the schema");
+    }
+}
+
+#[test]
+fn a_bad_setting_stops_startup_naming_the_variable() {
+    for (variable, value) in [
+        ("HAMLET_BIND", "not-an-address"),
+        ("HAMLET_SUBMIT_PER_MINUTE", "-3"),
+        ("HAMLET_JWT_SECRET", "too-short"),
+    ] {
+        let output = hamlet().arg("serve").env(variable, value).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{variable}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(stderr.contains(variable), "{variable}: {stderr}");
+    }
+}
+
+#[test]
+fn help_lists_every_variable() {
+    let output = hamlet().arg("--help").output().unwrap();
+    let help = String::from_utf8(output.stdout).unwrap();
+    for variable in [
+        "HAMLET_BIND",
+        "HAMLET_DATABASE_URL",
+        "HAMLET_JWT_SECRET",
+        "HAMLET_CORS_ORIGINS",
+        "HAMLET_TRUSTED_PROXIES",
+        "HAMLET_SUBMIT_PER_MINUTE",
+        "HAMLET_LOGIN_PER_MINUTE",
+        "HAMLET_RETENTION_DAYS",
+    ] {
+        assert!(help.contains(variable), "{variable} in --help");
+    }
+}
