@@ -11,9 +11,8 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --create-home --home-dir /var/lib/hamlet --shell /usr/sbin/nologin hamlet
 COPY --from=builder /src/target/release/hamlet /usr/local/bin/hamlet
-# The seed files sit beside the working directory so `hamlet seed` finds them;
-# the working directory is writable so the default SQLite database can live there.
-COPY --from=builder --chown=hamlet:hamlet /src/seed /var/lib/hamlet/seed
+# The seed is built into the binary. The working directory is writable so the
+# default SQLite database can live there when no PostgreSQL URL is given.
 WORKDIR /var/lib/hamlet
 USER hamlet
 ENV HAMLET_BIND=0.0.0.0:8080

@@ -1,6 +1,7 @@
 //! The full-text search index over published titles and bodies.
 //!
-//! SQLite gets an FTS5 table (porter stemming, diacritics folded); PostgreSQL a
+//! SQLite gets an FTS5 table (porter stemming, diacritics folded, combining marks
+//! kept inside words as Bengali needs); PostgreSQL a
 //! table with a weighted `tsvector` column and a GIN index. Both hold one row per
 //! searchable document and locale, kept up to date by the content store.
 
@@ -19,7 +20,7 @@ impl MigrationTrait for Migration {
                 db.execute_unprepared(
                     "CREATE VIRTUAL TABLE search_document USING fts5(\
                         kind UNINDEXED, slug UNINDEXED, locale UNINDEXED, title, body, \
-                        tokenize = 'porter unicode61 remove_diacritics 2')",
+                        tokenize = \"porter unicode61 remove_diacritics 2 categories 'L* N* Co M*'\")",
                 )
                 .await?;
             }

@@ -204,7 +204,7 @@ impl SearchText {
             ));
         }
         let words: Vec<String> = text
-            .split(|c: char| !c.is_alphanumeric())
+            .split(|c: char| !is_word_char(c))
             .filter(|word| !word.is_empty())
             .take(Self::MAX_WORDS)
             .map(str::to_lowercase)
@@ -238,6 +238,22 @@ impl SearchText {
     }
 }
 
+/// Letters, digits and the combining marks that many scripts write words with
+/// (Bengali's vowel signs and virama, Urdu's harakat): splitting on a mark would
+/// cut a Bengali word into meaningless pieces.
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric()
+        || matches!(c,
+            '\u{0300}'..='\u{036F}'          // combining diacritical marks
+            | '\u{0610}'..='\u{061A}'        // Arabic marks
+            | '\u{064B}'..='\u{065F}'
+            | '\u{0670}'
+            | '\u{06D6}'..='\u{06ED}'
+            | '\u{0900}'..='\u{0963}'        // Indic scripts, less the dandas
+            | '\u{0966}'..='\u{0DFF}'
+            | '\u{200C}' | '\u{200D}') // zero-width (non-)joiners inside words
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,6 +285,12 @@ mod tests {
             "\"wellbeing\" \"or\" \"title\" \"near\" \"x\"*"
         );
         assert_eq!(text.to_tsquery(), "wellbeing & or & title & near & x:*");
+    }
+
+    #[test]
+    fn search_text_keeps_bengali_words_whole() {
+        let text = SearchText::parse("স্বাস্থ্য ও সুস্থতার।").unwrap();
+        assert_eq!(text.to_tsquery(), "স্বাস্থ্য & ও & সুস্থতার:*");
     }
 
     #[test]

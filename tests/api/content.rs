@@ -402,13 +402,18 @@ async fn search_text_with_query_syntax_is_just_words() {
 }
 
 #[tokio::test]
-async fn search_prefers_the_requested_locale() {
+async fn search_prefers_the_requested_locale_and_falls_back_to_english() {
     let app = TestApp::spawn_fixture().await;
+    let query = "query($t: String!, $l: String) { search(text: $t, locale: $l) { slug locale } }";
+    // Bengali words find the Bengali text.
+    let data = app.data(query, json!({ "t": "স্বাস্থ্য", "l": "bn" })).await;
+    assert_eq!(
+        data["search"],
+        json!([{ "slug": "vision-and-purpose", "locale": "bn" }])
+    );
+    // An English word asked in Bengali finds the English text, once per page.
     let data = app
-        .data(
-            "{ search(text: \"wellbeing\", locale: \"bn\") { slug locale } }",
-            json!({}),
-        )
+        .data(query, json!({ "t": "wellbeing", "l": "bn" }))
         .await;
     let hits = data["search"].as_array().unwrap();
     let vision: Vec<_> = hits
@@ -416,6 +421,10 @@ async fn search_prefers_the_requested_locale() {
         .filter(|hit| hit["slug"] == "vision-and-purpose")
         .collect();
     assert_eq!(vision.len(), 1, "one hit per page: {hits:?}");
+    assert_eq!(vision[0]["locale"], "en");
+    // Without a locale, only English is searched.
+    let data = app.data(query, json!({ "t": "স্বাস্থ্য" })).await;
+    assert_eq!(data["search"], json!([]));
 }
 
 #[tokio::test]

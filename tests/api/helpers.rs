@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 /// Where a test's database lives, kept alive as long as the test.
-enum TestDatabase {
+pub enum TestDatabase {
     Sqlite { _dir: tempfile::TempDir },
     Postgres,
 }
@@ -133,7 +133,7 @@ fn fixture_seed() -> PathBuf {
 
 /// A new, empty database: a SQLite file in a temporary folder, or a new
 /// PostgreSQL database when `HAMLET_TEST_DATABASE_URL` names a server.
-async fn fresh_database() -> (String, TestDatabase) {
+pub async fn fresh_database() -> (String, TestDatabase) {
     match std::env::var("HAMLET_TEST_DATABASE_URL") {
         Ok(admin_url) if !admin_url.is_empty() => {
             let name = format!("hamlet_test_{}", uuid::Uuid::now_v7().simple());

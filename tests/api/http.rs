@@ -406,3 +406,32 @@ async fn without_configured_origins_no_cross_origin_access_is_granted() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn shutdown_finishes_and_stops_listening() {
+    let (url, _database) = crate::helpers::fresh_database().await;
+    let config = hamlet::Config::for_database(&url).unwrap();
+    let app = hamlet::App::build(config).await.unwrap();
+    let address = app.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run(async {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::new();
+    let health = client
+        .get(format!("http://{address}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    stop.send(()).unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(10), server)
+        .await
+        .expect("the server stops")
+        .unwrap()
+        .unwrap();
+    assert!(
+        tokio::net::TcpStream::connect(address).await.is_err(),
+        "no longer listening"
+    );
+}

@@ -61,3 +61,33 @@ fn help_lists_every_variable() {
         assert!(help.contains(variable), "{variable} in --help");
     }
 }
+
+#[tokio::test]
+async fn migrate_then_seed_twice_adds_content_once() {
+    let (url, _database) = crate::helpers::fresh_database().await;
+    let run = |args: &[&str]| {
+        let output = hamlet()
+            .args(args)
+            .env("HAMLET_DATABASE_URL", &url)
+            .env("HAMLET_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    assert!(run(&["migrate"]).contains("migrations applied"));
+    let first = run(&["seed"]);
+    assert!(
+        first.contains("added 1 organisation texts, 3 pages, 3 page texts, 14 services"),
+        "{first}"
+    );
+    let second = run(&["seed"]);
+    assert!(
+        second.contains("added 0 organisation texts, 0 pages, 0 page texts, 0 services"),
+        "{second}"
+    );
+}
