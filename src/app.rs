@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::content::seed::{self, SeedFiles};
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
+use crate::submissions::SubmissionEvents;
 use crate::{db, graphql};
 
 /// A hamlet ready to serve: migrated, seeded and listening.
@@ -21,6 +22,7 @@ pub struct App {
     listener: TcpListener,
     router: Router,
     db: DatabaseConnection,
+    events: SubmissionEvents,
 }
 
 impl App {
@@ -28,12 +30,14 @@ impl App {
         let db = db::connect(&config).await?;
         db::migrate(&db).await?;
         seed_if_fresh(&db, &config).await?;
+        let events = SubmissionEvents::new();
         let state = Arc::new(AppState {
-            schema: graphql::schema(&config, db.clone()),
+            schema: graphql::schema(&config, db.clone(), events.clone()),
             db: db.clone(),
             metrics: Metrics::new(config.db_max_connections).context("setting up metrics")?,
             cache_max_age: config.cache_max_age_seconds,
             max_body_bytes: config.max_body_bytes,
+            trusted_proxies: config.trusted_proxies.clone(),
         });
         let router = http::router(state, &config);
         let listener = TcpListener::bind(config.bind)
@@ -43,6 +47,7 @@ impl App {
             listener,
             router,
             db,
+            events,
         })
     }
 
@@ -53,6 +58,11 @@ impl App {
 
     pub fn db(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    /// The channel on which every stored submission is announced.
+    pub fn submission_events(&self) -> &SubmissionEvents {
+        &self.events
     }
 
     /// Serves until `shutdown` completes, then finishes the requests in flight.

@@ -59,3 +59,11 @@ pub fn pool_usage(db: &DatabaseConnection) -> (u32, usize) {
         _ => (0, 0),
     }
 }
+
+/// The current time as the database keeps it: whole microseconds, which is
+/// PostgreSQL's precision. Anything we write and also answer with (a receipt's
+/// `receivedAt`) uses this, so the answer equals what a later read returns.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::SubsecRound as _;
+    chrono::Utc::now().trunc_subsecs(6)
+}

@@ -8,23 +8,35 @@ use async_graphql::extensions::{
 };
 use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{
-    EmptyMutation, EmptySubscription, MergedObject, Response, Schema, SchemaBuilder, ServerError,
-    ServerResult, ValidationResult, Variables,
+    EmptySubscription, MergedObject, Response, Schema, SchemaBuilder, ServerError, ServerResult,
+    ValidationResult, Variables,
 };
 use sea_orm::DatabaseConnection;
 
 use crate::config::Config;
 use crate::content::graphql::ContentQuery;
 use crate::pagination::Limits;
+use crate::rate_limit::RateLimiter;
+use crate::submissions::SubmissionEvents;
+use crate::submissions::graphql::{SubmissionLimits, SubmissionsMutation, SubmissionsQuery};
 
 /// Every query, from every feature.
 #[derive(MergedObject, Default)]
-pub struct Query(ContentQuery);
+pub struct Query(ContentQuery, SubmissionsQuery);
 
-pub type HamletSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+/// Every mutation, from every feature.
+#[derive(MergedObject, Default)]
+pub struct Mutation(SubmissionsMutation);
 
-fn builder(config: &Config) -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
-    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+pub type HamletSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Receipt look-ups allowed per submission allowed: enough for a resident
+/// checking on a few submissions, far too few to guess references (35 random
+/// bits behind a checksum).
+const LOOKUPS_PER_SUBMISSION: u32 = 3;
+
+fn builder(config: &Config) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_depth(config.max_depth)
         .limit_complexity(config.max_complexity)
         .limit_recursive_depth(config.max_depth.saturating_mul(2).max(16))
@@ -35,15 +47,26 @@ fn builder(config: &Config) -> SchemaBuilder<Query, EmptyMutation, EmptySubscrip
         .extension(ErrorCodes)
 }
 
-/// The schema, serving from `db`.
-pub fn schema(config: &Config, db: DatabaseConnection) -> HamletSchema {
-    builder(config).data(db).finish()
+/// The schema, serving from `db` and announcing submissions on `events`.
+pub fn schema(config: &Config, db: DatabaseConnection, events: SubmissionEvents) -> HamletSchema {
+    builder(config)
+        .data(db)
+        .data(events)
+        .data(SubmissionLimits {
+            submissions: RateLimiter::new(config.submit_per_minute),
+            lookups: RateLimiter::new(
+                config
+                    .submit_per_minute
+                    .saturating_mul(LOOKUPS_PER_SUBMISSION),
+            ),
+        })
+        .finish()
 }
 
 /// The schema's SDL, as `hamlet schema` prints it and `schema.graphql` holds it.
 /// Limits and data do not change the SDL, so none are needed.
 pub fn sdl() -> String {
-    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .finish()
         .sdl()
 }

@@ -14,7 +14,9 @@ use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{RawQuery, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -28,9 +30,11 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
+use crate::auth::{self, Client, Credentials};
 use crate::config::Config;
 use crate::graphql::HamletSchema;
 use crate::metrics::Metrics;
+use crate::submissions::store as submissions_store;
 
 /// What every handler shares.
 pub struct AppState {
@@ -39,6 +43,7 @@ pub struct AppState {
     pub metrics: Metrics,
     pub cache_max_age: u32,
     pub max_body_bytes: usize,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// A whole request, body included, must arrive within this time.
@@ -160,6 +165,7 @@ struct GetParams {
 
 async fn graphql_get(
     State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
@@ -204,11 +210,12 @@ async fn graphql_get(
             }
         }
     }
-    execute(&state, Method::GET, request, &headers).await
+    execute(&state, Method::GET, request, &headers, peer).await
 }
 
 async fn graphql_post(
     State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -263,7 +270,7 @@ async fn graphql_post(
             "the request has no query",
         );
     }
-    execute(&state, Method::POST, request, &headers).await
+    execute(&state, Method::POST, request, &headers, peer).await
 }
 
 fn too_large(state: &AppState) -> Response {
@@ -313,11 +320,64 @@ fn operation_of(request: &mut async_graphql::Request) -> Option<(OperationType, 
     }
 }
 
+/// Who is calling, or the response that refuses them: credentials that are
+/// sent must be valid, so a revoked kiosk cannot fall back to anonymous.
+async fn client_of(
+    state: &AppState,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+) -> Result<Client, Response> {
+    let address = auth::client_address(peer, headers, &state.trusted_proxies);
+    let unauthenticated = |message: &str| {
+        let mut response = refuse(state, StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", message);
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer, Kiosk"),
+        );
+        response
+    };
+    match auth::credentials(headers) {
+        Credentials::None => Ok(Client {
+            address,
+            kiosk: None,
+        }),
+        Credentials::Kiosk(token) => {
+            match submissions_store::active_kiosk_by_token_hash(
+                &state.db,
+                &auth::kiosk_token_hash(&token),
+            )
+            .await
+            {
+                Ok(Some(kiosk)) => Ok(Client {
+                    address,
+                    kiosk: Some(kiosk),
+                }),
+                Ok(None) => Err(unauthenticated("the kiosk token is unknown or revoked")),
+                Err(error) => {
+                    let code = error.code();
+                    tracing::warn!(%error, "looking up a kiosk token");
+                    Err(refuse(
+                        state,
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        code,
+                        "try again shortly",
+                    ))
+                }
+            }
+        }
+        Credentials::Bearer(_) => Err(unauthenticated("the bearer token is not valid")),
+        Credentials::Unsupported => Err(unauthenticated(
+            "use `Authorization: Kiosk <token>` or `Bearer <token>`",
+        )),
+    }
+}
+
 async fn execute(
     state: &AppState,
     method: Method,
     mut request: async_graphql::Request,
     headers: &HeaderMap,
+    peer: SocketAddr,
 ) -> Response {
     let started = Instant::now();
     let operation = operation_of(&mut request);
@@ -339,11 +399,16 @@ async fn execute(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
+    let client = match client_of(state, headers, peer).await {
+        Ok(client) => client,
+        Err(response) => return response,
+    };
+    let anonymous = client.is_anonymous();
     let label = state
         .metrics
         .operation_label(operation.as_ref().and_then(|(_, name)| name.as_deref()));
 
-    let response = state.schema.execute(request).await;
+    let response = state.schema.execute(request.data(client)).await;
 
     let codes: Vec<&str> = response
         .errors
@@ -363,7 +428,15 @@ async fn execute(
     state
         .metrics
         .observe_request(&label, kind, started.elapsed(), &codes);
+    let retry_after = response.errors.iter().find_map(|error| {
+        let extensions = error.extensions.as_ref()?;
+        match extensions.get("retryAfterSeconds")? {
+            async_graphql::Value::Number(seconds) => seconds.as_u64(),
+            _ => None,
+        }
+    });
     let cacheable = kind == "query"
+        && anonymous
         && response.errors.is_empty()
         && response.cache_control.public
         && response.cache_control.max_age > 0;
@@ -379,6 +452,19 @@ async fn execute(
             );
         }
     };
+    if let Some(seconds) = retry_after {
+        state.metrics.observe_response(429);
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [
+                (header::CONTENT_TYPE, "application/json".to_owned()),
+                (header::CACHE_CONTROL, "no-store".to_owned()),
+                (header::RETRY_AFTER, seconds.to_string()),
+            ],
+            body,
+        )
+            .into_response();
+    }
     state.metrics.observe_response(200);
     if !cacheable {
         return (

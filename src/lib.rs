@@ -5,6 +5,7 @@
 //! Shared plumbing sits at the top level; each feature has its own folder.
 
 pub mod app;
+pub mod auth;
 pub mod config;
 pub mod content;
 pub mod db;
@@ -14,6 +15,9 @@ pub mod http;
 pub mod locale;
 pub mod metrics;
 pub mod pagination;
+pub mod privacy;
+pub mod rate_limit;
+pub mod submissions;
 pub mod telemetry;
 
 pub use app::App;

@@ -33,6 +33,30 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Manage kiosks.
+    Kiosk {
+        #[command(subcommand)]
+        command: KioskCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KioskCommand {
+    /// Register a kiosk and print its token. The token is shown this once.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Where the kiosk stands, e.g. "Royal London outpatients".
+        #[arg(long)]
+        site: Option<String>,
+    },
+    /// List kiosks.
+    List,
+    /// Revoke a kiosk: its token stops working at once.
+    Revoke {
+        #[arg(long)]
+        id: uuid::Uuid,
+    },
 }
 
 fn main() -> ExitCode {
@@ -96,6 +120,53 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             );
         }
         Command::Schema => print!("{}", hamlet::graphql::sdl()),
+        Command::Kiosk { command } => {
+            let db = db::connect(&config).await?;
+            db::migrate(&db).await?;
+            kiosk(command, &db).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn kiosk(command: KioskCommand, db: &sea_orm::DatabaseConnection) -> anyhow::Result<()> {
+    use hamlet::submissions::store;
+    match command {
+        KioskCommand::Create { name, site } => {
+            let name = name.trim();
+            if name.is_empty() || name.chars().count() > 100 {
+                anyhow::bail!("--name must be 1 to 100 characters");
+            }
+            let token = hamlet::auth::new_kiosk_token()?;
+            let kiosk = store::create_kiosk(
+                db,
+                name,
+                site.as_deref(),
+                hamlet::auth::kiosk_token_hash(&token),
+            )
+            .await?;
+            println!("kiosk {} created: {}", kiosk.id, kiosk.name);
+            println!(
+                "token (shown once; configure the kiosk to send `Authorization: Kiosk <token>`):"
+            );
+            println!("{token}");
+        }
+        KioskCommand::List => {
+            for kiosk in store::kiosks(db).await? {
+                let state = if kiosk.active { "active" } else { "revoked" };
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    kiosk.id,
+                    state,
+                    kiosk.name,
+                    kiosk.site.unwrap_or_default()
+                );
+            }
+        }
+        KioskCommand::Revoke { id } => match store::revoke_kiosk(db, id).await? {
+            Some(kiosk) => println!("kiosk {} revoked: {}", kiosk.id, kiosk.name),
+            None => anyhow::bail!("no kiosk {id}"),
+        },
     }
     Ok(())
 }

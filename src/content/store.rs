@@ -428,7 +428,7 @@ pub async fn insert_page(
     published_at: Option<DateTime<Utc>>,
     media: &[NewMedia<'_>],
 ) -> AppResult<Uuid> {
-    let now = Utc::now();
+    let now = crate::db::now();
     let id = Uuid::now_v7();
     page::Entity::insert(page::ActiveModel {
         id: Set(id),
@@ -486,7 +486,7 @@ pub async fn insert_page_text(
         summary: Set(text.summary.map(str::to_owned)),
         body: Set(text.body.to_owned()),
         body_html: Set(markdown::to_html(text.body)),
-        updated_at: Set(Utc::now()),
+        updated_at: Set(crate::db::now()),
     })
     .exec_without_returning(db)
     .await?;
@@ -534,7 +534,7 @@ pub async fn ensure_organisation(
     {
         return Ok((existing.id, false));
     }
-    let now = Utc::now();
+    let now = crate::db::now();
     let id = Uuid::now_v7();
     organisation::Entity::insert(organisation::ActiveModel {
         id: Set(id),
@@ -571,7 +571,7 @@ pub async fn ensure_organisation_text(
         vision: Set(text.vision.to_owned()),
         mission: Set(text.mission.to_owned()),
         purpose: Set(text.purpose.to_owned()),
-        updated_at: Set(Utc::now()),
+        updated_at: Set(crate::db::now()),
     })
     .exec_without_returning(db)
     .await?;
@@ -609,7 +609,7 @@ pub async fn ensure_service(db: &impl ConnectionTrait, new: &NewService<'_>) -> 
     if exists {
         return Ok(false);
     }
-    let now = Utc::now();
+    let now = crate::db::now();
     service::Entity::insert(service::ActiveModel {
         id: Set(Uuid::now_v7()),
         slug: Set(new.slug.as_str().to_owned()),

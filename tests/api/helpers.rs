@@ -17,6 +17,10 @@ pub enum TestDatabase {
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
+    /// The database this hamlet runs on, for the command line and for checks
+    /// of what was (not) written.
+    pub database_url: String,
+    pub events: hamlet::submissions::SubmissionEvents,
     _database: TestDatabase,
     _shutdown: oneshot::Sender<()>,
 }
@@ -49,6 +53,7 @@ impl TestApp {
         configure(&mut config);
         let app = App::build(config).await.expect("hamlet starts");
         let address = format!("http://{}", app.local_addr().unwrap());
+        let events = app.submission_events().clone();
         let (shutdown, stopped) = oneshot::channel::<()>();
         tokio::spawn(app.run(async {
             let _ = stopped.await;
@@ -56,6 +61,8 @@ impl TestApp {
         Self {
             address,
             client: reqwest::Client::builder().build().unwrap(),
+            database_url,
+            events,
             _database: database,
             _shutdown: shutdown,
         }
@@ -99,6 +106,41 @@ impl TestApp {
         body["data"].clone()
     }
 
+    /// A direct connection to this app's database, for checking what was stored.
+    pub async fn db(&self) -> sea_orm::DatabaseConnection {
+        sea_orm::Database::connect(&self.database_url)
+            .await
+            .unwrap()
+    }
+
+    /// Runs the `hamlet` command line against this app's database.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_hamlet"))
+            .args(args)
+            .env("HAMLET_DATABASE_URL", &self.database_url)
+            .env("HAMLET_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    }
+
+    /// Submits feedback; returns the whole answer.
+    pub async fn submit_feedback(&self, input: Value, headers: HeaderMap) -> reqwest::Response {
+        self.post_with(SUBMIT_FEEDBACK, json!({ "input": input }), headers)
+            .await
+    }
+
+    /// Submits an idea; returns the whole answer.
+    pub async fn submit_idea(&self, input: Value, headers: HeaderMap) -> reqwest::Response {
+        self.post_with(SUBMIT_IDEA, json!({ "input": input }), headers)
+            .await
+    }
+
     /// GETs `/graphql` with these query-string parameters.
     pub async fn get(&self, params: &[(&str, &str)], headers: HeaderMap) -> reqwest::Response {
         self.client
@@ -109,6 +151,39 @@ impl TestApp {
             .await
             .expect("request sent")
     }
+}
+
+pub const SUBMIT_FEEDBACK: &str = "mutation Submit($input: SubmitFeedbackInput!) {
+  submitFeedback(input: $input) { reference kind receivedAt replayed }
+}";
+
+pub const SUBMIT_IDEA: &str = "mutation Submit($input: SubmitIdeaInput!) {
+  submitIdea(input: $input) { reference kind receivedAt replayed }
+}";
+
+/// A fresh idempotency key.
+pub fn key() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Valid feedback with a fresh key.
+pub fn feedback() -> Value {
+    json!({
+        "idempotencyKey": key(),
+        "serviceSlug": "royal-london-emergency-department",
+        "rating": "GOOD",
+        "comment": "Seen quickly and kindly.",
+    })
+}
+
+/// A valid idea with a fresh key.
+pub fn idea() -> Value {
+    json!({
+        "idempotencyKey": key(),
+        "title": "Evening drop-in at the health centre",
+        "description": "Working people cannot come in the day. An evening drop-in once a week would help.",
+        "theme": "access",
+    })
 }
 
 /// The `extensions.code` of the first error in a GraphQL answer.

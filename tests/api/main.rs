@@ -9,6 +9,8 @@
 )]
 
 mod content;
+mod durability;
 mod helpers;
 mod http;
 mod schema;
+mod submissions;

@@ -1,0 +1,145 @@
+//! Ideas: residents' suggestions for improving health and wellbeing, and the
+//! supporters each idea has gathered.
+
+use sea_orm_migration::{prelude::*, schema::*};
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(Idea::Table)
+                    .col(pk_uuid(Idea::Id))
+                    .col(string_uniq(Idea::Reference))
+                    .col(text(Idea::Title))
+                    .col(text(Idea::Description))
+                    .col(string_null(Idea::Theme))
+                    .col(string(Idea::PiiFlags))
+                    .col(string(Idea::Channel))
+                    .col(string(Idea::Locale))
+                    .col(uuid_null(Idea::KioskId))
+                    .col(string(Idea::Status))
+                    .col(boolean(Idea::Published))
+                    .col(text_null(Idea::PublicResponse))
+                    .col(boolean(Idea::Safeguarding))
+                    .col(integer(Idea::SupportCount))
+                    .col(uuid_null(Idea::MergedIntoId))
+                    .col(text_null(Idea::ContactName))
+                    .col(text_null(Idea::ContactEmail))
+                    .col(text_null(Idea::ContactPhone))
+                    .col(integer(Idea::Version))
+                    .col(timestamp_with_time_zone_null(Idea::CapturedAt))
+                    .col(timestamp_with_time_zone(Idea::ReceivedAt))
+                    .col(timestamp_with_time_zone(Idea::UpdatedAt))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(Idea::Table, Idea::KioskId)
+                            .to(Kiosk::Table, Kiosk::Id),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(Idea::Table, Idea::MergedIntoId)
+                            .to(Idea::Table, Idea::Id),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        // The idea board: published ideas by support, or newest first.
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_idea_board_support")
+                    .table(Idea::Table)
+                    .col(Idea::Published)
+                    .col(Idea::SupportCount)
+                    .col(Idea::Id)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_idea_status_received")
+                    .table(Idea::Table)
+                    .col(Idea::Status)
+                    .col(Idea::ReceivedAt)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(IdeaSupport::Table)
+                    .col(uuid(IdeaSupport::IdeaId))
+                    .col(string(IdeaSupport::SupporterHash))
+                    .col(timestamp_with_time_zone(IdeaSupport::CreatedAt))
+                    .primary_key(
+                        Index::create()
+                            .col(IdeaSupport::IdeaId)
+                            .col(IdeaSupport::SupporterHash),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(IdeaSupport::Table, IdeaSupport::IdeaId)
+                            .to(Idea::Table, Idea::Id)
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(IdeaSupport::Table).to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table(Idea::Table).to_owned())
+            .await
+    }
+}
+
+#[derive(DeriveIden)]
+enum Idea {
+    Table,
+    Id,
+    Reference,
+    Title,
+    Description,
+    Theme,
+    PiiFlags,
+    Channel,
+    Locale,
+    KioskId,
+    Status,
+    Published,
+    PublicResponse,
+    Safeguarding,
+    SupportCount,
+    MergedIntoId,
+    ContactName,
+    ContactEmail,
+    ContactPhone,
+    Version,
+    CapturedAt,
+    ReceivedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum IdeaSupport {
+    Table,
+    IdeaId,
+    SupporterHash,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum Kiosk {
+    Table,
+    Id,
+}

@@ -1,0 +1,165 @@
+//! Who is calling: the edge turns the socket, `X-Forwarded-For` and the
+//! `Authorization` header into a [`Client`] that resolvers read. Resolvers
+//! never look at headers themselves.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::http::{HeaderMap, header};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ipnet::IpNet;
+use sha2::{Digest as _, Sha256};
+
+use crate::submissions::store::KioskView;
+
+/// The caller of one request.
+#[derive(Clone, Debug)]
+pub struct Client {
+    /// The resident's or device's address: the socket peer, or the address a
+    /// trusted proxy forwarded.
+    pub address: IpAddr,
+    /// The kiosk whose token came with the request.
+    pub kiosk: Option<KioskView>,
+}
+
+impl Client {
+    /// Whether the caller sent no credentials at all.
+    pub fn is_anonymous(&self) -> bool {
+        self.kiosk.is_none()
+    }
+}
+
+/// What the `Authorization` header holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Credentials {
+    None,
+    Kiosk(String),
+    Bearer(String),
+    Unsupported,
+}
+
+pub fn credentials(headers: &HeaderMap) -> Credentials {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Credentials::None;
+    };
+    let Ok(value) = value.to_str() else {
+        return Credentials::Unsupported;
+    };
+    let (scheme, token) = value.trim().split_once(' ').unwrap_or((value, ""));
+    let token = token.trim();
+    if token.is_empty() {
+        return Credentials::Unsupported;
+    }
+    if scheme.eq_ignore_ascii_case("kiosk") {
+        Credentials::Kiosk(token.to_owned())
+    } else if scheme.eq_ignore_ascii_case("bearer") {
+        Credentials::Bearer(token.to_owned())
+    } else {
+        Credentials::Unsupported
+    }
+}
+
+/// The client's address. `X-Forwarded-For` is believed only when the socket
+/// peer is a trusted proxy, and then only as far back as the proxies are
+/// trusted: the right-most address that is not a trusted proxy is the client,
+/// since anything left of it could have been written by the client itself.
+pub fn client_address(peer: SocketAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    let peer = peer.ip();
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let forwarded: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|part| part.trim().parse().ok())
+        .collect();
+    forwarded
+        .iter()
+        .rev()
+        .find(|ip| !is_trusted(ip))
+        .or(forwarded.first())
+        .copied()
+        .unwrap_or(peer)
+}
+
+/// A new kiosk token: 256 random bits. Shown once; only its hash is kept.
+pub fn new_kiosk_token() -> anyhow::Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|error| anyhow::anyhow!("no randomness: {error}"))?;
+    Ok(format!("hk_{}", URL_SAFE_NO_PAD.encode(bytes)))
+}
+
+/// What is stored for a kiosk token. A plain SHA-256 suffices: the token is
+/// 256 random bits, so there is nothing to guess that a slow hash would protect.
+pub fn kiosk_token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn forwarded(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", HeaderValue::from_str(value).unwrap());
+        headers
+    }
+
+    #[test]
+    fn forwarded_for_is_ignored_from_untrusted_peers() {
+        let peer: SocketAddr = "203.0.113.7:5000".parse().unwrap();
+        let address = client_address(peer, &forwarded("198.51.100.1"), &[]);
+        assert_eq!(address.to_string(), "203.0.113.7");
+    }
+
+    #[test]
+    fn forwarded_for_from_a_trusted_proxy_gives_the_right_most_untrusted_address() {
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let peer: SocketAddr = "10.0.0.2:5000".parse().unwrap();
+        // The client forged the first entry; the proxy appended the real one.
+        let address = client_address(
+            peer,
+            &forwarded("1.2.3.4, 198.51.100.1, 10.0.0.9"),
+            &trusted,
+        );
+        assert_eq!(address.to_string(), "198.51.100.1");
+        let address = client_address(peer, &HeaderMap::new(), &trusted);
+        assert_eq!(address.to_string(), "10.0.0.2");
+    }
+
+    #[test]
+    fn credentials_are_read_by_scheme() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(credentials(&headers), Credentials::None);
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Kiosk hk_abc"),
+        );
+        assert_eq!(credentials(&headers), Credentials::Kiosk("hk_abc".into()));
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("bearer x.y.z"),
+        );
+        assert_eq!(credentials(&headers), Credentials::Bearer("x.y.z".into()));
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Basic dXNlcg=="),
+        );
+        assert_eq!(credentials(&headers), Credentials::Unsupported);
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Kiosk"));
+        assert_eq!(credentials(&headers), Credentials::Unsupported);
+    }
+
+    #[test]
+    fn kiosk_tokens_are_long_and_distinct() {
+        let a = new_kiosk_token().unwrap();
+        let b = new_kiosk_token().unwrap();
+        assert_ne!(a, b);
+        assert!(a.len() > 40);
+        assert_ne!(kiosk_token_hash(&a), kiosk_token_hash(&b));
+    }
+}

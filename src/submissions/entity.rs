@@ -1,0 +1,138 @@
+//! The submissions tables: kiosks, feedback, ideas, their supporters and the
+//! idempotency keys that make retries safe.
+
+pub mod kiosk {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "kiosk")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub name: String,
+        pub site: Option<String>,
+        #[sea_orm(unique)]
+        pub token_hash: String,
+        pub active: bool,
+        pub created_at: DateTimeUtc,
+        pub revoked_at: Option<DateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod feedback {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "feedback")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        #[sea_orm(unique)]
+        pub reference: String,
+        pub service_id: Uuid,
+        pub rating: String,
+        pub comment: Option<String>,
+        /// Comma-separated personal-data kinds found in `comment`.
+        pub pii_flags: String,
+        pub channel: String,
+        pub locale: String,
+        pub kiosk_id: Option<Uuid>,
+        pub status: String,
+        pub safeguarding: bool,
+        pub contact_name: Option<String>,
+        pub contact_email: Option<String>,
+        pub contact_phone: Option<String>,
+        pub version: i32,
+        pub captured_at: Option<DateTimeUtc>,
+        pub received_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod idea {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "idea")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        #[sea_orm(unique)]
+        pub reference: String,
+        pub title: String,
+        pub description: String,
+        pub theme: Option<String>,
+        /// Comma-separated personal-data kinds found in the title or description.
+        pub pii_flags: String,
+        pub channel: String,
+        pub locale: String,
+        pub kiosk_id: Option<Uuid>,
+        pub status: String,
+        pub published: bool,
+        pub public_response: Option<String>,
+        pub safeguarding: bool,
+        pub support_count: i32,
+        pub merged_into_id: Option<Uuid>,
+        pub contact_name: Option<String>,
+        pub contact_email: Option<String>,
+        pub contact_phone: Option<String>,
+        pub version: i32,
+        pub captured_at: Option<DateTimeUtc>,
+        pub received_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod idea_support {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "idea_support")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub idea_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub supporter_hash: String,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod idempotency_key {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "idempotency_key")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub key: String,
+        pub kind: String,
+        pub payload_hash: String,
+        pub reference: String,
+        pub received_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

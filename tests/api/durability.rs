@@ -1,0 +1,124 @@
+//! What hamlet acknowledged, it keeps: a server killed with SIGKILL in the
+//! middle of a burst of submissions loses none of the receipts it gave out.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::helpers::{SUBMIT_FEEDBACK, feedback, fresh_database};
+
+/// A hamlet server process on its own port.
+struct Server {
+    child: Child,
+    address: String,
+}
+
+impl Server {
+    fn start(database_url: &str) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hamlet"))
+            .arg("serve")
+            .env("HAMLET_DATABASE_URL", database_url)
+            .env("HAMLET_BIND", "127.0.0.1:0")
+            .env("HAMLET_SUBMIT_PER_MINUTE", "1000000")
+            .env("HAMLET_LOG_FORMAT", "json")
+            .env("HAMLET_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let address = loop {
+            let line = lines.next().expect("the server logs its address").unwrap();
+            let Ok(entry) = serde_json::from_str::<Value>(&line) else {
+                continue;
+            };
+            if let Some(address) = entry["address"].as_str() {
+                break format!("http://{address}");
+            }
+        };
+        // Keep draining the log so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Self { child, address }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_killed_server_keeps_every_receipt_it_gave_out() {
+    let (database_url, _database) = fresh_database().await;
+    let mut server = Server::start(&database_url);
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+
+    // Eight clients submit as fast as they can; the server is killed while
+    // they are still sending.
+    let deadline = Instant::now() + Duration::from_millis(1500);
+    let mut senders = Vec::new();
+    for _ in 0..8 {
+        let client = client.clone();
+        let url = format!("{}/graphql", server.address);
+        senders.push(tokio::spawn(async move {
+            let mut acknowledged = Vec::new();
+            while Instant::now() < deadline + Duration::from_secs(2) {
+                let request = client.post(&url).json(
+                    &json!({ "query": SUBMIT_FEEDBACK, "variables": { "input": feedback() } }),
+                );
+                let Ok(response) = request.send().await else {
+                    break;
+                };
+                let Ok(body) = response.json::<Value>().await else {
+                    break;
+                };
+                if let Some(reference) = body["data"]["submitFeedback"]["reference"].as_str() {
+                    acknowledged.push(reference.to_owned());
+                }
+            }
+            acknowledged
+        }));
+    }
+    tokio::time::sleep_until(deadline.into()).await;
+    server.child.kill().unwrap(); // SIGKILL: no chance to flush or shut down
+    server.child.wait().unwrap();
+    let mut acknowledged = Vec::new();
+    for sender in senders {
+        acknowledged.extend(sender.await.unwrap());
+    }
+    assert!(
+        acknowledged.len() > 20,
+        "the burst was real: {} receipts",
+        acknowledged.len()
+    );
+
+    let restarted = Server::start(&database_url);
+    let mut missing = Vec::new();
+    for reference in &acknowledged {
+        let body: Value = client
+            .post(format!("{}/graphql", restarted.address))
+            .json(&json!({
+                "query": "query($r: String!) { submission(reference: $r) { reference } }",
+                "variables": { "r": reference },
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if body["data"]["submission"]["reference"] != reference.as_str() {
+            missing.push((reference.clone(), body));
+        }
+    }
+    let mut restarted = restarted;
+    restarted.child.kill().unwrap();
+    restarted.child.wait().unwrap();
+    assert!(
+        missing.is_empty(),
+        "{} of {} acknowledged receipts lost: {missing:?}",
+        missing.len(),
+        acknowledged.len()
+    );
+}
