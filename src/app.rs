@@ -14,6 +14,9 @@ use crate::config::Config;
 use crate::content::seed::{self, SeedFiles};
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
+use crate::staff::password::Passwords;
+use crate::staff::store as staff_store;
+use crate::staff::token::TokenKeys;
 use crate::submissions::SubmissionEvents;
 use crate::{db, graphql};
 
@@ -31,9 +34,17 @@ impl App {
         db::migrate(&db).await?;
         seed_if_fresh(&db, &config).await?;
         let events = SubmissionEvents::new();
-        let state = Arc::new(AppState {
-            schema: graphql::schema(&config, db.clone(), events.clone()),
+        let keys = Arc::new(token_keys(&db, &config).await?);
+        let services = graphql::Services {
             db: db.clone(),
+            events: events.clone(),
+            keys: keys.clone(),
+            passwords: Passwords::default(),
+        };
+        let state = Arc::new(AppState {
+            schema: graphql::schema(&config, services),
+            db: db.clone(),
+            keys,
             metrics: Metrics::new(config.db_max_connections).context("setting up metrics")?,
             cache_max_age: config.cache_max_age_seconds,
             max_body_bytes: config.max_body_bytes,
@@ -78,6 +89,19 @@ impl App {
         .with_graceful_shutdown(shutdown)
         .await
     }
+}
+
+/// The keys staff tokens are signed with: from `HAMLET_JWT_SECRET`, or the
+/// secret generated once and kept in the database, so tokens survive a
+/// restart and every process on one database accepts the others' tokens.
+async fn token_keys(db: &DatabaseConnection, config: &Config) -> anyhow::Result<TokenKeys> {
+    let secret = match &config.jwt_secret {
+        Some(secret) => secret.expose().clone(),
+        None => staff_store::signing_secret(db)
+            .await
+            .map_err(|error| anyhow::anyhow!("reading the token-signing secret: {error}"))?,
+    };
+    Ok(TokenKeys::new(secret.as_bytes()))
 }
 
 /// Loads the seed into a database that has no organisation yet.

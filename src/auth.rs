@@ -1,6 +1,8 @@
 //! Who is calling: the edge turns the socket, `X-Forwarded-For` and the
-//! `Authorization` header into a [`Client`] that resolvers read. Resolvers
-//! never look at headers themselves.
+//! `Authorization` header into a [`Client`] (every request) and a [`Viewer`]
+//! (a signed-in staff member) that resolvers read. Resolvers never look at
+//! headers, and never check roles by hand: staff fields declare a
+//! [`RoleGuard`].
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -10,6 +12,13 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ipnet::IpNet;
 use sha2::{Digest as _, Sha256};
 
+use sea_orm::ConnectionTrait;
+use uuid::Uuid;
+
+use crate::error::{AppError, AppResult};
+use crate::staff::model::Role;
+use crate::staff::store::{self as staff_store, StaffView};
+use crate::staff::token::TokenKeys;
 use crate::submissions::store::KioskView;
 
 /// The caller of one request.
@@ -27,6 +36,78 @@ impl Client {
     pub fn is_anonymous(&self) -> bool {
         self.kiosk.is_none()
     }
+}
+
+/// A signed-in staff member, as the database says they are now: roles and
+/// the active flag are read on every request, never taken from the token.
+#[derive(Clone, Debug)]
+pub struct Viewer {
+    pub staff: StaffView,
+    /// The session the access token belongs to.
+    pub session_id: Uuid,
+}
+
+impl Viewer {
+    pub fn id(&self) -> Uuid {
+        self.staff.id
+    }
+
+    pub fn has_any(&self, roles: &[Role]) -> bool {
+        self.staff.roles.any_of(roles)
+    }
+}
+
+/// The staff member behind a bearer token, or `None` when the token is not
+/// valid, its session has ended or the account is inactive.
+pub async fn viewer_of(
+    db: &impl ConnectionTrait,
+    keys: &TokenKeys,
+    token: &str,
+) -> AppResult<Option<Viewer>> {
+    let Some(claims) = keys.verify(token) else {
+        return Ok(None);
+    };
+    Ok(staff_store::viewer(db, claims.sub, claims.sid)
+        .await?
+        .map(|staff| Viewer {
+            staff,
+            session_id: claims.sid,
+        }))
+}
+
+/// Lets a field through for staff holding any of its roles (any staff at all
+/// when it lists none): `UNAUTHENTICATED` without a signed-in staff member,
+/// `FORBIDDEN` without the role.
+pub struct RoleGuard(&'static [Role]);
+
+impl RoleGuard {
+    /// Any signed-in staff member.
+    pub const STAFF: Self = Self(&[]);
+    pub const MODERATOR: Self = Self(&[Role::Moderator]);
+    pub const EDITOR: Self = Self(&[Role::Editor]);
+    pub const ADMIN: Self = Self(&[Role::Admin]);
+    /// Statistics, which hold no free text.
+    pub const STATISTICS: Self = Self(&[Role::Moderator, Role::Analyst]);
+    /// Residents' contact details.
+    pub const CONTACT: Self = Self(&[Role::Moderator, Role::Admin]);
+}
+
+impl async_graphql::Guard for RoleGuard {
+    async fn check(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<()> {
+        use async_graphql::ErrorExtensions as _;
+        match ctx.data_opt::<Viewer>() {
+            None => Err(AppError::Unauthenticated.extend()),
+            Some(viewer) if self.0.is_empty() || viewer.has_any(self.0) => Ok(()),
+            Some(_) => Err(AppError::Forbidden.extend()),
+        }
+    }
+}
+
+/// The signed-in staff member, for resolvers behind a [`RoleGuard`].
+pub fn viewer<'a>(ctx: &'a async_graphql::Context<'_>) -> async_graphql::Result<&'a Viewer> {
+    use async_graphql::ErrorExtensions as _;
+    ctx.data_opt::<Viewer>()
+        .ok_or_else(|| AppError::Unauthenticated.extend())
 }
 
 /// What the `Authorization` header holds.

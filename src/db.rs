@@ -67,3 +67,19 @@ pub fn now() -> chrono::DateTime<chrono::Utc> {
     use chrono::SubsecRound as _;
     chrono::Utc::now().trunc_subsecs(6)
 }
+
+/// Starts a transaction that will write. On SQLite it takes the write lock at
+/// `BEGIN` (`BEGIN IMMEDIATE`), waiting out other writers under the busy
+/// timeout, so that it never has to upgrade a read lock mid-way, which SQLite
+/// refuses at once with "database is locked" when another writer got there
+/// first. On PostgreSQL it is an ordinary transaction.
+pub async fn write(
+    db: &DatabaseConnection,
+) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait as _};
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
+}

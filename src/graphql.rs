@@ -8,50 +8,88 @@ use async_graphql::extensions::{
 };
 use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{
-    EmptySubscription, MergedObject, Response, Schema, SchemaBuilder, ServerError, ServerResult,
+    MergedObject, MergedSubscription, Response, Schema, SchemaBuilder, ServerError, ServerResult,
     ValidationResult, Variables,
 };
 use sea_orm::DatabaseConnection;
 
 use crate::config::Config;
 use crate::content::graphql::ContentQuery;
+use crate::moderation::graphql::{ModerationMutation, ModerationQuery, ModerationSubscription};
 use crate::pagination::Limits;
 use crate::rate_limit::RateLimiter;
+use crate::staff::graphql::{LoginLimit, StaffMutation, StaffQuery};
+use crate::staff::password::Passwords;
+use crate::staff::token::TokenKeys;
 use crate::submissions::SubmissionEvents;
-use crate::submissions::graphql::{SubmissionLimits, SubmissionsMutation, SubmissionsQuery};
+use crate::submissions::graphql::{
+    KioskMutation, KioskQuery, SubmissionLimits, SubmissionsMutation, SubmissionsQuery,
+};
 
 /// Every query, from every feature.
 #[derive(MergedObject, Default)]
-pub struct Query(ContentQuery, SubmissionsQuery);
+pub struct Query(
+    ContentQuery,
+    SubmissionsQuery,
+    StaffQuery,
+    ModerationQuery,
+    KioskQuery,
+);
 
 /// Every mutation, from every feature.
 #[derive(MergedObject, Default)]
-pub struct Mutation(SubmissionsMutation);
+pub struct Mutation(
+    SubmissionsMutation,
+    StaffMutation,
+    ModerationMutation,
+    KioskMutation,
+);
 
-pub type HamletSchema = Schema<Query, Mutation, EmptySubscription>;
+/// Every subscription, from every feature.
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(ModerationSubscription);
+
+pub type HamletSchema = Schema<Query, Mutation, Subscription>;
+
+/// What the schema serves with, made once at startup.
+pub struct Services {
+    pub db: DatabaseConnection,
+    pub events: SubmissionEvents,
+    pub keys: Arc<TokenKeys>,
+    pub passwords: Passwords,
+}
 
 /// Receipt look-ups allowed per submission allowed: enough for a resident
 /// checking on a few submissions, far too few to guess references (35 random
 /// bits behind a checksum).
 const LOOKUPS_PER_SUBMISSION: u32 = 3;
 
-fn builder(config: &Config) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .limit_depth(config.max_depth)
-        .limit_complexity(config.max_complexity)
-        .limit_recursive_depth(config.max_depth.saturating_mul(2).max(16))
-        .limit_directives(4)
-        .data(Limits {
-            max_page_size: config.max_page_size,
-        })
-        .extension(ErrorCodes)
+fn builder(config: &Config) -> SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .limit_depth(config.max_depth)
+    .limit_complexity(config.max_complexity)
+    .limit_recursive_depth(config.max_depth.saturating_mul(2).max(16))
+    .limit_directives(4)
+    .data(Limits {
+        max_page_size: config.max_page_size,
+    })
+    .extension(ErrorCodes)
 }
 
-/// The schema, serving from `db` and announcing submissions on `events`.
-pub fn schema(config: &Config, db: DatabaseConnection, events: SubmissionEvents) -> HamletSchema {
+/// The schema, serving from the database and announcing submissions on the
+/// events channel.
+pub fn schema(config: &Config, services: Services) -> HamletSchema {
     builder(config)
-        .data(db)
-        .data(events)
+        .data(crate::loaders::shared(services.db.clone()))
+        .data(services.db)
+        .data(services.events)
+        .data(services.keys)
+        .data(services.passwords)
+        .data(LoginLimit(RateLimiter::new(config.login_per_minute)))
         .data(SubmissionLimits {
             submissions: RateLimiter::new(config.submit_per_minute),
             lookups: RateLimiter::new(
@@ -66,9 +104,13 @@ pub fn schema(config: &Config, db: DatabaseConnection, events: SubmissionEvents)
 /// The schema's SDL, as `hamlet schema` prints it and `schema.graphql` holds it.
 /// Limits and data do not change the SDL, so none are needed.
 pub fn sdl() -> String {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .finish()
-        .sdl()
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .finish()
+    .sdl()
 }
 
 /// Error codes for errors that async-graphql raises itself, before or around

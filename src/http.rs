@@ -16,6 +16,9 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use std::net::SocketAddr;
 
+use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -30,16 +33,18 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
-use crate::auth::{self, Client, Credentials};
+use crate::auth::{self, Client, Credentials, Viewer};
 use crate::config::Config;
 use crate::graphql::HamletSchema;
 use crate::metrics::Metrics;
+use crate::staff::token::TokenKeys;
 use crate::submissions::store as submissions_store;
 
 /// What every handler shares.
 pub struct AppState {
     pub schema: HamletSchema,
     pub db: DatabaseConnection,
+    pub keys: Arc<TokenKeys>,
     pub metrics: Metrics,
     pub cache_max_age: u32,
     pub max_body_bytes: usize,
@@ -53,6 +58,7 @@ pub fn router(state: Arc<AppState>, config: &Config) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/graphql/ws", get(graphql_ws))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -321,12 +327,13 @@ fn operation_of(request: &mut async_graphql::Request) -> Option<(OperationType, 
 }
 
 /// Who is calling, or the response that refuses them: credentials that are
-/// sent must be valid, so a revoked kiosk cannot fall back to anonymous.
+/// sent must be valid, so a revoked kiosk or an expired staff token cannot
+/// fall back to anonymous.
 async fn client_of(
     state: &AppState,
     headers: &HeaderMap,
     peer: SocketAddr,
-) -> Result<Client, Response> {
+) -> Result<(Client, Option<Viewer>), Response> {
     let address = auth::client_address(peer, headers, &state.trusted_proxies);
     let unauthenticated = |message: &str| {
         let mut response = refuse(state, StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", message);
@@ -336,11 +343,24 @@ async fn client_of(
         );
         response
     };
+    let unavailable = |error: crate::error::AppError| {
+        let code = error.code();
+        tracing::warn!(%error, "checking credentials");
+        refuse(
+            state,
+            StatusCode::SERVICE_UNAVAILABLE,
+            code,
+            "try again shortly",
+        )
+    };
     match auth::credentials(headers) {
-        Credentials::None => Ok(Client {
-            address,
-            kiosk: None,
-        }),
+        Credentials::None => Ok((
+            Client {
+                address,
+                kiosk: None,
+            },
+            None,
+        )),
         Credentials::Kiosk(token) => {
             match submissions_store::active_kiosk_by_token_hash(
                 &state.db,
@@ -348,28 +368,82 @@ async fn client_of(
             )
             .await
             {
-                Ok(Some(kiosk)) => Ok(Client {
-                    address,
-                    kiosk: Some(kiosk),
-                }),
+                Ok(Some(kiosk)) => Ok((
+                    Client {
+                        address,
+                        kiosk: Some(kiosk),
+                    },
+                    None,
+                )),
                 Ok(None) => Err(unauthenticated("the kiosk token is unknown or revoked")),
-                Err(error) => {
-                    let code = error.code();
-                    tracing::warn!(%error, "looking up a kiosk token");
-                    Err(refuse(
-                        state,
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        code,
-                        "try again shortly",
-                    ))
-                }
+                Err(error) => Err(unavailable(error)),
             }
         }
-        Credentials::Bearer(_) => Err(unauthenticated("the bearer token is not valid")),
+        Credentials::Bearer(token) => match auth::viewer_of(&state.db, &state.keys, &token).await {
+            Ok(Some(viewer)) => Ok((
+                Client {
+                    address,
+                    kiosk: None,
+                },
+                Some(viewer),
+            )),
+            Ok(None) => Err(unauthenticated(
+                "the bearer token is not valid, has expired or its session has ended",
+            )),
+            Err(error) => Err(unavailable(error)),
+        },
         Credentials::Unsupported => Err(unauthenticated(
             "use `Authorization: Kiosk <token>` or `Bearer <token>`",
         )),
     }
+}
+
+/// Subscriptions over WebSocket (`graphql-transport-ws`). Staff sign in with
+/// `{"authorization": "Bearer <token>"}` as the `connection_init` payload; a
+/// token that is sent but not valid closes the connection.
+async fn graphql_ws(
+    State(state): State<Arc<AppState>>,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let schema = state.schema.clone();
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| {
+            let db = state.db.clone();
+            let keys = state.keys.clone();
+            GraphQLWebSocket::new(socket, schema, protocol)
+                .on_connection_init(move |payload| async move {
+                    let mut data = async_graphql::Data::default();
+                    let token = payload
+                        .get("authorization")
+                        .or_else(|| payload.get("Authorization"))
+                        .and_then(serde_json::Value::as_str)
+                        .map(str::trim);
+                    let Some(token) = token else {
+                        return Ok(data);
+                    };
+                    let bearer = token
+                        .split_once(' ')
+                        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                        .map(|(_, token)| token.trim());
+                    let viewer = match bearer {
+                        Some(token) => auth::viewer_of(&db, &keys, token).await,
+                        None => Ok(None),
+                    };
+                    match viewer {
+                        Ok(Some(viewer)) => {
+                            data.insert(viewer);
+                            Ok(data)
+                        }
+                        Ok(None) => Err(async_graphql::Error::new(
+                            "the bearer token is not valid, has expired or its session has ended",
+                        )),
+                        Err(_) => Err(async_graphql::Error::new("try again shortly")),
+                    }
+                })
+                .serve()
+        })
 }
 
 async fn execute(
@@ -399,16 +473,20 @@ async fn execute(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    let client = match client_of(state, headers, peer).await {
-        Ok(client) => client,
+    let (client, viewer) = match client_of(state, headers, peer).await {
+        Ok(found) => found,
         Err(response) => return response,
     };
-    let anonymous = client.is_anonymous();
+    let anonymous = client.is_anonymous() && viewer.is_none();
     let label = state
         .metrics
         .operation_label(operation.as_ref().and_then(|(_, name)| name.as_deref()));
 
-    let response = state.schema.execute(request.data(client)).await;
+    let mut request = request.data(client);
+    if let Some(viewer) = viewer {
+        request = request.data(viewer);
+    }
+    let response = state.schema.execute(request).await;
 
     let codes: Vec<&str> = response
         .errors

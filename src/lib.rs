@@ -12,11 +12,14 @@ pub mod db;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod loaders;
 pub mod locale;
 pub mod metrics;
+pub mod moderation;
 pub mod pagination;
 pub mod privacy;
 pub mod rate_limit;
+pub mod staff;
 pub mod submissions;
 pub mod telemetry;
 

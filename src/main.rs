@@ -1,10 +1,11 @@
-//! The `hamlet` command: serve (the default), migrate, seed, schema.
+//! The `hamlet` command: serve (the default), migrate, seed, schema, staff, kiosk.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use hamlet::content::seed::{self, SeedFiles};
+use hamlet::staff::model::Role;
 use hamlet::{App, Config, db};
 
 #[derive(Parser)]
@@ -38,6 +39,36 @@ enum Command {
         #[command(subcommand)]
         command: KioskCommand,
     },
+    /// Manage staff accounts.
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum StaffCommand {
+    /// Create a staff account, e.g. the first admin. The password is read from
+    /// standard input, so it never appears in the shell history or `ps`.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// The name colleagues see.
+        #[arg(long)]
+        name: String,
+        /// MODERATOR, EDITOR, ANALYST or ADMIN; repeat for several.
+        #[arg(long = "role", required = true, value_parser = parse_role)]
+        roles: Vec<Role>,
+        /// Read the password from standard input (required).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// List staff accounts.
+    List,
+}
+
+fn parse_role(value: &str) -> Result<Role, String> {
+    Role::parse(value).ok_or_else(|| format!("{value} is not MODERATOR, EDITOR, ANALYST or ADMIN"))
 }
 
 #[derive(Subcommand)]
@@ -125,6 +156,11 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             db::migrate(&db).await?;
             kiosk(command, &db).await?;
         }
+        Command::Staff { command } => {
+            let db = db::connect(&config).await?;
+            db::migrate(&db).await?;
+            staff(command, &db).await?;
+        }
     }
     Ok(())
 }
@@ -133,18 +169,9 @@ async fn kiosk(command: KioskCommand, db: &sea_orm::DatabaseConnection) -> anyho
     use hamlet::submissions::store;
     match command {
         KioskCommand::Create { name, site } => {
-            let name = name.trim();
-            if name.is_empty() || name.chars().count() > 100 {
-                anyhow::bail!("--name must be 1 to 100 characters");
-            }
-            let token = hamlet::auth::new_kiosk_token()?;
-            let kiosk = store::create_kiosk(
-                db,
-                name,
-                site.as_deref(),
-                hamlet::auth::kiosk_token_hash(&token),
-            )
-            .await?;
+            let (kiosk, token) =
+                hamlet::submissions::graphql::create_kiosk(db, &name, site.as_deref(), None)
+                    .await?;
             println!("kiosk {} created: {}", kiosk.id, kiosk.name);
             println!(
                 "token (shown once; configure the kiosk to send `Authorization: Kiosk <token>`):"
@@ -163,10 +190,66 @@ async fn kiosk(command: KioskCommand, db: &sea_orm::DatabaseConnection) -> anyho
                 );
             }
         }
-        KioskCommand::Revoke { id } => match store::revoke_kiosk(db, id).await? {
-            Some(kiosk) => println!("kiosk {} revoked: {}", kiosk.id, kiosk.name),
-            None => anyhow::bail!("no kiosk {id}"),
-        },
+        KioskCommand::Revoke { id } => {
+            match hamlet::submissions::graphql::revoke_kiosk(db, id, None).await? {
+                Some(kiosk) => println!("kiosk {} revoked: {}", kiosk.id, kiosk.name),
+                None => anyhow::bail!("no kiosk {id}"),
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn staff(command: StaffCommand, db: &sea_orm::DatabaseConnection) -> anyhow::Result<()> {
+    use hamlet::staff::model::{DisplayName, NewPassword, Roles, StaffEmail};
+    use hamlet::staff::password::Passwords;
+    use hamlet::staff::store::{self, NewStaff};
+    match command {
+        StaffCommand::Create {
+            email,
+            name,
+            roles,
+            password_stdin: _,
+        } => {
+            let email = StaffEmail::parse(&email, "--email")?;
+            let display_name = DisplayName::parse(&name, "--name")?;
+            let roles = Roles::parse(&roles, "--role")?;
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            let password = NewPassword::parse(password, Some(&email), "the password")?;
+            let password_hash = Passwords::default().hash(password.expose()).await?;
+            let new = NewStaff {
+                email,
+                display_name,
+                roles,
+                password_hash,
+            };
+            let created = hamlet::staff::graphql::create_staff(db, &new, None).await?;
+            println!(
+                "staff {} created: {} <{}>",
+                created.id, created.display_name, created.email
+            );
+        }
+        StaffCommand::List => {
+            for member in store::staff_members(db).await? {
+                let state = if member.active { "active" } else { "inactive" };
+                let roles: Vec<_> = member
+                    .roles
+                    .to_vec()
+                    .iter()
+                    .map(|role| role.as_str())
+                    .collect();
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    member.id,
+                    state,
+                    member.email,
+                    member.display_name,
+                    roles.join(",")
+                );
+            }
+        }
     }
     Ok(())
 }

@@ -13,10 +13,12 @@ mod m20261123_000001_create_organisation;
 mod m20261123_000002_create_page;
 mod m20261123_000003_create_service;
 mod m20261123_000004_create_search_document;
-mod m20261123_000005_create_kiosk;
-mod m20261123_000006_create_feedback;
-mod m20261123_000007_create_idea;
-mod m20261123_000008_create_idempotency_key;
+mod m20261123_000005_create_staff;
+mod m20261123_000006_create_kiosk;
+mod m20261123_000007_create_feedback;
+mod m20261123_000008_create_idea;
+mod m20261123_000009_create_idempotency_key;
+mod m20261123_000010_create_moderation;
 
 /// Applies hamlet's migrations in order.
 pub struct Migrator;
@@ -29,10 +31,12 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_create_page::Migration),
             Box::new(m20261123_000003_create_service::Migration),
             Box::new(m20261123_000004_create_search_document::Migration),
-            Box::new(m20261123_000005_create_kiosk::Migration),
-            Box::new(m20261123_000006_create_feedback::Migration),
-            Box::new(m20261123_000007_create_idea::Migration),
-            Box::new(m20261123_000008_create_idempotency_key::Migration),
+            Box::new(m20261123_000005_create_staff::Migration),
+            Box::new(m20261123_000006_create_kiosk::Migration),
+            Box::new(m20261123_000007_create_feedback::Migration),
+            Box::new(m20261123_000008_create_idea::Migration),
+            Box::new(m20261123_000009_create_idempotency_key::Migration),
+            Box::new(m20261123_000010_create_moderation::Migration),
         ]
     }
 }

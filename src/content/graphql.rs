@@ -322,7 +322,7 @@ impl Media {
 }
 
 /// A health or care service residents can give feedback about.
-pub struct Service(ServiceView);
+pub struct Service(pub ServiceView);
 
 #[Object]
 impl Service {

@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::{Context as _, bail};
 use chrono::{DateTime, Utc};
 use include_dir::{Dir, include_dir};
-use sea_orm::{DatabaseConnection, TransactionTrait as _};
+use sea_orm::DatabaseConnection;
 use serde::Deserialize;
 
 use super::model::{MediaKind, PageStatus, Slug};
@@ -217,7 +217,7 @@ pub async fn load(db: &DatabaseConnection, files: &SeedFiles) -> anyhow::Result<
     }
 
     let mut report = SeedReport::default();
-    let txn = db.begin().await?;
+    let txn = crate::db::write(db).await?;
     let (organisation_id, _) = store::ensure_organisation(
         &txn,
         &NewOrganisation {

@@ -218,6 +218,20 @@ async fn page_views(
         .collect())
 }
 
+impl From<service::Model> for ServiceView {
+    fn from(service: service::Model) -> Self {
+        Self {
+            id: service.id,
+            slug: service.slug,
+            name: service.name,
+            description: service.description,
+            category: service.category,
+            parent_organisation: service.parent_organisation,
+            ods_code: service.ods_code,
+        }
+    }
+}
+
 /// The services residents can give feedback about, by name.
 pub async fn active_services(db: &impl ConnectionTrait) -> AppResult<Vec<ServiceView>> {
     Ok(service::Entity::find()
@@ -226,16 +240,31 @@ pub async fn active_services(db: &impl ConnectionTrait) -> AppResult<Vec<Service
         .all(db)
         .await?
         .into_iter()
-        .map(|service| ServiceView {
-            id: service.id,
-            slug: service.slug,
-            name: service.name,
-            description: service.description,
-            category: service.category,
-            parent_organisation: service.parent_organisation,
-            ods_code: service.ods_code,
-        })
+        .map(Into::into)
         .collect())
+}
+
+/// Services by id, whether active or not (feedback outlives a service).
+pub async fn services_by_ids(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> AppResult<Vec<ServiceView>> {
+    Ok(service::Entity::find()
+        .filter(service::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect())
+}
+
+/// The id of a service by slug, whether active or not.
+pub async fn service_id_by_slug(db: &impl ConnectionTrait, slug: &str) -> AppResult<Option<Uuid>> {
+    Ok(service::Entity::find()
+        .filter(service::Column::Slug.eq(slug))
+        .one(db)
+        .await?
+        .map(|service| service.id))
 }
 
 /// Marks the start and end of a matched word in snippets; stripped before the

@@ -43,6 +43,9 @@ pub mod feedback {
         pub locale: String,
         pub kiosk_id: Option<Uuid>,
         pub status: String,
+        pub assignee_id: Option<Uuid>,
+        /// A reply the resident sees with their receipt.
+        pub public_response: Option<String>,
         pub safeguarding: bool,
         pub contact_name: Option<String>,
         pub contact_email: Option<String>,
@@ -78,6 +81,7 @@ pub mod idea {
         pub locale: String,
         pub kiosk_id: Option<Uuid>,
         pub status: String,
+        pub assignee_id: Option<Uuid>,
         pub published: bool,
         pub public_response: Option<String>,
         pub safeguarding: bool,

@@ -2,7 +2,7 @@
 //! idea, tracking a receipt, and the public idea board.
 
 use async_graphql::connection::{Connection, Edge, EmptyFields};
-use async_graphql::{Context, ID, InputObject, Object};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
@@ -13,15 +13,17 @@ use super::model::{
     SubmissionKind, SupporterKey, limits,
 };
 use super::reference::{Reference, ReferenceKind};
-use super::store::{self, BoardCursor, IdeaOrder, Receipt, ReceiptStatus, Screening};
+use super::store::{self, BoardCursor, IdeaOrder, KioskView, Receipt, ReceiptStatus, Screening};
 use super::{SubmissionEvent, SubmissionEvents};
-use crate::auth::Client;
+use crate::auth::{Client, RoleGuard};
 use crate::content::model::Slug;
 use crate::error::{AppError, AppResult, IntoGraphql as _};
 use crate::locale::Locale;
+use crate::moderation::audit::{self, AuditEntry};
 use crate::pagination::{self, Limits};
 use crate::privacy;
 use crate::rate_limit::RateLimiter;
+use crate::staff::graphql::StaffMember;
 
 /// The submission rate limit, and the one for receipt look-ups.
 pub struct SubmissionLimits {
@@ -392,6 +394,7 @@ fn decode_board_cursor(order: IdeaOrder, cursor: &str) -> AppResult<BoardCursor>
 /// The extra fields of an idea list.
 pub enum IdeaConnectionTotal {
     Board { theme: Option<String> },
+    Queue(crate::moderation::store::IdeaFilter),
 }
 
 #[Object]
@@ -401,6 +404,7 @@ impl IdeaConnectionTotal {
         let db = ctx.data::<DatabaseConnection>()?;
         match self {
             Self::Board { theme } => store::count_idea_board(db, theme.as_deref()).await,
+            Self::Queue(filter) => crate::moderation::store::count_ideas(db, filter).await,
         }
         .map(|count| i32::try_from(count).unwrap_or(i32::MAX))
         .into_graphql()
@@ -464,15 +468,22 @@ impl SubmissionStatus {
     }
 }
 
-/// A resident's idea. On the public board, personal details in its text are masked.
+/// A resident's idea. On the public board personal details in its text are
+/// masked; moderators see it whole, with what it holds flagged.
 pub struct Idea {
     row: idea::Model,
     masked: bool,
 }
 
 impl Idea {
+    /// As the public sees it: personal details masked.
     pub fn public(row: idea::Model) -> Self {
         Self { row, masked: true }
+    }
+
+    /// As moderators see it: whole.
+    pub fn staff(row: idea::Model) -> Self {
+        Self { row, masked: false }
     }
 
     fn text(&self, text: &str) -> String {
@@ -510,6 +521,7 @@ impl Idea {
         IdeaStatus::parse(&self.row.status).unwrap_or(IdeaStatus::New)
     }
 
+    /// Whether it is on the public `ideaBoard`.
     async fn published(&self) -> bool {
         self.row.published
     }
@@ -522,15 +534,32 @@ impl Idea {
             .map(|text| self.text(text))
     }
 
-    /// Residents who support the idea, each counted once.
+    /// Residents who support the idea, each counted once; a merged idea's
+    /// supporters count towards the idea it was merged into.
     async fn support_count(&self) -> i32 {
         self.row.support_count
     }
 
+    /// The idea this one was merged into, when it is a DUPLICATE.
+    async fn merged_into(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Idea>> {
+        let Some(target) = self.row.merged_into_id else {
+            return Ok(None);
+        };
+        let row = crate::moderation::store::idea_by_id(ctx.data::<DatabaseConnection>()?, target)
+            .await
+            .into_graphql()?;
+        Ok(row.map(|row| Self {
+            row,
+            masked: self.masked,
+        }))
+    }
+
+    /// Text suggesting a risk of harm. Such ideas are never published.
     async fn safeguarding(&self) -> bool {
         self.row.safeguarding
     }
 
+    /// Send it back as `expectedVersion` when you change the idea.
     async fn version(&self) -> i32 {
         self.row.version
     }
@@ -541,5 +570,215 @@ impl Idea {
 
     async fn updated_at(&self) -> DateTime<Utc> {
         self.row.updated_at
+    }
+
+    /// Kinds of personal data found in the title or description. MODERATOR.
+    #[graphql(guard = "RoleGuard::MODERATOR")]
+    async fn pii_flags(&self) -> Vec<privacy::PiiKind> {
+        crate::moderation::graphql::pii_flags(&self.row.pii_flags)
+    }
+
+    /// MODERATOR.
+    #[graphql(guard = "RoleGuard::MODERATOR")]
+    async fn channel(&self) -> Channel {
+        Channel::parse(&self.row.channel).unwrap_or(Channel::Web)
+    }
+
+    /// The language the resident wrote in. MODERATOR.
+    #[graphql(guard = "RoleGuard::MODERATOR")]
+    async fn locale(&self) -> &str {
+        &self.row.locale
+    }
+
+    /// The kiosk it came from, if any. MODERATOR.
+    #[graphql(guard = "RoleGuard::MODERATOR")]
+    async fn kiosk(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Kiosk>> {
+        crate::moderation::graphql::kiosk(ctx, self.row.kiosk_id).await
+    }
+
+    /// MODERATOR.
+    #[graphql(guard = "RoleGuard::MODERATOR")]
+    async fn assignee(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<StaffMember>> {
+        crate::moderation::graphql::staff_member(ctx, self.row.assignee_id).await
+    }
+
+    /// MODERATOR.
+    #[graphql(guard = "RoleGuard::MODERATOR")]
+    async fn tags(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
+        crate::moderation::graphql::tags_of(ctx, self.row.id).await
+    }
+
+    /// Moderators' internal notes, oldest first. MODERATOR.
+    #[graphql(guard = "RoleGuard::MODERATOR")]
+    async fn notes(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<crate::moderation::graphql::ModerationNote>> {
+        crate::moderation::graphql::notes_of(ctx, self.row.id).await
+    }
+
+    /// Given only with the resident's consent. MODERATOR and ADMIN only.
+    #[graphql(guard = "RoleGuard::CONTACT")]
+    async fn contact(&self) -> Option<crate::moderation::graphql::Contact> {
+        crate::moderation::graphql::Contact::of(
+            self.row.contact_name.as_deref(),
+            self.row.contact_email.as_deref(),
+            self.row.contact_phone.as_deref(),
+        )
+    }
+
+    /// When the resident filled it in, if it was queued offline. MODERATOR.
+    #[graphql(guard = "RoleGuard::MODERATOR")]
+    async fn captured_at(&self) -> Option<DateTime<Utc>> {
+        self.row.captured_at
+    }
+}
+
+/// A kiosk: a device in a waiting room or library that residents submit from.
+pub struct Kiosk(pub KioskView);
+
+#[Object]
+impl Kiosk {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Where it stands.
+    async fn site(&self) -> Option<&str> {
+        self.0.site.as_deref()
+    }
+
+    /// A revoked kiosk's token no longer works.
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// A new kiosk and its token.
+#[derive(SimpleObject)]
+pub struct KioskCredentials {
+    kiosk: Kiosk,
+    /// Shown this once; only its hash is kept. Configure the kiosk to send
+    /// `Authorization: Kiosk <token>`.
+    token: String,
+}
+
+/// The longest kiosk name or site, in characters.
+const KIOSK_TEXT_MAX: usize = 100;
+
+/// Registers a kiosk with a new token, and audits it; `actor` is `None` for
+/// the command line. Answers the kiosk and its token, which is shown once.
+pub async fn create_kiosk(
+    db: &DatabaseConnection,
+    name: &str,
+    site: Option<&str>,
+    actor: Option<Uuid>,
+) -> AppResult<(KioskView, String)> {
+    let name = FreeText::parse(name, "name", KIOSK_TEXT_MAX)?;
+    let site = site
+        .map(|site| FreeText::parse(site, "site", KIOSK_TEXT_MAX))
+        .transpose()?;
+    let token = crate::auth::new_kiosk_token()?;
+    let txn = crate::db::write(db).await?;
+    let kiosk = store::create_kiosk(
+        &txn,
+        name.as_str(),
+        site.as_ref().map(FreeText::as_str),
+        crate::auth::kiosk_token_hash(&token),
+    )
+    .await?;
+    audit::record(
+        &txn,
+        AuditEntry::kiosk_created(
+            actor,
+            kiosk.id,
+            serde_json::json!({ "name": kiosk.name, "site": kiosk.site }),
+        ),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((kiosk, token))
+}
+
+/// Revokes a kiosk at once, and audits it.
+pub async fn revoke_kiosk(
+    db: &DatabaseConnection,
+    id: Uuid,
+    actor: Option<Uuid>,
+) -> AppResult<Option<KioskView>> {
+    let txn = crate::db::write(db).await?;
+    let Some(kiosk) = store::revoke_kiosk(&txn, id).await? else {
+        return Ok(None);
+    };
+    audit::record(&txn, AuditEntry::kiosk_revoked(actor, id)).await?;
+    txn.commit().await?;
+    Ok(Some(kiosk))
+}
+
+/// Kiosks, for admins.
+#[derive(Default)]
+pub struct KioskQuery;
+
+#[Object]
+impl KioskQuery {
+    /// Every kiosk, oldest first. ADMIN.
+    #[graphql(guard = "RoleGuard::ADMIN")]
+    async fn kiosks(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Kiosk>> {
+        store::kiosks(ctx.data::<DatabaseConnection>()?)
+            .await
+            .map(|kiosks| kiosks.into_iter().map(Kiosk).collect())
+            .into_graphql()
+    }
+}
+
+/// Registering and revoking kiosks, for admins.
+#[derive(Default)]
+pub struct KioskMutation;
+
+#[Object]
+impl KioskMutation {
+    /// Registers a kiosk. Its token is in this answer and never again. ADMIN.
+    #[graphql(guard = "RoleGuard::ADMIN")]
+    async fn create_kiosk(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+        site: Option<String>,
+    ) -> async_graphql::Result<KioskCredentials> {
+        let actor = crate::auth::viewer(ctx)?.id();
+        let (kiosk, token) = create_kiosk(
+            ctx.data::<DatabaseConnection>()?,
+            &name,
+            site.as_deref(),
+            Some(actor),
+        )
+        .await
+        .into_graphql()?;
+        Ok(KioskCredentials {
+            kiosk: Kiosk(kiosk),
+            token,
+        })
+    }
+
+    /// Revokes a kiosk: its token stops working at once. ADMIN.
+    #[graphql(guard = "RoleGuard::ADMIN")]
+    async fn revoke_kiosk(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Kiosk> {
+        let actor = crate::auth::viewer(ctx)?.id();
+        let Ok(id) = Uuid::parse_str(&id) else {
+            return Err(AppError::NotFound("the kiosk")).into_graphql();
+        };
+        revoke_kiosk(ctx.data::<DatabaseConnection>()?, id, Some(actor))
+            .await
+            .and_then(|kiosk| kiosk.ok_or(AppError::NotFound("the kiosk")))
+            .map(Kiosk)
+            .into_graphql()
     }
 }

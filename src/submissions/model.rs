@@ -199,9 +199,15 @@ impl FreeText {
 pub struct Email(String);
 
 impl Email {
+    /// A resident's contact email.
     pub fn parse(value: &str) -> Result<Self, AppError> {
+        Self::parse_field(value, "contact.email")
+    }
+
+    /// An email address given in `field`.
+    pub fn parse_field(value: &str, field: &str) -> Result<Self, AppError> {
         let value = value.trim();
-        let invalid = || AppError::bad_input("contact.email", "is not an email address");
+        let invalid = || AppError::bad_input(field, "is not an email address");
         if value.len() > limits::EMAIL || value.chars().any(|c| c.is_whitespace() || c.is_control())
         {
             return Err(invalid());

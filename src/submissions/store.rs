@@ -5,7 +5,7 @@ use sea_orm::sea_query::{Expr, ExprTrait as _, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait as _, ConnectionTrait, DatabaseConnection, DbErr,
     EntityTrait as _, PaginatorTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _,
-    SqlErr, TransactionTrait as _,
+    SqlErr,
 };
 use uuid::Uuid;
 
@@ -80,6 +80,8 @@ pub async fn store_feedback(
                 locale: Set(new.locale.as_str().to_owned()),
                 kiosk_id: Set(kiosk_id),
                 status: Set(FeedbackStatus::New.as_str().to_owned()),
+                assignee_id: Set(None),
+                public_response: Set(None),
                 safeguarding: Set(screening.safeguarding),
                 contact_name: Set(contact
                     .and_then(|c| c.name.as_ref())
@@ -125,6 +127,7 @@ pub async fn store_idea(
                 locale: Set(new.locale.as_str().to_owned()),
                 kiosk_id: Set(kiosk_id),
                 status: Set(IdeaStatus::New.as_str().to_owned()),
+                assignee_id: Set(None),
                 published: Set(false),
                 public_response: Set(None),
                 safeguarding: Set(screening.safeguarding),
@@ -173,7 +176,7 @@ async fn store_once(
         let reference = Reference::generate(reference_kind).to_string();
         let now = crate::db::now();
         let id = Uuid::now_v7();
-        let txn = db.begin().await?;
+        let txn = crate::db::write(db).await?;
         let claimed = idempotency_key::Entity::insert(idempotency_key::ActiveModel {
             key: Set(key.to_owned()),
             kind: Set(kind.as_str().to_owned()),
@@ -279,7 +282,7 @@ pub async fn receipt_status(
                 status: row.status,
                 received_at: row.received_at,
                 updated_at: row.updated_at,
-                public_response: None,
+                public_response: row.public_response,
             }),
         ReferenceKind::Idea => idea::Entity::find()
             .filter(idea::Column::Reference.eq(key))
@@ -392,7 +395,7 @@ pub async fn support_idea(
     idea_id: Uuid,
     supporter: &SupporterKey,
 ) -> AppResult<Option<idea::Model>> {
-    let txn = db.begin().await?;
+    let txn = crate::db::write(db).await?;
     // Write first (see `store_once`): the support row, then the count.
     let added = idea_support::Entity::insert(idea_support::ActiveModel {
         idea_id: Set(idea_id),
@@ -523,6 +526,16 @@ pub async fn revoke_kiosk(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Opti
         .exec(db)
         .await?;
     Ok(kiosk::Entity::find_by_id(id).one(db).await?.map(Into::into))
+}
+
+pub async fn kiosks_by_ids(db: &impl ConnectionTrait, ids: &[Uuid]) -> AppResult<Vec<KioskView>> {
+    Ok(kiosk::Entity::find()
+        .filter(kiosk::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect())
 }
 
 pub async fn kiosks(db: &impl ConnectionTrait) -> AppResult<Vec<KioskView>> {

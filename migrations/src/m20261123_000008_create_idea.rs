@@ -23,6 +23,7 @@ impl MigrationTrait for Migration {
                     .col(string(Idea::Locale))
                     .col(uuid_null(Idea::KioskId))
                     .col(string(Idea::Status))
+                    .col(uuid_null(Idea::AssigneeId))
                     .col(boolean(Idea::Published))
                     .col(text_null(Idea::PublicResponse))
                     .col(boolean(Idea::Safeguarding))
@@ -45,6 +46,11 @@ impl MigrationTrait for Migration {
                             .from(Idea::Table, Idea::MergedIntoId)
                             .to(Idea::Table, Idea::Id),
                     )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(Idea::Table, Idea::AssigneeId)
+                            .to(Staff::Table, Staff::Id),
+                    )
                     .to_owned(),
             )
             .await?;
@@ -60,13 +66,25 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // Staff queues: safeguarding first, then newest first.
         manager
             .create_index(
                 Index::create()
-                    .name("idx_idea_status_received")
+                    .name("idx_idea_queue")
+                    .table(Idea::Table)
+                    .col(Idea::Safeguarding)
+                    .col(Idea::Id)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_idea_queue_status")
                     .table(Idea::Table)
                     .col(Idea::Status)
-                    .col(Idea::ReceivedAt)
+                    .col(Idea::Safeguarding)
+                    .col(Idea::Id)
                     .to_owned(),
             )
             .await?;
@@ -116,6 +134,7 @@ enum Idea {
     Locale,
     KioskId,
     Status,
+    AssigneeId,
     Published,
     PublicResponse,
     Safeguarding,
@@ -140,6 +159,12 @@ enum IdeaSupport {
 
 #[derive(DeriveIden)]
 enum Kiosk {
+    Table,
+    Id,
+}
+
+#[derive(DeriveIden)]
+enum Staff {
     Table,
     Id,
 }

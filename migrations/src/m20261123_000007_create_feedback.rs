@@ -22,6 +22,8 @@ impl MigrationTrait for Migration {
                     .col(string(Feedback::Locale))
                     .col(uuid_null(Feedback::KioskId))
                     .col(string(Feedback::Status))
+                    .col(uuid_null(Feedback::AssigneeId))
+                    .col(text_null(Feedback::PublicResponse))
                     .col(boolean(Feedback::Safeguarding))
                     .col(text_null(Feedback::ContactName))
                     .col(text_null(Feedback::ContactEmail))
@@ -40,31 +42,49 @@ impl MigrationTrait for Migration {
                             .from(Feedback::Table, Feedback::KioskId)
                             .to(Kiosk::Table, Kiosk::Id),
                     )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(Feedback::Table, Feedback::AssigneeId)
+                            .to(Staff::Table, Staff::Id),
+                    )
                     .to_owned(),
             )
             .await?;
-        // Staff queues read newest first within a status, safeguarding first.
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_feedback_status_received")
-                    .table(Feedback::Table)
-                    .col(Feedback::Status)
-                    .col(Feedback::Safeguarding)
-                    .col(Feedback::ReceivedAt)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_feedback_service_received")
-                    .table(Feedback::Table)
-                    .col(Feedback::ServiceId)
-                    .col(Feedback::ReceivedAt)
-                    .to_owned(),
-            )
-            .await
+        // Staff queues read safeguarding first, then newest first (ids are
+        // UUIDv7, so id order is arrival order), within the usual filters; a
+        // page is a range scan of one of these, however many rows there are.
+        for (name, columns) in [
+            (
+                "idx_feedback_queue",
+                vec![Feedback::Safeguarding, Feedback::Id],
+            ),
+            (
+                "idx_feedback_queue_status",
+                vec![Feedback::Status, Feedback::Safeguarding, Feedback::Id],
+            ),
+            (
+                "idx_feedback_queue_service_status",
+                vec![
+                    Feedback::ServiceId,
+                    Feedback::Status,
+                    Feedback::Safeguarding,
+                    Feedback::Id,
+                ],
+            ),
+            (
+                "idx_feedback_queue_assignee",
+                vec![Feedback::AssigneeId, Feedback::Safeguarding, Feedback::Id],
+            ),
+            ("idx_feedback_received", vec![Feedback::ReceivedAt]),
+        ] {
+            let mut index = Index::create();
+            index.name(name).table(Feedback::Table);
+            for column in columns {
+                index.col(column);
+            }
+            manager.create_index(index.to_owned()).await?;
+        }
+        Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -87,6 +107,8 @@ enum Feedback {
     Locale,
     KioskId,
     Status,
+    AssigneeId,
+    PublicResponse,
     Safeguarding,
     ContactName,
     ContactEmail,
@@ -105,6 +127,12 @@ enum Service {
 
 #[derive(DeriveIden)]
 enum Kiosk {
+    Table,
+    Id,
+}
+
+#[derive(DeriveIden)]
+enum Staff {
     Table,
     Id,
 }

@@ -1,0 +1,759 @@
+//! Moderation's database operations: the staff queues, the workflow changes
+//! with their audit events, notes, merging ideas, and reading the audit log.
+//! Changes take the caller's transaction, so the change and its audit event
+//! commit together.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait as _, Func, LikeExpr, OnConflict, Query};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait as _, Condition, ConnectionTrait, EntityTrait as _,
+    PaginatorTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::audit::{self, AuditEntry};
+use super::entity::{audit_event, moderation_note, submission_tag};
+use super::model::{Tag, Workflow as _, publishable};
+use crate::db;
+use crate::error::{AppError, AppResult};
+use crate::staff::model::Role;
+use crate::staff::store as staff_store;
+use crate::submissions::entity::{feedback, idea, idea_support};
+use crate::submissions::model::{Channel, FeedbackStatus, FftRating, IdeaStatus, SubmissionKind};
+
+/// Where a queue page starts: after this item. Queues run safeguarding
+/// first, then newest first; ids are UUIDv7, so id order is arrival order
+/// and a page never shifts when new items arrive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueueCursor {
+    pub safeguarding: bool,
+    pub id: Uuid,
+}
+
+impl QueueCursor {
+    pub fn encode(&self) -> String {
+        crate::pagination::encode_cursor(
+            "queue",
+            &format!("{}:{}", u8::from(self.safeguarding), self.id),
+        )
+    }
+
+    pub fn decode(cursor: &str) -> AppResult<Self> {
+        let invalid = || AppError::bad_input("after", "is not a cursor from this list");
+        let key = crate::pagination::decode_cursor("queue", cursor)?;
+        let (flag, id) = key.split_once(':').ok_or_else(invalid)?;
+        Ok(Self {
+            safeguarding: match flag {
+                "1" => true,
+                "0" => false,
+                _ => return Err(invalid()),
+            },
+            id: Uuid::parse_str(id).map_err(|_| invalid())?,
+        })
+    }
+}
+
+/// Filters the feedback and idea queues share.
+#[derive(Clone, Debug, Default)]
+pub struct CommonFilter {
+    pub channels: Vec<Channel>,
+    pub kiosk_id: Option<Uuid>,
+    pub safeguarding: Option<bool>,
+    pub pii_flagged: Option<bool>,
+    /// `Some(None)`: unassigned only.
+    pub assignee: Option<Option<Uuid>>,
+    pub tag: Option<Tag>,
+    pub received_from: Option<DateTime<Utc>>,
+    pub received_to: Option<DateTime<Utc>>,
+    pub text: Option<String>,
+}
+
+/// What the feedback queue shows.
+#[derive(Clone, Debug, Default)]
+pub struct FeedbackFilter {
+    pub statuses: Vec<FeedbackStatus>,
+    pub service_id: Option<Uuid>,
+    pub ratings: Vec<FftRating>,
+    pub common: CommonFilter,
+}
+
+/// What the idea queue shows.
+#[derive(Clone, Debug, Default)]
+pub struct IdeaFilter {
+    pub statuses: Vec<IdeaStatus>,
+    pub published: Option<bool>,
+    pub theme: Option<String>,
+    pub common: CommonFilter,
+}
+
+/// `lower(column) LIKE '%text%'`, with the text's own `%`, `_` and `\`
+/// taken literally, the same on SQLite and PostgreSQL.
+fn contains_text(column: impl sea_orm::sea_query::IntoColumnRef, text: &str) -> Expr {
+    let escaped: String = text
+        .to_lowercase()
+        .chars()
+        .flat_map(|c| match c {
+            '%' | '_' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect();
+    Expr::expr(Func::lower(Expr::col(column)))
+        .like(LikeExpr::new(format!("%{escaped}%")).escape('\\'))
+}
+
+/// The subjects carrying a tag.
+fn tagged(tag: &Tag) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column(submission_tag::Column::SubjectId)
+        .from(submission_tag::Entity)
+        .and_where(submission_tag::Column::Tag.eq(tag.as_str()))
+        .to_owned()
+}
+
+impl FeedbackFilter {
+    fn condition(&self) -> Condition {
+        use feedback::Column as C;
+        let common = &self.common;
+        let mut condition = Condition::all();
+        if !self.statuses.is_empty() {
+            condition = condition.add(C::Status.is_in(self.statuses.iter().map(|s| s.as_str())));
+        }
+        if let Some(service) = self.service_id {
+            condition = condition.add(C::ServiceId.eq(service));
+        }
+        if !self.ratings.is_empty() {
+            condition = condition.add(C::Rating.is_in(self.ratings.iter().map(|r| r.as_str())));
+        }
+        if !common.channels.is_empty() {
+            condition = condition.add(C::Channel.is_in(common.channels.iter().map(|c| c.as_str())));
+        }
+        if let Some(kiosk) = common.kiosk_id {
+            condition = condition.add(C::KioskId.eq(kiosk));
+        }
+        if let Some(flag) = common.safeguarding {
+            condition = condition.add(C::Safeguarding.eq(flag));
+        }
+        match common.pii_flagged {
+            Some(true) => condition = condition.add(C::PiiFlags.ne("")),
+            Some(false) => condition = condition.add(C::PiiFlags.eq("")),
+            None => {}
+        }
+        match common.assignee {
+            Some(Some(staff)) => condition = condition.add(C::AssigneeId.eq(staff)),
+            Some(None) => condition = condition.add(C::AssigneeId.is_null()),
+            None => {}
+        }
+        if let Some(tag) = &common.tag {
+            condition = condition.add(C::Id.in_subquery(tagged(tag)));
+        }
+        if let Some(from) = common.received_from {
+            condition = condition.add(C::ReceivedAt.gte(from));
+        }
+        if let Some(to) = common.received_to {
+            condition = condition.add(C::ReceivedAt.lt(to));
+        }
+        if let Some(text) = &common.text {
+            condition = condition.add(contains_text(C::Comment, text));
+        }
+        condition
+    }
+}
+
+impl IdeaFilter {
+    fn condition(&self) -> Condition {
+        use idea::Column as C;
+        let common = &self.common;
+        let mut condition = Condition::all();
+        if !self.statuses.is_empty() {
+            condition = condition.add(C::Status.is_in(self.statuses.iter().map(|s| s.as_str())));
+        }
+        if let Some(published) = self.published {
+            condition = condition.add(C::Published.eq(published));
+        }
+        if let Some(theme) = &self.theme {
+            condition = condition.add(C::Theme.eq(theme.as_str()));
+        }
+        if !common.channels.is_empty() {
+            condition = condition.add(C::Channel.is_in(common.channels.iter().map(|c| c.as_str())));
+        }
+        if let Some(kiosk) = common.kiosk_id {
+            condition = condition.add(C::KioskId.eq(kiosk));
+        }
+        if let Some(flag) = common.safeguarding {
+            condition = condition.add(C::Safeguarding.eq(flag));
+        }
+        match common.pii_flagged {
+            Some(true) => condition = condition.add(C::PiiFlags.ne("")),
+            Some(false) => condition = condition.add(C::PiiFlags.eq("")),
+            None => {}
+        }
+        match common.assignee {
+            Some(Some(staff)) => condition = condition.add(C::AssigneeId.eq(staff)),
+            Some(None) => condition = condition.add(C::AssigneeId.is_null()),
+            None => {}
+        }
+        if let Some(tag) = &common.tag {
+            condition = condition.add(C::Id.in_subquery(tagged(tag)));
+        }
+        if let Some(from) = common.received_from {
+            condition = condition.add(C::ReceivedAt.gte(from));
+        }
+        if let Some(to) = common.received_to {
+            condition = condition.add(C::ReceivedAt.lt(to));
+        }
+        if let Some(text) = &common.text {
+            condition = condition.add(
+                Condition::any()
+                    .add(contains_text(C::Title, text))
+                    .add(contains_text(C::Description, text)),
+            );
+        }
+        condition
+    }
+}
+
+/// Rows strictly after `after` in queue order (safeguarding first, newest first).
+fn after_cursor<S, I>(safeguarding: S, id: I, after: Option<QueueCursor>) -> Condition
+where
+    S: sea_orm::ColumnTrait,
+    I: sea_orm::ColumnTrait,
+{
+    match after {
+        None => Condition::all(),
+        Some(cursor) => Condition::any()
+            .add(safeguarding.lt(cursor.safeguarding))
+            .add(
+                Condition::all()
+                    .add(safeguarding.eq(cursor.safeguarding))
+                    .add(id.lt(cursor.id)),
+            ),
+    }
+}
+
+/// One page of the feedback queue, and whether more follow.
+pub async fn feedback_page(
+    db: &impl ConnectionTrait,
+    filter: &FeedbackFilter,
+    first: u64,
+    after: Option<QueueCursor>,
+) -> AppResult<(Vec<feedback::Model>, bool)> {
+    let mut rows = feedback::Entity::find()
+        .filter(filter.condition())
+        .filter(after_cursor(
+            feedback::Column::Safeguarding,
+            feedback::Column::Id,
+            after,
+        ))
+        .order_by_desc(feedback::Column::Safeguarding)
+        .order_by_desc(feedback::Column::Id)
+        .limit(first + 1)
+        .all(db)
+        .await?;
+    let has_next = rows.len() as u64 > first;
+    rows.truncate(first as usize);
+    Ok((rows, has_next))
+}
+
+pub async fn count_feedback(db: &impl ConnectionTrait, filter: &FeedbackFilter) -> AppResult<u64> {
+    Ok(feedback::Entity::find()
+        .filter(filter.condition())
+        .count(db)
+        .await?)
+}
+
+/// One page of the idea queue, and whether more follow.
+pub async fn idea_page(
+    db: &impl ConnectionTrait,
+    filter: &IdeaFilter,
+    first: u64,
+    after: Option<QueueCursor>,
+) -> AppResult<(Vec<idea::Model>, bool)> {
+    let mut rows = idea::Entity::find()
+        .filter(filter.condition())
+        .filter(after_cursor(
+            idea::Column::Safeguarding,
+            idea::Column::Id,
+            after,
+        ))
+        .order_by_desc(idea::Column::Safeguarding)
+        .order_by_desc(idea::Column::Id)
+        .limit(first + 1)
+        .all(db)
+        .await?;
+    let has_next = rows.len() as u64 > first;
+    rows.truncate(first as usize);
+    Ok((rows, has_next))
+}
+
+pub async fn count_ideas(db: &impl ConnectionTrait, filter: &IdeaFilter) -> AppResult<u64> {
+    Ok(idea::Entity::find()
+        .filter(filter.condition())
+        .count(db)
+        .await?)
+}
+
+pub async fn feedback_by_id(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> AppResult<Option<feedback::Model>> {
+    Ok(feedback::Entity::find_by_id(id).one(db).await?)
+}
+
+pub async fn idea_by_id(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<idea::Model>> {
+    Ok(idea::Entity::find_by_id(id).one(db).await?)
+}
+
+pub async fn ideas_by_ids(db: &impl ConnectionTrait, ids: &[Uuid]) -> AppResult<Vec<idea::Model>> {
+    Ok(idea::Entity::find()
+        .filter(idea::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?)
+}
+
+/// The tags of each subject, sorted.
+pub async fn tags_of(
+    db: &impl ConnectionTrait,
+    subjects: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<String>>> {
+    let rows = submission_tag::Entity::find()
+        .filter(submission_tag::Column::SubjectId.is_in(subjects.iter().copied()))
+        .order_by_asc(submission_tag::Column::Tag)
+        .all(db)
+        .await?;
+    let mut tags: HashMap<Uuid, Vec<String>> = HashMap::new();
+    for row in rows {
+        tags.entry(row.subject_id).or_default().push(row.tag);
+    }
+    Ok(tags)
+}
+
+/// The notes on each subject, oldest first.
+pub async fn notes_of(
+    db: &impl ConnectionTrait,
+    subjects: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<moderation_note::Model>>> {
+    let rows = moderation_note::Entity::find()
+        .filter(moderation_note::Column::SubjectId.is_in(subjects.iter().copied()))
+        .order_by_asc(moderation_note::Column::Id)
+        .all(db)
+        .await?;
+    let mut notes: HashMap<Uuid, Vec<moderation_note::Model>> = HashMap::new();
+    for row in rows {
+        notes.entry(row.subject_id).or_default().push(row);
+    }
+    Ok(notes)
+}
+
+async fn replace_tags(db: &impl ConnectionTrait, subject: Uuid, tags: &[Tag]) -> AppResult<()> {
+    submission_tag::Entity::delete_many()
+        .filter(submission_tag::Column::SubjectId.eq(subject))
+        .exec(db)
+        .await?;
+    if !tags.is_empty() {
+        submission_tag::Entity::insert_many(tags.iter().map(|tag| submission_tag::ActiveModel {
+            subject_id: Set(subject),
+            tag: Set(tag.as_str().to_owned()),
+        }))
+        .exec_without_returning(db)
+        .await?;
+    }
+    Ok(())
+}
+
+/// An assignee must be an active moderator.
+async fn check_assignee(
+    db: &impl ConnectionTrait,
+    assignee: Option<Option<Uuid>>,
+) -> AppResult<()> {
+    if let Some(Some(id)) = assignee {
+        let ok = staff_store::staff_by_id(db, id)
+            .await?
+            .is_some_and(|staff| staff.active && staff.roles.contains(Role::Moderator));
+        if !ok {
+            return Err(AppError::bad_input(
+                "assigneeId",
+                "is not an active moderator",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn stale(version: i32) -> AppError {
+    AppError::Conflict(format!(
+        "the item changed since you read it (it is now at version {version}); reload and try again"
+    ))
+}
+
+/// A moderator's change to a piece of feedback; `None` leaves a field alone.
+#[derive(Clone, Debug, Default)]
+pub struct FeedbackChange {
+    pub status: Option<FeedbackStatus>,
+    /// `Some(None)` unassigns.
+    pub assignee: Option<Option<Uuid>>,
+    pub tags: Option<Vec<Tag>>,
+    /// `Some(None)` removes the response.
+    pub public_response: Option<Option<String>>,
+}
+
+fn feedback_state(row: &feedback::Model, tags: &[String]) -> serde_json::Value {
+    json!({
+        "status": row.status,
+        "assigneeId": row.assignee_id,
+        "tags": tags,
+        "hasPublicResponse": row.public_response.is_some(),
+        "version": row.version,
+    })
+}
+
+/// Applies a moderator's change to feedback, with its audit event. With
+/// `expected_version`, a change to an item someone else changed first is a
+/// `CONFLICT`.
+pub async fn moderate_feedback(
+    db: &impl ConnectionTrait,
+    actor: Uuid,
+    id: Uuid,
+    expected_version: Option<i32>,
+    change: &FeedbackChange,
+) -> AppResult<feedback::Model> {
+    let row = feedback_by_id(db, id)
+        .await?
+        .ok_or(AppError::NotFound("the feedback"))?;
+    if expected_version.is_some_and(|expected| expected != row.version) {
+        return Err(stale(row.version));
+    }
+    let current = FeedbackStatus::parse(&row.status).unwrap_or(FeedbackStatus::New);
+    let status = change.status.unwrap_or(current);
+    current.check_move(status, "status")?;
+    check_assignee(db, change.assignee).await?;
+    let tags_before = tags_of(db, &[id]).await?.remove(&id).unwrap_or_default();
+    let now = db::now();
+    let mut update = feedback::Entity::update_many()
+        .col_expr(feedback::Column::Status, Expr::value(status.as_str()))
+        .col_expr(feedback::Column::Version, Expr::value(row.version + 1))
+        .col_expr(feedback::Column::UpdatedAt, Expr::value(now));
+    if let Some(assignee) = change.assignee {
+        update = update.col_expr(feedback::Column::AssigneeId, Expr::value(assignee));
+    }
+    if let Some(response) = &change.public_response {
+        update = update.col_expr(
+            feedback::Column::PublicResponse,
+            Expr::value(response.clone()),
+        );
+    }
+    let updated = update
+        .filter(feedback::Column::Id.eq(id))
+        .filter(feedback::Column::Version.eq(row.version))
+        .exec(db)
+        .await?;
+    if updated.rows_affected == 0 {
+        return Err(stale(row.version + 1));
+    }
+    if let Some(tags) = &change.tags {
+        replace_tags(db, id, tags).await?;
+    }
+    let after = feedback_by_id(db, id)
+        .await?
+        .ok_or(AppError::NotFound("the feedback"))?;
+    let tags_after = match &change.tags {
+        Some(tags) => tags.iter().map(|tag| tag.as_str().to_owned()).collect(),
+        None => tags_before.clone(),
+    };
+    audit::record(
+        db,
+        AuditEntry::feedback_moderated(
+            actor,
+            id,
+            feedback_state(&row, &tags_before),
+            feedback_state(&after, &tags_after),
+        ),
+    )
+    .await?;
+    Ok(after)
+}
+
+/// A moderator's change to an idea; `None` leaves a field alone.
+#[derive(Clone, Debug, Default)]
+pub struct IdeaChange {
+    pub status: Option<IdeaStatus>,
+    pub published: Option<bool>,
+    /// `Some(None)` removes the response.
+    pub public_response: Option<Option<String>>,
+    /// `Some(None)` removes the theme.
+    pub theme: Option<Option<String>>,
+    pub assignee: Option<Option<Uuid>>,
+    pub tags: Option<Vec<Tag>>,
+}
+
+fn idea_state(row: &idea::Model, tags: &[String]) -> serde_json::Value {
+    json!({
+        "status": row.status,
+        "published": row.published,
+        "assigneeId": row.assignee_id,
+        "tags": tags,
+        "hasPublicResponse": row.public_response.is_some(),
+        "mergedInto": row.merged_into_id,
+        "version": row.version,
+    })
+}
+
+/// Applies a moderator's change to an idea, with its audit event. Marking
+/// an idea SPAM takes it off the board; safeguarding, spam and duplicate
+/// ideas cannot be published.
+pub async fn moderate_idea(
+    db: &impl ConnectionTrait,
+    actor: Uuid,
+    id: Uuid,
+    expected_version: Option<i32>,
+    change: &IdeaChange,
+) -> AppResult<idea::Model> {
+    let row = idea_by_id(db, id)
+        .await?
+        .ok_or(AppError::NotFound("the idea"))?;
+    if expected_version.is_some_and(|expected| expected != row.version) {
+        return Err(stale(row.version));
+    }
+    let current = IdeaStatus::parse(&row.status).unwrap_or(IdeaStatus::New);
+    let status = change.status.unwrap_or(current);
+    current.check_move(status, "status")?;
+    let mut published = change.published.unwrap_or(row.published);
+    if change.published == Some(true) {
+        publishable(status, row.safeguarding)?;
+    }
+    if matches!(status, IdeaStatus::Spam | IdeaStatus::Duplicate) || row.safeguarding {
+        published = false;
+    }
+    check_assignee(db, change.assignee).await?;
+    let tags_before = tags_of(db, &[id]).await?.remove(&id).unwrap_or_default();
+    let now = db::now();
+    let mut update = idea::Entity::update_many()
+        .col_expr(idea::Column::Status, Expr::value(status.as_str()))
+        .col_expr(idea::Column::Published, Expr::value(published))
+        .col_expr(idea::Column::Version, Expr::value(row.version + 1))
+        .col_expr(idea::Column::UpdatedAt, Expr::value(now));
+    if let Some(assignee) = change.assignee {
+        update = update.col_expr(idea::Column::AssigneeId, Expr::value(assignee));
+    }
+    if let Some(response) = &change.public_response {
+        update = update.col_expr(idea::Column::PublicResponse, Expr::value(response.clone()));
+    }
+    if let Some(theme) = &change.theme {
+        update = update.col_expr(idea::Column::Theme, Expr::value(theme.clone()));
+    }
+    let updated = update
+        .filter(idea::Column::Id.eq(id))
+        .filter(idea::Column::Version.eq(row.version))
+        .exec(db)
+        .await?;
+    if updated.rows_affected == 0 {
+        return Err(stale(row.version + 1));
+    }
+    if let Some(tags) = &change.tags {
+        replace_tags(db, id, tags).await?;
+    }
+    let after = idea_by_id(db, id)
+        .await?
+        .ok_or(AppError::NotFound("the idea"))?;
+    let tags_after = match &change.tags {
+        Some(tags) => tags.iter().map(|tag| tag.as_str().to_owned()).collect(),
+        None => tags_before.clone(),
+    };
+    audit::record(
+        db,
+        AuditEntry::idea_moderated(
+            actor,
+            id,
+            idea_state(&row, &tags_before),
+            idea_state(&after, &tags_after),
+        ),
+    )
+    .await?;
+    Ok(after)
+}
+
+/// Merges `source` into `target`: the source becomes a DUPLICATE off the
+/// board, and its supporters are added to the target's, each supporter
+/// counted once however many of the two ideas they supported. Answers the
+/// target as it now stands.
+pub async fn merge_idea(
+    db: &impl ConnectionTrait,
+    actor: Uuid,
+    source_id: Uuid,
+    target_id: Uuid,
+) -> AppResult<idea::Model> {
+    if source_id == target_id {
+        return Err(AppError::bad_input(
+            "targetId",
+            "an idea cannot be merged into itself",
+        ));
+    }
+    let source = idea_by_id(db, source_id)
+        .await?
+        .ok_or(AppError::NotFound("the source idea"))?;
+    let target = idea_by_id(db, target_id)
+        .await?
+        .ok_or(AppError::NotFound("the target idea"))?;
+    let source_status = IdeaStatus::parse(&source.status).unwrap_or(IdeaStatus::New);
+    let target_status = IdeaStatus::parse(&target.status).unwrap_or(IdeaStatus::New);
+    if matches!(source_status, IdeaStatus::Duplicate | IdeaStatus::Spam) {
+        return Err(AppError::bad_input(
+            "sourceId",
+            format!("a {} idea cannot be merged", source_status.as_str()),
+        ));
+    }
+    if matches!(target_status, IdeaStatus::Duplicate | IdeaStatus::Spam) {
+        return Err(AppError::bad_input(
+            "targetId",
+            format!(
+                "an idea cannot be merged into a {} idea",
+                target_status.as_str()
+            ),
+        ));
+    }
+    let copy_supporters = Query::insert()
+        .into_table(idea_support::Entity)
+        .columns([
+            idea_support::Column::IdeaId,
+            idea_support::Column::SupporterHash,
+            idea_support::Column::CreatedAt,
+        ])
+        .select_from(
+            Query::select()
+                .expr(Expr::val(target_id))
+                .column(idea_support::Column::SupporterHash)
+                .column(idea_support::Column::CreatedAt)
+                .from(idea_support::Entity)
+                .and_where(idea_support::Column::IdeaId.eq(source_id))
+                .to_owned(),
+        )
+        .map_err(|error| AppError::Internal(anyhow::anyhow!("building the merge: {error}")))?
+        .on_conflict(
+            OnConflict::columns([
+                idea_support::Column::IdeaId,
+                idea_support::Column::SupporterHash,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .to_owned();
+    db.execute(&copy_supporters).await?;
+    let supporters = idea_support::Entity::find()
+        .filter(idea_support::Column::IdeaId.eq(target_id))
+        .count(db)
+        .await?;
+    let support_count = i32::try_from(supporters).unwrap_or(i32::MAX);
+    let now = db::now();
+    idea::Entity::update_many()
+        .col_expr(idea::Column::SupportCount, Expr::value(support_count))
+        .col_expr(idea::Column::UpdatedAt, Expr::value(now))
+        .filter(idea::Column::Id.eq(target_id))
+        .exec(db)
+        .await?;
+    idea::Entity::update_many()
+        .col_expr(
+            idea::Column::Status,
+            Expr::value(IdeaStatus::Duplicate.as_str()),
+        )
+        .col_expr(idea::Column::Published, Expr::value(false))
+        .col_expr(idea::Column::MergedIntoId, Expr::value(target_id))
+        .col_expr(
+            idea::Column::Version,
+            Expr::col(idea::Column::Version).add(1),
+        )
+        .col_expr(idea::Column::UpdatedAt, Expr::value(now))
+        .filter(idea::Column::Id.eq(source_id))
+        .exec(db)
+        .await?;
+    audit::record(
+        db,
+        AuditEntry::idea_merged(actor, source_id, target_id, support_count),
+    )
+    .await?;
+    idea_by_id(db, target_id)
+        .await?
+        .ok_or(AppError::NotFound("the target idea"))
+}
+
+/// Adds an internal note to a piece of feedback or an idea.
+pub async fn add_note(
+    db: &impl ConnectionTrait,
+    actor: Uuid,
+    subject_id: Uuid,
+    body: &str,
+) -> AppResult<moderation_note::Model> {
+    let kind = if feedback_by_id(db, subject_id).await?.is_some() {
+        SubmissionKind::Feedback
+    } else if idea_by_id(db, subject_id).await?.is_some() {
+        SubmissionKind::Idea
+    } else {
+        return Err(AppError::NotFound("a feedback or idea with that id"));
+    };
+    let note = moderation_note::Model {
+        id: Uuid::now_v7(),
+        subject_id,
+        subject_kind: kind.as_str().to_owned(),
+        author_id: actor,
+        body: body.to_owned(),
+        created_at: db::now(),
+    };
+    moderation_note::Entity::insert(moderation_note::ActiveModel::from(note.clone()))
+        .exec_without_returning(db)
+        .await?;
+    audit::record(
+        db,
+        AuditEntry::note_added(actor, kind.as_str(), subject_id, note.id),
+    )
+    .await?;
+    Ok(note)
+}
+
+/// Which audit events to read.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AuditFilter {
+    pub subject_id: Option<Uuid>,
+    pub actor_id: Option<Uuid>,
+}
+
+impl AuditFilter {
+    fn condition(self) -> Condition {
+        let mut condition = Condition::all();
+        if let Some(subject) = self.subject_id {
+            condition = condition.add(audit_event::Column::SubjectId.eq(subject));
+        }
+        if let Some(actor) = self.actor_id {
+            condition = condition.add(audit_event::Column::ActorId.eq(actor));
+        }
+        condition
+    }
+}
+
+/// A page of the audit log, newest first.
+pub async fn audit_page(
+    db: &impl ConnectionTrait,
+    filter: AuditFilter,
+    first: u64,
+    after: Option<Uuid>,
+) -> AppResult<(Vec<audit_event::Model>, bool)> {
+    let mut query = audit_event::Entity::find().filter(filter.condition());
+    if let Some(after) = after {
+        query = query.filter(audit_event::Column::Id.lt(after));
+    }
+    let mut rows = query
+        .order_by_desc(audit_event::Column::Id)
+        .limit(first + 1)
+        .all(db)
+        .await?;
+    let has_next = rows.len() as u64 > first;
+    rows.truncate(first as usize);
+    Ok((rows, has_next))
+}
+
+pub async fn count_audit(db: &impl ConnectionTrait, filter: AuditFilter) -> AppResult<u64> {
+    Ok(audit_event::Entity::find()
+        .filter(filter.condition())
+        .count(db)
+        .await?)
+}
