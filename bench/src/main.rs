@@ -92,6 +92,10 @@ struct Cli {
     /// Use this server binary instead of building target/release/hamlet.
     #[arg(long)]
     hamlet: Option<PathBuf>,
+    /// Keep the database and the scratch folder (server log, Lua scripts)
+    /// for a look afterwards, e.g. at query plans.
+    #[arg(long)]
+    keep: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -127,20 +131,25 @@ fn main() -> ExitCode {
     }
 }
 
-/// A folder for the run's database, scripts and server log, removed on drop.
-struct Scratch(PathBuf);
+/// A folder for the run's database, scripts and server log, removed on drop
+/// unless kept.
+struct Scratch(PathBuf, bool);
 
 impl Scratch {
-    fn new() -> anyhow::Result<Self> {
+    fn new(keep: bool) -> anyhow::Result<Self> {
         let dir =
             std::env::temp_dir().join(format!("hamlet-bench-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        Ok(Self(dir))
+        Ok(Self(dir, keep))
     }
 }
 
 impl Drop for Scratch {
     fn drop(&mut self) {
+        if self.1 {
+            eprintln!("kept {}", self.0.display());
+            return;
+        }
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
@@ -162,7 +171,7 @@ fn run(cli: &Cli, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
         None => server::build(&workspace)?,
     };
 
-    let scratch = Scratch::new()?;
+    let scratch = Scratch::new(cli.keep)?;
     let database = match &cli.database_url {
         None => BenchDatabase::sqlite(&scratch.0),
         Some(url) => runtime.block_on(BenchDatabase::postgres(url))?,
@@ -177,7 +186,9 @@ fn run(cli: &Cli, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
         &database,
         wrk_version,
     );
-    if let Err(error) = runtime.block_on(database.drop_database()) {
+    if cli.keep {
+        eprintln!("kept the database {}", database::redact(&database.url));
+    } else if let Err(error) = runtime.block_on(database.drop_database()) {
         eprintln!("hamlet-bench: could not drop the bench database: {error:#}");
     }
     let report = outcome?;
