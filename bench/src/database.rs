@@ -84,7 +84,9 @@ impl BenchDatabase {
             .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
             .await?
             .context("no version row")?;
-        Ok(row.try_get("", "v")?)
+        let version: String = row.try_get("", "v")?;
+        // "PostgreSQL 15.20 (Debian …) on x86_64-pc-linux-gnu, compiled by …"
+        Ok(version.split(" on ").next().unwrap_or(&version).to_owned())
     }
 
     /// How many feedback rows there are.
