@@ -47,6 +47,9 @@ impl BenchDatabase {
     /// Creates `hamlet_bench_<random>` on the server that `admin_url` reaches
     /// (e.g. `postgres://postgres@127.0.0.1:5432/postgres`).
     pub async fn postgres(admin_url: &str) -> anyhow::Result<Self> {
+        if !(admin_url.starts_with("postgres://") || admin_url.starts_with("postgresql://")) {
+            bail!("--database-url takes a PostgreSQL server's URL (SQLite is the default)");
+        }
         let name = format!("hamlet_bench_{}", uuid::Uuid::new_v4().simple());
         let admin = Database::connect(admin_url)
             .await
