@@ -1,0 +1,670 @@
+//! hamlet-bench: hamlet's load benchmark.
+//!
+//! ```sh
+//! cargo run --release -p hamlet-bench -- --rows 100000
+//! ```
+//!
+//! One run builds the release server, makes a fresh database (a SQLite file
+//! in a temporary folder, or `hamlet_bench_…` on the PostgreSQL server given
+//! with `--database-url`), migrates and seeds it with the `hamlet` binary,
+//! fills it with realistic feedback, starts the server pinned to one core and
+//! drives each workload with wrk pinned to another, then prints a table,
+//! writes the same as JSON and removes everything it made.
+//!
+//! It measures; it changes nothing in the server. The numbers mean most on an
+//! otherwise idle machine with at least two cores.
+
+mod database;
+mod fill;
+mod http;
+mod report;
+mod server;
+mod wrk;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use clap::{Parser, ValueEnum};
+use sea_orm::DatabaseConnection;
+
+use crate::database::BenchDatabase;
+use crate::report::{Machine, Report, StartupTargets, Stored, WorkloadResult, mb};
+use crate::server::{Server, Setup};
+
+/// The service every feedback workload writes about and the moderator's
+/// queue reads: the partnership's busiest.
+const SERVICE_SLUG: &str = "royal-london-emergency-department";
+const PAGE_QUERY: &str =
+    r#"{ page(slug: "vision-and-purpose") { title body bodyHtml media { kind title url } } }"#;
+const SUBMIT_MUTATION: &str = "mutation Submit($input: SubmitFeedbackInput!) { \
+     submitFeedback(input: $input) { reference receivedAt replayed } }";
+const QUEUE_QUERY: &str = r#"{ feedbackQueue(filter: {status: NEW, serviceSlug: "royal-london-emergency-department"}, first: 20) { totalCount edges { node { id reference rating comment receivedAt service { name } } } } }"#;
+const LOGIN_MUTATION: &str = "mutation Login($email: String!, $password: String!) { \
+     login(email: $email, password: $password) { accessToken } }";
+const MODERATOR_EMAIL: &str = "bench-moderator@example.org";
+/// Where the idempotency key goes in the submit body; the Lua scripts put a
+/// new key there on every request.
+const KEY_SLOT: &str = "@@IDEMPOTENCY_KEY@@";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "hamlet-bench",
+    about = "Load benchmark for hamlet: fresh database, realistic data, release server on one core, wrk on another"
+)]
+struct Cli {
+    /// Feedback rows to fill the database with before measuring.
+    #[arg(long, default_value_t = 100_000)]
+    rows: u64,
+    /// A PostgreSQL server to bench on instead of SQLite, as a URL to a
+    /// database the user may create databases from (e.g.
+    /// postgres://postgres@127.0.0.1:5432/postgres). A fresh
+    /// hamlet_bench_<random> database is created there and dropped at the end.
+    #[arg(long, env = "HAMLET_BENCH_DATABASE_URL")]
+    database_url: Option<String>,
+    /// Seconds each workload runs.
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    /// Workloads to run, in order.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "content,submit,queue,mixed"
+    )]
+    workloads: Vec<Workload>,
+    /// Also write the results here as JSON (always written to
+    /// bench/results/latest.json).
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Seed for the generated data.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// wrk threads (they share wrk's one core).
+    #[arg(long, default_value_t = 1)]
+    wrk_threads: u32,
+    /// The core the server is pinned to.
+    #[arg(long, default_value_t = 0)]
+    server_cpu: u32,
+    /// The core wrk is pinned to.
+    #[arg(long, default_value_t = 1)]
+    wrk_cpu: u32,
+    /// Use this server binary instead of building target/release/hamlet.
+    #[arg(long)]
+    hamlet: Option<PathBuf>,
+    /// Keep the database and the scratch folder (server log, Lua scripts)
+    /// for a look afterwards, e.g. at query plans.
+    #[arg(long)]
+    keep: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Workload {
+    /// The vision-and-purpose page, as POST and as GET, 32 connections.
+    Content,
+    /// submitFeedback with a new idempotency key each time, 64 connections.
+    Submit,
+    /// A moderator's first 20 new feedback for one service, 32 connections.
+    Queue,
+    /// 90% content GET, 9% submit, 1% queue, 32 connections.
+    Mixed,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("hamlet-bench: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match run(&cli, &runtime) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("hamlet-bench: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A folder for the run's database, scripts and server log, removed on drop
+/// unless kept.
+struct Scratch(PathBuf, bool);
+
+impl Scratch {
+    fn new(keep: bool) -> anyhow::Result<Self> {
+        let dir =
+            std::env::temp_dir().join(format!("hamlet-bench-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        Ok(Self(dir, keep))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if self.1 {
+            eprintln!("kept {}", self.0.display());
+            return;
+        }
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn run(cli: &Cli, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
+    if cli.rows == 0 || cli.duration == 0 {
+        bail!("--rows and --duration must be at least 1");
+    }
+    let wrk_version = wrk::version();
+    if wrk_version == "not installed" {
+        bail!("wrk is not installed: apt-get install -y wrk");
+    }
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .context("the bench crate sits inside the workspace")?
+        .to_path_buf();
+    let binary = match &cli.hamlet {
+        Some(binary) => binary.clone(),
+        None => server::build(&workspace)?,
+    };
+
+    let scratch = Scratch::new(cli.keep)?;
+    let database = match &cli.database_url {
+        None => BenchDatabase::sqlite(&scratch.0),
+        Some(url) => runtime.block_on(BenchDatabase::postgres(url))?,
+    };
+    eprintln!("bench database: {}", database::redact(&database.url));
+    let outcome = bench(
+        cli,
+        runtime,
+        &workspace,
+        binary,
+        &scratch.0,
+        &database,
+        wrk_version,
+    );
+    if cli.keep {
+        eprintln!("kept the database {}", database::redact(&database.url));
+    } else if let Err(error) = runtime.block_on(database.drop_database()) {
+        eprintln!("hamlet-bench: could not drop the bench database: {error:#}");
+    }
+    let report = outcome?;
+    report.print();
+    let mut paths = vec![workspace.join("bench/results/latest.json")];
+    paths.extend(cli.json.clone());
+    for path in paths {
+        report.write_json(&path)?;
+        eprintln!("results written to {}", path.display());
+    }
+    Ok(())
+}
+
+fn bench(
+    cli: &Cli,
+    runtime: &tokio::runtime::Runtime,
+    workspace: &Path,
+    binary: PathBuf,
+    scratch: &Path,
+    database: &BenchDatabase,
+    wrk_version: String,
+) -> anyhow::Result<Report> {
+    let setup = Setup {
+        binary,
+        database_url: database.url.clone(),
+        dir: scratch.to_path_buf(),
+        cpu: cli.server_cpu,
+    };
+    eprintln!("migrating and seeding");
+    setup.run(&["migrate"], None)?;
+    setup.run(&["seed"], None)?;
+    for (name, site) in [
+        ("Emergency department kiosk", "Royal London Hospital"),
+        ("Outpatients kiosk", "Mile End Hospital"),
+        ("Library kiosk", "Idea Store Whitechapel"),
+    ] {
+        setup.run(&["kiosk", "create", "--name", name, "--site", site], None)?;
+    }
+
+    let db = runtime.block_on(database.connect())?;
+    let database_version = runtime.block_on(database.engine_version(&db))?;
+    eprintln!("filling {} feedback rows", cli.rows);
+    let fill = runtime.block_on(fill::fill(&db, cli.rows, cli.seed, SERVICE_SLUG))?;
+    eprintln!(
+        "filled {} rows in {:.1} s ({:.0} rows/s); {} new for {SERVICE_SLUG}",
+        fill.rows,
+        fill.seconds,
+        fill.rows as f64 / fill.seconds.max(1e-9),
+        fill.new_for_queue_service
+    );
+
+    let mut server = Server::start(&setup)?;
+    let start_to_ready = server.start_to_ready;
+    std::thread::sleep(Duration::from_secs(1));
+    let idle_rss = server.rss()?;
+    eprintln!(
+        "server ready in {:.0} ms at {}, idle RSS {:.1} MB",
+        start_to_ready.as_secs_f64() * 1000.0,
+        server.addr,
+        mb(idle_rss)
+    );
+
+    let mut params = check_and_prepare(&server)?;
+    let staff = prepare_moderator(&server, &setup);
+    if let Err(reason) = &staff {
+        eprintln!("queue and mixed: {reason}");
+    }
+
+    let load = |server: &Server, connections: u32| wrk::Load {
+        addr: server.addr,
+        connections,
+        threads: cli.wrk_threads.min(connections),
+        duration: Duration::from_secs(cli.duration),
+        cpu: cli.wrk_cpu,
+        scratch,
+    };
+    let mut results = Vec::new();
+    for workload in &cli.workloads {
+        match workload {
+            Workload::Content => {
+                for (name, script) in [
+                    ("content (POST)", wrk::Script::ContentPost),
+                    ("content (GET)", wrk::Script::ContentGet),
+                ] {
+                    eprintln!("running {name}");
+                    let (next, result) = measure(server, &setup, |server| {
+                        wrk::run(script, &params, &load(server, 32))
+                    })?;
+                    server = next;
+                    results.push(finish(name, "content", 32, result, None, |rps, p99| {
+                        ("≥50000/s p99<2ms", rps >= 50_000.0 && p99 < 2.0)
+                    }));
+                }
+            }
+            Workload::Submit => {
+                eprintln!("running submit");
+                let before = runtime.block_on(BenchDatabase::count_feedback(&db))?;
+                let (next, result) = measure(server, &setup, |server| {
+                    wrk::run(wrk::Script::Submit, &params, &load(server, 64))
+                })?;
+                server = next;
+                let stored = stored_rows(runtime, &db, before, &result.0, Some(64))?;
+                results.push(finish(
+                    "submit",
+                    "submit",
+                    64,
+                    result,
+                    Some(stored),
+                    |rps, p99| ("≥10000/s p99<20ms", rps >= 10_000.0 && p99 < 20.0),
+                ));
+            }
+            Workload::Queue | Workload::Mixed => {
+                let (name, connections, script) = match workload {
+                    Workload::Queue => ("queue", 32, wrk::Script::Queue),
+                    _ => ("mixed", 32, wrk::Script::Mixed),
+                };
+                let password = match &staff {
+                    Ok(password) => password,
+                    Err(reason) => {
+                        results.push(WorkloadResult::unavailable(
+                            name,
+                            name,
+                            connections,
+                            reason.clone(),
+                        ));
+                        continue;
+                    }
+                };
+                // Access tokens last 15 minutes: sign in right before.
+                params.token = match login(&server, password) {
+                    Ok(token) => token,
+                    Err(reason) => {
+                        eprintln!("{name}: {reason}");
+                        results.push(WorkloadResult::unavailable(name, name, connections, reason));
+                        continue;
+                    }
+                };
+                if *workload == Workload::Queue {
+                    match check_queue(&server, &params.token) {
+                        Ok(total) => eprintln!("queue: {total} new feedback for {SERVICE_SLUG}"),
+                        Err(reason) => {
+                            eprintln!("queue: {reason}");
+                            results.push(WorkloadResult::unavailable(
+                                name,
+                                name,
+                                connections,
+                                reason,
+                            ));
+                            continue;
+                        }
+                    }
+                }
+                eprintln!("running {name}");
+                let before = runtime.block_on(BenchDatabase::count_feedback(&db))?;
+                let (next, result) = measure(server, &setup, |server| {
+                    wrk::run(script, &params, &load(server, connections))
+                })?;
+                server = next;
+                if *workload == Workload::Queue {
+                    results.push(finish(name, name, connections, result, None, |rps, p99| {
+                        ("≥5000/s p99<10ms", rps >= 5_000.0 && p99 < 10.0)
+                    }));
+                } else {
+                    let stored = stored_rows(runtime, &db, before, &result.0, None)?;
+                    results.push(finish(
+                        name,
+                        name,
+                        connections,
+                        result,
+                        Some(stored),
+                        |_, _| ("peak RSS<100MB", true),
+                    ));
+                }
+            }
+        }
+    }
+    server.stop()?;
+    runtime.block_on(db.close())?;
+
+    Ok(Report {
+        date: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        git_commit: report::git_commit(workspace),
+        machine: Machine::describe(wrk_version),
+        database: database.kind.name().to_owned(),
+        database_version,
+        rows: cli.rows,
+        fill,
+        duration_seconds: cli.duration,
+        server_cpu: cli.server_cpu,
+        wrk_cpu: cli.wrk_cpu,
+        wrk_threads: cli.wrk_threads,
+        start_to_ready_ms: start_to_ready.as_secs_f64() * 1000.0,
+        idle_rss_bytes: idle_rss,
+        startup_targets_met: StartupTargets {
+            start_to_ready: start_to_ready < Duration::from_millis(300),
+            idle_rss: idle_rss < 30_000_000,
+        },
+        workloads: results,
+    })
+}
+
+/// Runs one workload with the server's peak RSS reset first, and returns the
+/// server (a new one if the reset was refused), wrk's outcome, the peak and
+/// how the peak was isolated.
+fn measure(
+    mut server: Server,
+    setup: &Setup,
+    workload: impl FnOnce(&Server) -> anyhow::Result<wrk::Outcome>,
+) -> anyhow::Result<(Server, (wrk::Outcome, u64, &'static str))> {
+    let method = if server.reset_peak()? {
+        "clear_refs"
+    } else {
+        // The kernel would not reset the peak: a fresh server's peak covers
+        // only its start and this workload.
+        server.stop()?;
+        server = Server::start(setup)?;
+        std::thread::sleep(Duration::from_secs(1));
+        "restart"
+    };
+    let outcome = workload(&server)?;
+    let peak = server.peak_rss()?;
+    // Let writes still in flight when wrk stopped land before anyone counts.
+    std::thread::sleep(Duration::from_millis(500));
+    Ok((server, (outcome, peak, method)))
+}
+
+fn finish(
+    name: &str,
+    workload: &str,
+    connections: u32,
+    (outcome, peak, method): (wrk::Outcome, u64, &'static str),
+    stored: Option<Stored>,
+    target: impl FnOnce(f64, f64) -> (&'static str, bool),
+) -> WorkloadResult {
+    let rps = outcome.requests_per_second();
+    let p99_ms = outcome.p99_us as f64 / 1000.0;
+    let (target, met) = target(rps, p99_ms);
+    let clean = outcome.status_errors == 0
+        && outcome.socket_errors() == 0
+        && outcome.graphql_errors == 0
+        && stored
+            .as_ref()
+            .and_then(|stored| stored.consistent)
+            .unwrap_or(true);
+    let memory_ok = peak < 100_000_000;
+    let target = if target.contains("RSS") {
+        target.to_owned()
+    } else {
+        format!("{target} RSS<100MB")
+    };
+    WorkloadResult {
+        name: name.to_owned(),
+        workload: workload.to_owned(),
+        connections,
+        available: true,
+        note: (!clean).then(|| "errors or unstored submissions: see the JSON".to_owned()),
+        requests_per_second: Some(rps),
+        p50_ms: Some(outcome.p50_us as f64 / 1000.0),
+        p99_ms: Some(p99_ms),
+        wrk: Some(outcome),
+        peak_rss_bytes: Some(peak),
+        peak_rss_method: Some(method.to_owned()),
+        stored,
+        target: Some(target),
+        meets_target: Some(met && memory_ok && clean),
+    }
+}
+
+fn stored_rows(
+    runtime: &tokio::runtime::Runtime,
+    db: &DatabaseConnection,
+    before: i64,
+    outcome: &wrk::Outcome,
+    in_flight: Option<u32>,
+) -> anyhow::Result<Stored> {
+    let after = runtime.block_on(BenchDatabase::count_feedback(db))?;
+    let stored = after - before;
+    let acknowledged = in_flight.map(|_| outcome.succeeded());
+    let consistent = in_flight
+        .zip(acknowledged)
+        .map(|(in_flight, acknowledged)| {
+            let acknowledged = i64::try_from(acknowledged).unwrap_or(i64::MAX);
+            stored >= acknowledged && stored <= acknowledged + i64::from(in_flight)
+        });
+    Ok(Stored {
+        before,
+        after,
+        stored,
+        acknowledged,
+        consistent,
+    })
+}
+
+/// Checks that the seed has what the workloads ask for, and builds the
+/// requests the Lua scripts send.
+fn check_and_prepare(server: &Server) -> anyhow::Result<wrk::Params> {
+    let services = http::graphql(
+        server.addr,
+        &serde_json::json!({ "query": "{ services { slug } }" }),
+        None,
+    )?;
+    let known = services["data"]["services"]
+        .as_array()
+        .is_some_and(|list| list.iter().any(|s| s["slug"] == SERVICE_SLUG));
+    if !known {
+        bail!("the seed has no service {SERVICE_SLUG}: {services}");
+    }
+
+    let content_post_body = serde_json::json!({ "query": PAGE_QUERY }).to_string();
+    let page = http::graphql(
+        server.addr,
+        &serde_json::json!({ "query": PAGE_QUERY }),
+        None,
+    )?;
+    if page["data"]["page"]["title"].as_str().is_none() {
+        bail!("the page vision-and-purpose is not published: {page}");
+    }
+    let content_get_path = format!("/graphql?query={}", percent_encode(PAGE_QUERY));
+    let answer = http::get(server.addr, &content_get_path)?;
+    if answer.status != 200 || answer.body.contains("\"errors\"") {
+        bail!(
+            "GET {content_get_path} answered {}: {}",
+            answer.status,
+            answer.body
+        );
+    }
+
+    let submit_body = serde_json::json!({
+        "query": SUBMIT_MUTATION,
+        "variables": { "input": {
+            "idempotencyKey": KEY_SLOT,
+            "serviceSlug": SERVICE_SLUG,
+            "rating": "GOOD",
+            "comment": "Seen within the hour. The nurse explained what would happen next and checked on us twice.",
+        }},
+    })
+    .to_string();
+    let (before, after) = submit_body
+        .split_once(KEY_SLOT)
+        .context("the submit body has a slot for the key")?;
+    let check_key = format!("bench-check-{}", uuid::Uuid::new_v4().simple());
+    let receipt = http::graphql(
+        server.addr,
+        &serde_json::from_str(&format!("{before}{check_key}{after}"))?,
+        None,
+    )?;
+    if receipt["data"]["submitFeedback"]["reference"]
+        .as_str()
+        .is_none()
+    {
+        bail!("submitFeedback did not answer with a receipt: {receipt}");
+    }
+
+    Ok(wrk::Params {
+        run_id: uuid::Uuid::new_v4().simple().to_string()[..8].to_owned(),
+        content_post_body,
+        content_get_path,
+        submit_body_before: before.to_owned(),
+        submit_body_after: after.to_owned(),
+        queue_body: serde_json::json!({ "query": QUEUE_QUERY }).to_string(),
+        token: String::new(),
+    })
+}
+
+/// Makes the moderator the queue workloads sign in as, and returns their
+/// password; or, when this build of hamlet has no staff yet, why not.
+fn prepare_moderator(server: &Server, setup: &Setup) -> Result<String, String> {
+    let unavailable = |why: &str| format!("not available in this build ({why})");
+    let probe = http::graphql(
+        server.addr,
+        &serde_json::json!({ "query": QUEUE_QUERY }),
+        None,
+    )
+    .map_err(|error| format!("probing feedbackQueue: {error:#}"))?;
+    if http::error_codes(&probe)
+        .iter()
+        .any(|code| code == "GRAPHQL_VALIDATION_FAILED")
+    {
+        return Err(unavailable("the schema has no feedbackQueue"));
+    }
+    let password = format!("bench-{}", uuid::Uuid::new_v4().simple());
+    setup
+        .run(
+            &[
+                "staff",
+                "create",
+                "--email",
+                MODERATOR_EMAIL,
+                "--name",
+                "Bench Moderator",
+                "--role",
+                "MODERATOR",
+                "--password-stdin",
+            ],
+            Some(&format!("{password}\n")),
+        )
+        .map_err(|error| unavailable(&format!("hamlet staff create failed: {error:#}")))?;
+    Ok(password)
+}
+
+/// Signs the moderator in and returns an access token.
+fn login(server: &Server, password: &str) -> Result<String, String> {
+    let answer = http::graphql(
+        server.addr,
+        &serde_json::json!({
+            "query": LOGIN_MUTATION,
+            "variables": { "email": MODERATOR_EMAIL, "password": password },
+        }),
+        None,
+    )
+    .map_err(|error| format!("login: {error:#}"))?;
+    if http::error_codes(&answer)
+        .iter()
+        .any(|code| code == "GRAPHQL_VALIDATION_FAILED")
+    {
+        return Err("not available in this build (the schema has no login)".to_owned());
+    }
+    answer["data"]["login"]["accessToken"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("login did not answer with a token: {answer}"))
+}
+
+/// Runs the queue query once as the moderator; returns its totalCount.
+fn check_queue(server: &Server, token: &str) -> Result<i64, String> {
+    let answer = http::graphql(
+        server.addr,
+        &serde_json::json!({ "query": QUEUE_QUERY }),
+        Some(token),
+    )
+    .map_err(|error| format!("feedbackQueue: {error:#}"))?;
+    if !http::error_codes(&answer).is_empty() {
+        return Err(format!("feedbackQueue answered errors: {answer}"));
+    }
+    answer["data"]["feedbackQueue"]["totalCount"]
+        .as_i64()
+        .ok_or_else(|| format!("feedbackQueue answered no totalCount: {answer}"))
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 3);
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(char::from(byte));
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_in_urls_are_percent_encoded() {
+        assert_eq!(
+            percent_encode(r#"{ page(slug: "a-b") }"#),
+            "%7B%20page%28slug%3A%20%22a-b%22%29%20%7D"
+        );
+    }
+
+    #[test]
+    fn the_command_line_reads_a_list_of_workloads() {
+        let cli = Cli::try_parse_from([
+            "hamlet-bench",
+            "--rows",
+            "10",
+            "--workloads",
+            "content,queue",
+        ])
+        .unwrap();
+        assert_eq!(cli.workloads, vec![Workload::Content, Workload::Queue]);
+        assert_eq!(cli.duration, 10);
+    }
+}
