@@ -2,6 +2,9 @@
 
 use std::path::PathBuf;
 
+use hamlet::staff::model::{DisplayName, Role, Roles, StaffEmail};
+use hamlet::staff::password::Passwords;
+use hamlet::staff::store::NewStaff;
 use hamlet::{App, Config};
 use reqwest::header::{HeaderMap, HeaderValue};
 use sea_orm::{ConnectionTrait as _, Database};
@@ -50,6 +53,10 @@ impl TestApp {
         if let Seed::Fixture = seed {
             config.seed_dir = Some(fixture_seed());
         }
+        config.jwt_secret = Some(hamlet::config::Secret::new(JWT_SECRET.to_owned()));
+        // Tests sign in many personas from one address; the login limit has
+        // tests of its own that lower it again.
+        config.login_per_minute = 10_000;
         configure(&mut config);
         let app = App::build(config).await.expect("hamlet starts");
         let address = format!("http://{}", app.local_addr().unwrap());
@@ -141,6 +148,81 @@ impl TestApp {
             .await
     }
 
+    /// Creates a staff member with these roles (as `hamlet staff create`
+    /// would) and signs them in over HTTP.
+    pub async fn staff(&self, roles: &[Role]) -> Staff {
+        let email = format!("{}@towerhamlets.example", uuid::Uuid::new_v4().simple());
+        self.staff_with(&email, roles).await
+    }
+
+    pub async fn staff_with(&self, email: &str, roles: &[Role]) -> Staff {
+        let db = self.db().await;
+        let new = NewStaff {
+            email: StaffEmail::parse(email, "email").unwrap(),
+            display_name: DisplayName::parse("Test Persona", "displayName").unwrap(),
+            roles: Roles::parse(roles, "roles").unwrap(),
+            password_hash: Passwords::default().hash(PASSWORD).await.unwrap(),
+        };
+        let created = hamlet::staff::graphql::create_staff(&db, &new, None)
+            .await
+            .unwrap();
+        db.close().await.ok();
+        let body = self
+            .data(LOGIN, json!({ "email": email, "password": PASSWORD }))
+            .await;
+        let login = &body["login"];
+        Staff {
+            id: created.id.to_string(),
+            email: email.to_owned(),
+            access_token: login["accessToken"].as_str().unwrap().to_owned(),
+            refresh_token: login["refreshToken"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// POSTs a GraphQL request with `Authorization: Bearer <token>`.
+    pub async fn post_as(&self, token: &str, query: &str, variables: Value) -> reqwest::Response {
+        self.post_with(
+            query,
+            variables,
+            headers(&[("authorization", &format!("Bearer {token}"))]),
+        )
+        .await
+    }
+
+    /// As [`post_as`](Self::post_as), checking for a 200 and returning the JSON.
+    pub async fn graphql_as(&self, staff: &Staff, query: &str, variables: Value) -> Value {
+        let response = self.post_as(&staff.access_token, query, variables).await;
+        assert_eq!(response.status(), 200, "status");
+        response.json().await.expect("a JSON body")
+    }
+
+    /// As [`graphql_as`](Self::graphql_as), checking there were no errors.
+    pub async fn data_as(&self, staff: &Staff, query: &str, variables: Value) -> Value {
+        let body = self.graphql_as(staff, query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+        body["data"].clone()
+    }
+
+    /// Submits feedback and returns its reference.
+    pub async fn feedback_reference(&self, input: Value) -> String {
+        let response = self.submit_feedback(input, HeaderMap::new()).await;
+        let body: Value = response.json().await.unwrap();
+        body["data"]["submitFeedback"]["reference"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no receipt: {body}"))
+            .to_owned()
+    }
+
+    /// Submits an idea and returns its reference.
+    pub async fn idea_reference(&self, input: Value) -> String {
+        let response = self.submit_idea(input, HeaderMap::new()).await;
+        let body: Value = response.json().await.unwrap();
+        body["data"]["submitIdea"]["reference"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no receipt: {body}"))
+            .to_owned()
+    }
+
     /// GETs `/graphql` with these query-string parameters.
     pub async fn get(&self, params: &[(&str, &str)], headers: HeaderMap) -> reqwest::Response {
         self.client
@@ -151,6 +233,27 @@ impl TestApp {
             .await
             .expect("request sent")
     }
+}
+
+/// The secret test apps sign staff tokens with, so tests can forge tokens.
+pub const JWT_SECRET: &str = "a test secret for hamlet, long enough for HS256";
+
+/// Every test persona's password.
+pub const PASSWORD: &str = "plum kettle orbit 42";
+
+pub const LOGIN: &str = "mutation($email: String!, $password: String!) {
+  login(email: $email, password: $password) {
+    accessToken accessTokenExpiresAt refreshToken staff { id email roles active }
+  }
+}";
+
+/// A signed-in staff member.
+#[derive(Clone, Debug)]
+pub struct Staff {
+    pub id: String,
+    pub email: String,
+    pub access_token: String,
+    pub refresh_token: String,
 }
 
 pub const SUBMIT_FEEDBACK: &str = "mutation Submit($input: SubmitFeedbackInput!) {

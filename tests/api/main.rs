@@ -13,4 +13,5 @@ mod durability;
 mod helpers;
 mod http;
 mod schema;
+mod staff;
 mod submissions;
