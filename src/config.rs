@@ -122,7 +122,7 @@ pub const VARIABLES: &[Variable] = &[
     },
     Variable {
         name: "HAMLET_MAX_COMPLEXITY",
-        default: "2000",
+        default: "5000",
         meaning: "costliest query accepted (list fields weigh by page size)",
     },
     Variable {
@@ -275,7 +275,7 @@ impl Config {
             )?,
             max_depth: positive(parse(&get, "HAMLET_MAX_DEPTH", "12")?, "HAMLET_MAX_DEPTH")?,
             max_complexity: positive(
-                parse(&get, "HAMLET_MAX_COMPLEXITY", "2000")?,
+                parse(&get, "HAMLET_MAX_COMPLEXITY", "5000")?,
                 "HAMLET_MAX_COMPLEXITY",
             )?,
             max_page_size: positive(

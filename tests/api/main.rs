@@ -12,6 +12,7 @@ mod content;
 mod durability;
 mod helpers;
 mod http;
+mod moderation;
 mod schema;
 mod staff;
 mod submissions;
