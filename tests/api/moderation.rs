@@ -46,9 +46,7 @@ const AUDIT: &str = "query($subject: ID, $actor: ID) {
 
 /// The queue row of the item with this reference.
 async fn queued(app: &TestApp, moderator: &Staff, reference: &str) -> Value {
-    let body = app
-        .data_as(moderator, QUEUE, json!({ "first": 100 }))
-        .await;
+    let body = app.data_as(moderator, QUEUE, json!({ "first": 100 })).await;
     body["feedbackQueue"]["edges"]
         .as_array()
         .unwrap()
@@ -93,11 +91,17 @@ async fn the_queue_puts_safeguarding_first_then_newest() {
         .await;
     let new = app.feedback_reference(feedback()).await;
     let body = app.data_as(&moderator, QUEUE, json!({})).await;
-    assert_eq!(references(&body, "feedbackQueue"), [risky.clone(), new, old]);
+    assert_eq!(
+        references(&body, "feedbackQueue"),
+        [risky.clone(), new, old]
+    );
     assert_eq!(body["feedbackQueue"]["totalCount"], 3);
     let first = &body["feedbackQueue"]["edges"][0]["node"];
     assert_eq!(first["safeguarding"], true);
-    assert_eq!(first["comment"], "I want to end my life", "staff see the text whole");
+    assert_eq!(
+        first["comment"], "I want to end my life",
+        "staff see the text whole"
+    );
 }
 
 #[tokio::test]
@@ -165,10 +169,17 @@ async fn the_queue_filters_by_every_field_a_moderator_needs() {
             )
             .await;
         let body: Value = response.json().await.unwrap();
-        body["data"]["submitFeedback"]["reference"].as_str().unwrap().to_owned()
+        body["data"]["submitFeedback"]["reference"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     };
     let risky = app
-        .feedback_reference(with(feedback(), "comment", json!("my neighbour is being neglected")))
+        .feedback_reference(with(
+            feedback(),
+            "comment",
+            json!("my neighbour is being neglected"),
+        ))
         .await;
     let tagged = queued(&app, &moderator, &maternity).await;
     app.data_as(
@@ -181,22 +192,42 @@ async fn the_queue_filters_by_every_field_a_moderator_needs() {
 
     let cases: Vec<(Value, Vec<&String>)> = vec![
         (json!({ "rating": "POOR" }), vec![&poor]),
-        (json!({ "rating": ["POOR", "GOOD"] }), vec![&risky, &from_kiosk, &maternity, &poor]),
-        (json!({ "serviceSlug": "royal-london-maternity" }), vec![&maternity]),
+        (
+            json!({ "rating": ["POOR", "GOOD"] }),
+            vec![&risky, &from_kiosk, &maternity, &poor],
+        ),
+        (
+            json!({ "serviceSlug": "royal-london-maternity" }),
+            vec![&maternity],
+        ),
         (json!({ "channel": "PAPER" }), vec![&maternity]),
-        (json!({ "channel": "KIOSK", "kioskId": kiosk_id }), vec![&from_kiosk]),
+        (
+            json!({ "channel": "KIOSK", "kioskId": kiosk_id }),
+            vec![&from_kiosk],
+        ),
         (json!({ "safeguarding": true }), vec![&risky]),
         (json!({ "piiFlagged": true }), vec![&poor]),
         (json!({ "status": "IN_REVIEW" }), vec![&maternity]),
-        (json!({ "status": "NEW", "serviceSlug": "royal-london-emergency-department" }),
-            vec![&risky, &from_kiosk, &poor]),
+        (
+            json!({ "status": "NEW", "serviceSlug": "royal-london-emergency-department" }),
+            vec![&risky, &from_kiosk, &poor],
+        ),
         (json!({ "assigneeId": moderator.id }), vec![&maternity]),
-        (json!({ "unassigned": true }), vec![&risky, &from_kiosk, &poor]),
+        (
+            json!({ "unassigned": true }),
+            vec![&risky, &from_kiosk, &poor],
+        ),
         (json!({ "tag": "parking" }), vec![&maternity]),
         (json!({ "text": "WAITING ROOM" }), vec![&poor]),
         (json!({ "text": "100%_" }), vec![]),
-        (json!({ "receivedFrom": "2000-01-01T00:00:00Z", "receivedTo": "2001-01-01T00:00:00Z" }), vec![]),
-        (json!({ "receivedFrom": "2000-01-01T00:00:00Z" }), vec![&risky, &from_kiosk, &maternity, &poor]),
+        (
+            json!({ "receivedFrom": "2000-01-01T00:00:00Z", "receivedTo": "2001-01-01T00:00:00Z" }),
+            vec![],
+        ),
+        (
+            json!({ "receivedFrom": "2000-01-01T00:00:00Z" }),
+            vec![&risky, &from_kiosk, &maternity, &poor],
+        ),
     ];
     for (filter, expected) in cases {
         let body = app
@@ -206,15 +237,27 @@ async fn the_queue_filters_by_every_field_a_moderator_needs() {
         let expected: Vec<String> = expected.into_iter().cloned().collect();
         // Safeguarding first, then newest first.
         assert_eq!(found, expected, "filter {filter}");
-        assert_eq!(body["feedbackQueue"]["totalCount"], expected.len(), "filter {filter}");
+        assert_eq!(
+            body["feedbackQueue"]["totalCount"],
+            expected.len(),
+            "filter {filter}"
+        );
     }
     for (filter, field) in [
-        (json!({ "serviceSlug": "no-such-service" }), "filter.serviceSlug"),
+        (
+            json!({ "serviceSlug": "no-such-service" }),
+            "filter.serviceSlug",
+        ),
         (json!({ "tag": "no spaces; please" }), "filter.tag"),
         (json!({ "assigneeId": "nope" }), "filter.assigneeId"),
-        (json!({ "receivedFrom": "2001-01-01T00:00:00Z", "receivedTo": "2000-01-01T00:00:00Z" }), "filter.receivedTo"),
+        (
+            json!({ "receivedFrom": "2001-01-01T00:00:00Z", "receivedTo": "2000-01-01T00:00:00Z" }),
+            "filter.receivedTo",
+        ),
     ] {
-        let body = app.graphql_as(&moderator, QUEUE, json!({ "filter": filter })).await;
+        let body = app
+            .graphql_as(&moderator, QUEUE, json!({ "filter": filter }))
+            .await;
         assert_eq!(first_error_code(&body), "BAD_USER_INPUT", "{filter}");
         assert_eq!(body["errors"][0]["extensions"]["field"], field, "{filter}");
     }
@@ -338,14 +381,20 @@ async fn concurrent_changes_to_one_version_let_exactly_one_through() {
         )
     });
     let answers = futures_util::future::join_all(attempts).await;
-    let succeeded = answers.iter().filter(|body| body.get("errors").is_none()).count();
+    let succeeded = answers
+        .iter()
+        .filter(|body| body.get("errors").is_none())
+        .count();
     let conflicts = answers
         .iter()
         .filter(|body| body.get("errors").is_some())
         .map(first_error_code)
         .collect::<Vec<_>>();
     assert_eq!(succeeded, 1, "{answers:?}");
-    assert!(conflicts.iter().all(|code| code == "CONFLICT"), "{conflicts:?}");
+    assert!(
+        conflicts.iter().all(|code| code == "CONFLICT"),
+        "{conflicts:?}"
+    );
     assert_eq!(queued(&app, &moderator, &reference).await["version"], 2);
 }
 
@@ -355,7 +404,11 @@ async fn a_published_idea_reaches_the_board_with_its_answer_and_safeguarding_nev
     let moderator = app.staff(&[Role::Moderator]).await;
     let reference = app.idea_reference(idea()).await;
     let risky = app
-        .idea_reference(with(idea(), "description", json!("People are being abused at home")))
+        .idea_reference(with(
+            idea(),
+            "description",
+            json!("People are being abused at home"),
+        ))
         .await;
     let row = idea_row(&app, &moderator, &reference).await;
     let id = row["id"].clone();
@@ -466,7 +519,10 @@ async fn a_spam_wave_is_marked_in_one_bulk_change_with_a_result_per_item() {
         .await;
     assert_eq!(body["feedbackQueue"]["totalCount"], 1);
     assert_eq!(body["feedbackQueue"]["edges"][0]["node"]["id"], ids[1]);
-    assert_eq!(body["feedbackQueue"]["edges"][0]["node"]["status"], "CLOSED");
+    assert_eq!(
+        body["feedbackQueue"]["edges"][0]["node"]["status"],
+        "CLOSED"
+    );
 
     let too_many: Vec<String> = (0..101).map(|_| uuid::Uuid::now_v7().to_string()).collect();
     let body = app
@@ -497,8 +553,15 @@ async fn merging_counts_each_supporter_once_on_the_target() {
     }
     let support = "mutation($id: ID!, $key: String!) { supportIdea(ideaId: $id, supporterKey: $key) { supportCount } }";
     let (a, b, c, d) = (key(), key(), key(), key());
-    for (idea, supporter) in [(&source, &a), (&source, &b), (&source, &c), (&target, &b), (&target, &d)] {
-        app.data(support, json!({ "id": idea, "key": supporter })).await;
+    for (idea, supporter) in [
+        (&source, &a),
+        (&source, &b),
+        (&source, &c),
+        (&target, &b),
+        (&target, &d),
+    ] {
+        app.data(support, json!({ "id": idea, "key": supporter }))
+            .await;
     }
     let merged = app
         .data_as(
@@ -529,7 +592,9 @@ async fn merging_counts_each_supporter_once_on_the_target() {
     let again = app.data(support, json!({ "id": target, "key": a })).await;
     assert_eq!(again["supportIdea"]["supportCount"], 4);
     // The source is gone from public view, and cannot be merged again.
-    let gone = app.graphql(support, json!({ "id": source, "key": key() })).await;
+    let gone = app
+        .graphql(support, json!({ "id": source, "key": key() }))
+        .await;
     assert_eq!(first_error_code(&gone), "NOT_FOUND");
     let twice = app
         .graphql_as(
@@ -593,21 +658,40 @@ async fn notes_and_contact_details_are_for_moderators_and_the_audit_trail_holds_
 
     let audit = app.data_as(&admin, AUDIT, json!({ "subject": id })).await;
     let events = audit["auditLog"]["edges"].as_array().unwrap();
-    let actions: Vec<&str> = events.iter().map(|edge| edge["node"]["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, ["feedback.moderated", "note.added"], "newest first");
+    let actions: Vec<&str> = events
+        .iter()
+        .map(|edge| edge["node"]["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["feedback.moderated", "note.added"],
+        "newest first"
+    );
     let moderated = &events[0]["node"];
     assert_eq!(moderated["actor"]["id"], moderator.id.as_str());
     assert_eq!(moderated["before"]["status"], "NEW");
     assert_eq!(moderated["after"]["status"], "IN_REVIEW");
     assert_eq!(moderated["after"]["hasPublicResponse"], true);
     let everything = audit.to_string();
-    for secret in ["Secret words", "Private note", "Reply with words", "ada@example.org"] {
-        assert!(!everything.contains(secret), "the audit trail holds {secret:?}");
+    for secret in [
+        "Secret words",
+        "Private note",
+        "Reply with words",
+        "ada@example.org",
+    ] {
+        assert!(
+            !everything.contains(secret),
+            "the audit trail holds {secret:?}"
+        );
     }
     // By actor: the moderator did two things here, the admin nothing.
-    let by_actor = app.data_as(&admin, AUDIT, json!({ "actor": moderator.id })).await;
+    let by_actor = app
+        .data_as(&admin, AUDIT, json!({ "actor": moderator.id }))
+        .await;
     assert_eq!(by_actor["auditLog"]["totalCount"], 2);
-    let by_admin = app.data_as(&admin, AUDIT, json!({ "actor": admin.id })).await;
+    let by_admin = app
+        .data_as(&admin, AUDIT, json!({ "actor": admin.id }))
+        .await;
     assert_eq!(by_admin["auditLog"]["totalCount"], 0);
 }
 
@@ -631,7 +715,11 @@ async fn every_staff_action_is_in_the_audit_log() {
     )
     .await;
     let kiosk = app
-        .data_as(&admin, "mutation { createKiosk(name: \"Whitechapel kiosk\") { kiosk { id } token } }", json!({}))
+        .data_as(
+            &admin,
+            "mutation { createKiosk(name: \"Whitechapel kiosk\") { kiosk { id } token } }",
+            json!({}),
+        )
         .await;
     let kiosk_id = kiosk["createKiosk"]["kiosk"]["id"].clone();
     app.data_as(
@@ -640,7 +728,9 @@ async fn every_staff_action_is_in_the_audit_log() {
         json!({ "id": kiosk_id }),
     )
     .await;
-    let audit = app.data_as(&admin, AUDIT, json!({ "actor": admin.id })).await;
+    let audit = app
+        .data_as(&admin, AUDIT, json!({ "actor": admin.id }))
+        .await;
     let actions: Vec<&str> = audit["auditLog"]["edges"]
         .as_array()
         .unwrap()
@@ -649,13 +739,22 @@ async fn every_staff_action_is_in_the_audit_log() {
         .collect();
     assert_eq!(
         actions,
-        ["kiosk.revoked", "kiosk.created", "staff.updated", "staff.created"]
+        [
+            "kiosk.revoked",
+            "kiosk.created",
+            "staff.updated",
+            "staff.created"
+        ]
     );
     let updated = &audit["auditLog"]["edges"][2]["node"];
     assert_eq!(updated["subjectId"], staff_id);
     assert_eq!(updated["before"]["roles"], json!(["MODERATOR"]));
     assert_eq!(updated["after"]["roles"], json!(["MODERATOR", "EDITOR"]));
-    assert!(!audit.to_string().contains(&kiosk["createKiosk"]["token"].as_str().unwrap()[3..]));
+    assert!(
+        !audit
+            .to_string()
+            .contains(&kiosk["createKiosk"]["token"].as_str().unwrap()[3..])
+    );
 }
 
 /// A `graphql-transport-ws` client, signed in as `staff`.
@@ -666,9 +765,10 @@ async fn subscribe(
 ) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
     let url = app.url("/graphql/ws").replace("http://", "ws://");
     let mut request = url.into_client_request().unwrap();
-    request
-        .headers_mut()
-        .insert("sec-websocket-protocol", "graphql-transport-ws".parse().unwrap());
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
     let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
     socket
         .send(Message::Text(
@@ -692,7 +792,9 @@ async fn subscribe(
 }
 
 async fn next_message(
-    socket: &mut tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    socket: &mut tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
 ) -> Value {
     loop {
         let message = tokio::time::timeout(std::time::Duration::from_secs(5), socket.next())
@@ -739,7 +841,10 @@ async fn moderators_see_new_submissions_live_with_safeguarding_marked() {
     app.feedback_reference(feedback()).await;
     let idea_reference = app.idea_reference(idea()).await;
     let event = next_message(&mut ideas).await;
-    assert_eq!(event["payload"]["data"]["submissionReceived"]["reference"], idea_reference.as_str());
+    assert_eq!(
+        event["payload"]["data"]["submissionReceived"]["reference"],
+        idea_reference.as_str()
+    );
 }
 
 #[tokio::test]
@@ -748,15 +853,19 @@ async fn the_live_queue_is_refused_to_anyone_but_moderators() {
     let editor = app.staff(&[Role::Editor]).await;
     let mut socket = subscribe(&app, &editor.access_token, RECEIVED).await;
     let answer = next_message(&mut socket).await;
-    assert_eq!(answer["payload"]["errors"][0]["extensions"]["code"], "FORBIDDEN", "{answer}");
+    assert_eq!(
+        answer["payload"]["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{answer}"
+    );
     assert!(answer["payload"]["data"].is_null(), "{answer}");
 
     // A token that is not valid ends the connection at `connection_init`.
     let url = app.url("/graphql/ws").replace("http://", "ws://");
     let mut request = url.into_client_request().unwrap();
-    request
-        .headers_mut()
-        .insert("sec-websocket-protocol", "graphql-transport-ws".parse().unwrap());
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
     let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
     socket
         .send(Message::Text(
