@@ -32,6 +32,9 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone_null(Feedback::CapturedAt))
                     .col(timestamp_with_time_zone(Feedback::ReceivedAt))
                     .col(timestamp_with_time_zone(Feedback::UpdatedAt))
+                    // When free text and contact details were erased (on request or
+                    // by retention); what remains is what statistics need.
+                    .col(timestamp_with_time_zone_null(Feedback::ErasedAt))
                     .foreign_key(
                         ForeignKey::create()
                             .from(Feedback::Table, Feedback::ServiceId)
@@ -117,6 +120,7 @@ enum Feedback {
     CapturedAt,
     ReceivedAt,
     UpdatedAt,
+    ErasedAt,
 }
 
 #[derive(DeriveIden)]

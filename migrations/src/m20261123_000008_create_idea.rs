@@ -36,6 +36,9 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone_null(Idea::CapturedAt))
                     .col(timestamp_with_time_zone(Idea::ReceivedAt))
                     .col(timestamp_with_time_zone(Idea::UpdatedAt))
+                    // When free text and contact details were erased (on request or
+                    // by retention); what remains is what statistics need.
+                    .col(timestamp_with_time_zone_null(Idea::ErasedAt))
                     .foreign_key(
                         ForeignKey::create()
                             .from(Idea::Table, Idea::KioskId)
@@ -147,6 +150,7 @@ enum Idea {
     CapturedAt,
     ReceivedAt,
     UpdatedAt,
+    ErasedAt,
 }
 
 #[derive(DeriveIden)]

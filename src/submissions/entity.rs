@@ -54,6 +54,8 @@ pub mod feedback {
         pub captured_at: Option<DateTimeUtc>,
         pub received_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
+        /// When free text and contact details were erased.
+        pub erased_at: Option<DateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -94,6 +96,8 @@ pub mod idea {
         pub captured_at: Option<DateTimeUtc>,
         pub received_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
+        /// When free text and contact details were erased.
+        pub erased_at: Option<DateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

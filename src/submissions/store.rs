@@ -96,6 +96,7 @@ pub async fn store_feedback(
                 captured_at: Set(new.captured_at),
                 received_at: Set(now),
                 updated_at: Set(now),
+                erased_at: Set(None),
             })
         },
     )
@@ -146,6 +147,7 @@ pub async fn store_idea(
                 captured_at: Set(new.captured_at),
                 received_at: Set(now),
                 updated_at: Set(now),
+                erased_at: Set(None),
             })
         },
     )
