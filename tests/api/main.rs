@@ -12,6 +12,7 @@ mod content;
 mod durability;
 mod helpers;
 mod http;
+mod roles;
 mod schema;
 mod staff;
 mod submissions;
