@@ -25,6 +25,9 @@ struct Rule {
     variables: Value,
     /// Empty means any signed-in staff member.
     allowed: &'static [Role],
+    /// What an allowed call answers, where that is known: a JSON pointer
+    /// into `data` and the value there.
+    answers: Option<(&'static str, Value)>,
     unchanged: Option<(&'static str, Value)>,
 }
 
@@ -176,6 +179,7 @@ async fn rules(app: &TestApp, supervisor: &Staff, bystander: &Staff) -> Vec<Rule
             document: "{ me { id roles } }",
             variables: json!({}),
             allowed: ANY_STAFF,
+            answers: None,
             unchanged: None,
         },
         Rule {
@@ -183,6 +187,7 @@ async fn rules(app: &TestApp, supervisor: &Staff, bystander: &Staff) -> Vec<Rule
             document: "{ staffMembers { id email roles } }",
             variables: json!({}),
             allowed: ADMIN,
+            answers: None,
             unchanged: None,
         },
         Rule {
@@ -190,6 +195,7 @@ async fn rules(app: &TestApp, supervisor: &Staff, bystander: &Staff) -> Vec<Rule
             document: "{ kiosks { id name active } }",
             variables: json!({}),
             allowed: ADMIN,
+            answers: Some(("/kiosks/0/name", json!("Waiting room"))),
             unchanged: None,
         },
         Rule {
@@ -197,6 +203,7 @@ async fn rules(app: &TestApp, supervisor: &Staff, bystander: &Staff) -> Vec<Rule
             document: "{ feedbackQueue(first: 5) { totalCount edges { node { id comment } } } }",
             variables: json!({}),
             allowed: MODERATOR,
+            answers: Some(("/feedbackQueue/totalCount", json!(3))),
             unchanged: None,
         },
         Rule {
@@ -204,6 +211,7 @@ async fn rules(app: &TestApp, supervisor: &Staff, bystander: &Staff) -> Vec<Rule
             document: "query($id: ID!) { feedback(id: $id) { id comment status } }",
             variables: json!({ "id": feedback_to_read }),
             allowed: MODERATOR,
+            answers: Some(("/feedback/id", json!(feedback_to_read))),
             unchanged: None,
         },
         Rule {
@@ -211,6 +219,7 @@ async fn rules(app: &TestApp, supervisor: &Staff, bystander: &Staff) -> Vec<Rule
             document: "{ ideas(first: 5) { totalCount edges { node { id description } } } }",
             variables: json!({}),
             allowed: MODERATOR,
+            answers: Some(("/ideas/totalCount", json!(6))),
             unchanged: None,
         },
         Rule {
@@ -218,6 +227,7 @@ async fn rules(app: &TestApp, supervisor: &Staff, bystander: &Staff) -> Vec<Rule
             document: "query($id: ID!) { idea(id: $id) { id description status } }",
             variables: json!({ "id": idea_to_read }),
             allowed: MODERATOR,
+            answers: Some(("/idea/id", json!(idea_to_read))),
             unchanged: None,
         },
         Rule {
@@ -225,6 +235,7 @@ async fn rules(app: &TestApp, supervisor: &Staff, bystander: &Staff) -> Vec<Rule
             document: "{ auditLog(first: 5) { totalCount edges { node { action } } } }",
             variables: json!({}),
             allowed: ADMIN,
+            answers: None,
             unchanged: None,
         },
         Rule {
@@ -234,6 +245,7 @@ async fn rules(app: &TestApp, supervisor: &Staff, bystander: &Staff) -> Vec<Rule
             }",
             variables: json!({ "current": crate::helpers::PASSWORD, "new": NEW_PASSWORD }),
             allowed: ANY_STAFF,
+            answers: Some(("/changePassword", json!(true))),
             unchanged: None,
         },
         Rule {
@@ -246,6 +258,7 @@ async fn rules(app: &TestApp, supervisor: &Staff, bystander: &Staff) -> Vec<Rule
                 "password": "copper lantern meadow 7",
             }}),
             allowed: ADMIN,
+            answers: Some(("/createStaff/roles", json!(["ADMIN"]))),
             unchanged: Some((STAFF_LIST, json!({}))),
         },
         Rule {
@@ -253,6 +266,7 @@ async fn rules(app: &TestApp, supervisor: &Staff, bystander: &Staff) -> Vec<Rule
             document: "mutation($input: UpdateStaffInput!) { updateStaff(input: $input) { id roles } }",
             variables: json!({ "input": { "id": bystander.id, "roles": ["ADMIN", "EDITOR"] } }),
             allowed: ADMIN,
+            answers: Some(("/updateStaff/roles", json!(["EDITOR", "ADMIN"]))),
             unchanged: Some((STAFF_LIST, json!({}))),
         },
         Rule {
@@ -260,6 +274,7 @@ async fn rules(app: &TestApp, supervisor: &Staff, bystander: &Staff) -> Vec<Rule
             document: "mutation { createKiosk(name: \"Library kiosk\", site: \"Idea Store\") { kiosk { id } token } }",
             variables: json!({}),
             allowed: ADMIN,
+            answers: None,
             unchanged: Some((KIOSK_LIST, json!({}))),
         },
         Rule {
@@ -267,6 +282,7 @@ async fn rules(app: &TestApp, supervisor: &Staff, bystander: &Staff) -> Vec<Rule
             document: "mutation($id: ID!) { revokeKiosk(id: $id) { id active } }",
             variables: json!({ "id": kiosk }),
             allowed: ADMIN,
+            answers: Some(("/revokeKiosk/active", json!(false))),
             unchanged: Some((KIOSK_LIST, json!({}))),
         },
         Rule {
@@ -282,6 +298,7 @@ async fn rules(app: &TestApp, supervisor: &Staff, bystander: &Staff) -> Vec<Rule
                 "publicResponse": "Thank you.",
             }}),
             allowed: MODERATOR,
+            answers: Some(("/moderateFeedback/status", json!("IN_REVIEW"))),
             unchanged: Some((FEEDBACK_STATE, json!({ "id": feedback_to_moderate }))),
         },
         Rule {
@@ -296,6 +313,7 @@ async fn rules(app: &TestApp, supervisor: &Staff, bystander: &Staff) -> Vec<Rule
                 "published": true,
             }}),
             allowed: MODERATOR,
+            answers: Some(("/moderateIdea/published", json!(true))),
             unchanged: Some((IDEA_STATE, json!({ "id": idea_to_moderate }))),
         },
         Rule {
@@ -309,6 +327,7 @@ async fn rules(app: &TestApp, supervisor: &Staff, bystander: &Staff) -> Vec<Rule
                 "addTags": ["spam-wave"],
             }}),
             allowed: MODERATOR,
+            answers: Some(("/bulkModerateFeedback/0/ok", json!(true))),
             unchanged: Some((FEEDBACK_STATE, json!({ "id": feedback_in_bulk }))),
         },
         Rule {
@@ -318,13 +337,15 @@ async fn rules(app: &TestApp, supervisor: &Staff, bystander: &Staff) -> Vec<Rule
             }",
             variables: json!({ "input": { "ids": [idea_in_bulk], "status": "DECLINED" } }),
             allowed: MODERATOR,
+            answers: Some(("/bulkModerateIdeas/0/ok", json!(true))),
             unchanged: Some((IDEA_STATE, json!({ "id": idea_in_bulk }))),
         },
         Rule {
             operation: "addNote",
-            document: "mutation($id: ID!) { addNote(subjectId: $id, body: \"Rang the resident back.\") { id } }",
+            document: "mutation($id: ID!) { addNote(subjectId: $id, body: \"Rang the resident back.\") { id subjectId } }",
             variables: json!({ "id": idea_to_note }),
             allowed: MODERATOR,
+            answers: Some(("/addNote/subjectId", json!(idea_to_note))),
             unchanged: Some((IDEA_STATE, json!({ "id": idea_to_note }))),
         },
         Rule {
@@ -334,6 +355,7 @@ async fn rules(app: &TestApp, supervisor: &Staff, bystander: &Staff) -> Vec<Rule
             }",
             variables: json!({ "source": source, "target": target }),
             allowed: MODERATOR,
+            answers: Some(("/mergeIdea/id", json!(target))),
             unchanged: Some((IDEA_STATE, json!({ "id": source }))),
         },
     ]
@@ -372,6 +394,14 @@ async fn every_protected_operation_admits_exactly_its_roles_and_a_refusal_writes
                 call(&app, staff.as_ref(), rule.document, rule.variables.clone()).await;
             if let Some(why) = mismatch(status, &body, rule.operation, expect) {
                 failures.push(format!("{} as {}: {why}", rule.operation, label(*role)));
+            } else if let (Expect::Answer, Some((pointer, value))) = (expect, &rule.answers)
+                && body["data"].pointer(pointer) != Some(value)
+            {
+                failures.push(format!(
+                    "{} as {}: wanted {value} at {pointer}, got {body}",
+                    rule.operation,
+                    label(*role)
+                ));
             }
 
             if let Some(before) = probes {
