@@ -16,3 +16,4 @@ mod roles;
 mod schema;
 mod staff;
 mod submissions;
+mod tokens;
