@@ -669,3 +669,87 @@ async fn one_email_guessed_from_many_addresses_is_rate_limited() {
     let body: Value = response.json().await.unwrap();
     assert!(body.get("errors").is_none(), "{body}");
 }
+
+#[tokio::test]
+async fn a_well_signed_token_must_name_a_live_session_of_its_own_member() {
+    let app = TestApp::spawn().await;
+    let moderator = app.staff(&[Role::Moderator]).await;
+    let admin = app.staff(&[Role::Admin]).await;
+    let mut claims = good_claims(&moderator);
+    assert_accepted(
+        &app,
+        &sign(Algorithm::HS256, &claims, JWT_SECRET),
+        &moderator,
+    )
+    .await;
+
+    // A session that never existed.
+    claims["sid"] = json!(uuid::Uuid::now_v7());
+    assert_refused_at_the_edge(&app, &sign(Algorithm::HS256, &claims, JWT_SECRET)).await;
+    // The admin's live session, claimed by the moderator.
+    claims["sid"] = claims_of(&admin.access_token)["sid"].clone();
+    assert_refused_at_the_edge(&app, &sign(Algorithm::HS256, &claims, JWT_SECRET)).await;
+    // A member who does not exist.
+    let mut claims = good_claims(&moderator);
+    claims["sub"] = json!(uuid::Uuid::now_v7());
+    assert_refused_at_the_edge(&app, &sign(Algorithm::HS256, &claims, JWT_SECRET)).await;
+    // Without the claims the server requires.
+    for missing in ["exp", "nbf", "iss", "aud", "sub", "sid"] {
+        let mut claims = good_claims(&moderator);
+        claims.as_object_mut().unwrap().remove(missing);
+        let token = sign(Algorithm::HS256, &claims, JWT_SECRET);
+        let response = app.post_as(&token, ME, json!({})).await;
+        assert_eq!(response.status(), 401, "without {missing}");
+    }
+}
+
+#[tokio::test]
+async fn two_refreshes_racing_with_one_token_do_not_fork_the_session() {
+    let app = TestApp::spawn().await;
+    let staff = app.staff(&[Role::Moderator]).await;
+    let (one, two) = tokio::join!(
+        refresh(&app, &staff.refresh_token),
+        refresh(&app, &staff.refresh_token)
+    );
+    let winners: Vec<&Value> = [&one, &two]
+        .into_iter()
+        .filter(|answer| answer.get("errors").is_none())
+        .collect();
+    assert!(winners.len() <= 1, "both refreshed: {one} {two}");
+    for loser in [&one, &two]
+        .into_iter()
+        .filter(|answer| answer.get("errors").is_some())
+    {
+        assert_eq!(first_error_code(loser), "UNAUTHENTICATED", "{loser}");
+    }
+    // The second presentation is a reuse: the session is over for both.
+    for winner in winners {
+        let access = winner["data"]["refresh"]["accessToken"].as_str().unwrap();
+        assert_refused_at_the_edge(&app, access).await;
+        let next = winner["data"]["refresh"]["refreshToken"].as_str().unwrap();
+        let again = refresh(&app, next).await;
+        assert_eq!(first_error_code(&again), "UNAUTHENTICATED", "{again}");
+    }
+    assert_refused_at_the_edge(&app, &staff.access_token).await;
+}
+
+#[tokio::test]
+async fn reactivating_a_member_does_not_revive_their_old_sessions() {
+    let app = TestApp::spawn().await;
+    let admin = app.staff(&[Role::Admin]).await;
+    let member = app.staff(&[Role::Moderator]).await;
+    for active in [false, true] {
+        app.data_as(
+            &admin,
+            UPDATE_STAFF,
+            json!({ "input": { "id": member.id, "active": active } }),
+        )
+        .await;
+    }
+    assert_refused_at_the_edge(&app, &member.access_token).await;
+    let renewed = refresh(&app, &member.refresh_token).await;
+    assert_eq!(first_error_code(&renewed), "UNAUTHENTICATED", "{renewed}");
+    // They sign in afresh.
+    let back = sign_in_again(&app, &member).await;
+    assert_accepted(&app, &back.access_token, &member).await;
+}
