@@ -80,6 +80,13 @@ async fn assert_refused_at_the_edge(app: &TestApp, token: &str) {
         assert_eq!(first_error_code(&body), "UNAUTHENTICATED", "{body}");
         assert!(body.get("data").is_none(), "no GraphQL ran: {body}");
     }
+    let response = app
+        .get(
+            &[("query", PUBLIC)],
+            headers(&[("authorization", &format!("Bearer {token}"))]),
+        )
+        .await;
+    assert_eq!(response.status(), 401, "GET with {token:?}");
 }
 
 async fn refresh(app: &TestApp, token: &str) -> Value {
@@ -131,7 +138,10 @@ async fn an_expired_token_is_refused_at_the_edge() {
     let mut claims = good_claims(&staff);
     claims["iat"] = json!(now() - 1000);
     claims["nbf"] = json!(now() - 1000);
-    // Past the 30 seconds' leeway.
+    // Within the 30 seconds' leeway for clock skew, still good.
+    claims["exp"] = json!(now() - 10);
+    assert_accepted(&app, &sign(Algorithm::HS256, &claims, JWT_SECRET), &staff).await;
+    // Past it.
     claims["exp"] = json!(now() - 120);
     assert_refused_at_the_edge(&app, &sign(Algorithm::HS256, &claims, JWT_SECRET)).await;
 }
@@ -141,7 +151,11 @@ async fn a_token_that_is_not_valid_yet_is_refused_at_the_edge() {
     let app = TestApp::spawn().await;
     let staff = app.staff(&[Role::Moderator]).await;
     let mut claims = good_claims(&staff);
-    // Past the 30 seconds' leeway.
+    claims["exp"] = json!(now() + 900);
+    // Within the 30 seconds' leeway for clock skew, already good.
+    claims["nbf"] = json!(now() + 10);
+    assert_accepted(&app, &sign(Algorithm::HS256, &claims, JWT_SECRET), &staff).await;
+    // Past it.
     claims["nbf"] = json!(now() + 300);
     claims["exp"] = json!(now() + 900);
     assert_refused_at_the_edge(&app, &sign(Algorithm::HS256, &claims, JWT_SECRET)).await;
@@ -636,11 +650,16 @@ async fn one_email_guessed_from_many_addresses_is_rate_limited() {
     let email = "popular.member@towerhamlets.example";
     member_not_signed_in(&app, email).await;
     let from = |n: u8| headers(&[("x-forwarded-for", &format!("198.51.100.{n}"))]);
-    for n in 1..=3 {
+    // However the email is written, it is the same email.
+    for (n, written) in [
+        (1, email.to_owned()),
+        (2, email.to_uppercase()),
+        (3, format!(" {email} ")),
+    ] {
         let response = app
             .post_with(
                 LOGIN,
-                json!({ "email": email, "password": "guess number one x" }),
+                json!({ "email": written, "password": "guess number one x" }),
                 from(n),
             )
             .await;
