@@ -13,6 +13,8 @@ mod durability;
 mod helpers;
 mod http;
 mod moderation;
+mod roles;
 mod schema;
 mod staff;
 mod submissions;
+mod tokens;
