@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod cache;
 pub mod config;
 pub mod content;
 pub mod db;
@@ -22,6 +23,7 @@ pub mod rate_limit;
 pub mod staff;
 pub mod submissions;
 pub mod telemetry;
+pub mod webhooks;
 
 pub use app::App;
 pub use config::Config;

@@ -19,6 +19,9 @@ mod m20261123_000007_create_feedback;
 mod m20261123_000008_create_idea;
 mod m20261123_000009_create_idempotency_key;
 mod m20261123_000010_create_moderation;
+mod m20261125_000011_create_page_revision;
+mod m20261125_000012_add_page_schedule;
+mod m20261125_000013_create_webhook;
 
 /// Applies hamlet's migrations in order.
 pub struct Migrator;
@@ -37,6 +40,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000008_create_idea::Migration),
             Box::new(m20261123_000009_create_idempotency_key::Migration),
             Box::new(m20261123_000010_create_moderation::Migration),
+            Box::new(m20261125_000011_create_page_revision::Migration),
+            Box::new(m20261125_000012_add_page_schedule::Migration),
+            Box::new(m20261125_000013_create_webhook::Migration),
         ]
     }
 }

@@ -81,6 +81,9 @@ pub mod page {
         pub published_at: Option<DateTimeUtc>,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
+        /// When the scheduler is to publish `scheduled_version`.
+        pub scheduled_at: Option<DateTimeUtc>,
+        pub scheduled_version: Option<i32>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -155,6 +158,35 @@ pub mod service {
         pub active: bool,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod page_revision {
+    use sea_orm::entity::prelude::*;
+
+    /// One saved draft of a page in one locale.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "page_revision")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub page_id: Uuid,
+        pub version: i32,
+        pub locale: String,
+        pub slug: String,
+        pub title: String,
+        pub summary: Option<String>,
+        pub body: String,
+        pub body_html: String,
+        /// The page's media as JSON, as of this revision.
+        pub media: String,
+        pub author_id: Option<Uuid>,
+        pub created_at: DateTimeUtc,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -254,6 +254,105 @@ fn is_word_char(c: char) -> bool {
             | '\u{200C}' | '\u{200D}') // zero-width (non-)joiners inside words
 }
 
+/// A media item as an editor sends it and a revision keeps it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MediaDraft {
+    pub kind: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub url: Option<String>,
+    pub transcript: Option<String>,
+    pub captions_url: Option<String>,
+    pub alt_text: Option<String>,
+}
+
+impl MediaDraft {
+    pub fn kind(&self) -> MediaKind {
+        MediaKind::parse(&self.kind).unwrap_or(MediaKind::Document)
+    }
+
+    pub fn view(&self, position: i32) -> MediaView {
+        MediaView {
+            position,
+            kind: self.kind(),
+            title: self.title.clone(),
+            description: self.description.clone(),
+            url: self.url.clone(),
+            transcript: self.transcript.clone(),
+            captions_url: self.captions_url.clone(),
+            alt_text: self.alt_text.clone(),
+        }
+    }
+}
+
+impl From<&MediaView> for MediaDraft {
+    fn from(view: &MediaView) -> Self {
+        Self {
+            kind: view.kind.as_str().to_owned(),
+            title: view.title.clone(),
+            description: view.description.clone(),
+            url: view.url.clone(),
+            transcript: view.transcript.clone(),
+            captions_url: view.captions_url.clone(),
+            alt_text: view.alt_text.clone(),
+        }
+    }
+}
+
+/// A link an editor gives for media: http or https only, so no `javascript:`
+/// or `data:` address ever reaches a partner's page.
+pub fn media_url(value: &str, field: &str) -> Result<String, AppError> {
+    let value = value.trim();
+    let lower = value.to_ascii_lowercase();
+    let valid = (lower.starts_with("https://") || lower.starts_with("http://"))
+        && value.len() <= 2000
+        && !value.chars().any(|c| c.is_whitespace() || c.is_control());
+    if valid {
+        Ok(value.to_owned())
+    } else {
+        Err(AppError::bad_input(
+            field,
+            "must be an http or https address",
+        ))
+    }
+}
+
+/// The accessibility rules a page's media must meet before the public sees
+/// it: a video needs a transcript or captions, audio a transcript, an image
+/// alternative text.
+pub fn check_accessible(media: &[MediaDraft]) -> Result<(), AppError> {
+    let present = |value: &Option<String>| value.as_deref().is_some_and(|v| !v.trim().is_empty());
+    for (position, item) in media.iter().enumerate() {
+        let missing = match item.kind() {
+            MediaKind::Video if !present(&item.transcript) && !present(&item.captions_url) => {
+                Some("a video needs a transcript or captions")
+            }
+            MediaKind::Audio if !present(&item.transcript) => Some("audio needs a transcript"),
+            MediaKind::Image if !present(&item.alt_text) => Some("an image needs alternative text"),
+            _ => None,
+        };
+        if let Some(reason) = missing {
+            return Err(AppError::bad_input(
+                format!("media[{position}]"),
+                format!("{reason} before the page is published (\"{}\")", item.title),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Limits on what an editor writes, in characters.
+pub mod limits {
+    pub const TITLE: usize = 200;
+    pub const SUMMARY: usize = 500;
+    pub const BODY: usize = 50_000;
+    pub const MEDIA_TEXT: usize = 500;
+    pub const TRANSCRIPT: usize = 50_000;
+    pub const MEDIA_ITEMS: usize = 20;
+    pub const ORGANISATION_TEXT: usize = 5_000;
+    pub const VALUES: usize = 12;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,6 +414,49 @@ mod tests {
             MediaKind::Document,
         ] {
             assert_eq!(MediaKind::parse(kind.as_str()), Some(kind));
+        }
+    }
+
+    fn media(kind: &str) -> MediaDraft {
+        MediaDraft {
+            kind: kind.into(),
+            title: "Our Vanguard journey".into(),
+            description: None,
+            url: Some("https://example.org/v.mp4".into()),
+            transcript: None,
+            captions_url: None,
+            alt_text: None,
+        }
+    }
+
+    #[test]
+    fn media_must_be_accessible_before_publishing() {
+        assert!(check_accessible(&[media("VIDEO")]).is_err());
+        assert!(check_accessible(&[media("AUDIO")]).is_err());
+        assert!(check_accessible(&[media("IMAGE")]).is_err());
+        assert!(check_accessible(&[media("DOCUMENT")]).is_ok());
+        let mut video = media("VIDEO");
+        video.captions_url = Some("https://example.org/v.vtt".into());
+        let mut image = media("IMAGE");
+        image.alt_text = Some("Residents at the launch".into());
+        assert!(check_accessible(&[video, image]).is_ok());
+        let mut blank = media("VIDEO");
+        blank.transcript = Some("   ".into());
+        let error = check_accessible(&[media("DOCUMENT"), blank]).unwrap_err();
+        assert!(error.to_string().starts_with("media[1]"), "{error}");
+    }
+
+    #[test]
+    fn media_links_are_web_addresses_only() {
+        assert!(media_url("https://youtu.be/x", "url").is_ok());
+        for bad in [
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "ftp://x",
+            "https://a b",
+            "",
+        ] {
+            assert!(media_url(bad, "url").is_err(), "{bad}");
         }
     }
 }

@@ -467,6 +467,8 @@ pub async fn insert_page(
         published_at: Set(published_at),
         created_at: Set(now),
         updated_at: Set(now),
+        scheduled_at: Set(None),
+        scheduled_version: Set(None),
     })
     .exec_without_returning(db)
     .await?;
