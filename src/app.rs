@@ -10,7 +10,9 @@ use axum::Router;
 use sea_orm::{DatabaseConnection, EntityTrait as _, PaginatorTrait as _};
 use tokio::net::TcpListener;
 
+use crate::background::{self, BackgroundSettings};
 use crate::config::Config;
+use crate::content::ContentSignals;
 use crate::content::seed::{self, SeedFiles};
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
@@ -26,6 +28,8 @@ pub struct App {
     router: Router,
     db: DatabaseConnection,
     events: SubmissionEvents,
+    signals: ContentSignals,
+    background: BackgroundSettings,
 }
 
 impl App {
@@ -35,11 +39,13 @@ impl App {
         seed_if_fresh(&db, &config).await?;
         let events = SubmissionEvents::new();
         let keys = Arc::new(token_keys(&db, &config).await?);
+        let signals = ContentSignals::default();
         let services = graphql::Services {
             db: db.clone(),
             events: events.clone(),
             keys: keys.clone(),
             passwords: Passwords::default(),
+            signals: signals.clone(),
         };
         let state = Arc::new(AppState {
             schema: graphql::schema(&config, services),
@@ -59,6 +65,8 @@ impl App {
             router,
             db,
             events,
+            signals,
+            background: config.background.clone(),
         })
     }
 
@@ -81,6 +89,8 @@ impl App {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        // Stopped when the set is dropped, after the server has stopped.
+        let _background = background::spawn(self.db.clone(), self.signals.clone(), self.background);
         axum::serve(
             self.listener,
             self.router

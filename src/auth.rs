@@ -78,26 +78,49 @@ pub async fn viewer_of(
 /// Lets a field through for staff holding any of its roles (any staff at all
 /// when it lists none): `UNAUTHENTICATED` without a signed-in staff member,
 /// `FORBIDDEN` without the role.
-pub struct RoleGuard(&'static [Role]);
+pub struct RoleGuard {
+    roles: &'static [Role],
+    /// Lets everyone through: for fields guarded only for some arguments.
+    open: bool,
+}
 
 impl RoleGuard {
+    const fn of(roles: &'static [Role]) -> Self {
+        Self { roles, open: false }
+    }
+
     /// Any signed-in staff member.
-    pub const STAFF: Self = Self(&[]);
-    pub const MODERATOR: Self = Self(&[Role::Moderator]);
-    pub const EDITOR: Self = Self(&[Role::Editor]);
-    pub const ADMIN: Self = Self(&[Role::Admin]);
+    pub const STAFF: Self = Self::of(&[]);
+    pub const MODERATOR: Self = Self::of(&[Role::Moderator]);
+    pub const EDITOR: Self = Self::of(&[Role::Editor]);
+    pub const ADMIN: Self = Self::of(&[Role::Admin]);
     /// Statistics, which hold no free text.
-    pub const STATISTICS: Self = Self(&[Role::Moderator, Role::Analyst]);
+    pub const STATISTICS: Self = Self::of(&[Role::Moderator, Role::Analyst]);
     /// Residents' contact details.
-    pub const CONTACT: Self = Self(&[Role::Moderator, Role::Admin]);
+    pub const CONTACT: Self = Self::of(&[Role::Moderator, Role::Admin]);
+
+    /// EDITOR when `condition` holds (e.g. a `preview` argument), else anyone.
+    pub fn editor_when(condition: bool) -> Self {
+        if condition {
+            Self::EDITOR
+        } else {
+            Self {
+                roles: &[],
+                open: true,
+            }
+        }
+    }
 }
 
 impl async_graphql::Guard for RoleGuard {
     async fn check(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<()> {
         use async_graphql::ErrorExtensions as _;
+        if self.open {
+            return Ok(());
+        }
         match ctx.data_opt::<Viewer>() {
             None => Err(AppError::Unauthenticated.extend()),
-            Some(viewer) if self.0.is_empty() || viewer.has_any(self.0) => Ok(()),
+            Some(viewer) if self.roles.is_empty() || viewer.has_any(self.roles) => Ok(()),
             Some(_) => Err(AppError::Forbidden.extend()),
         }
     }

@@ -58,6 +58,8 @@ pub struct Config {
     pub db_max_connections: u32,
     pub log_filter: String,
     pub log_format: LogFormat,
+    /// How the background loops pace themselves (tests make them quick).
+    pub background: crate::background::BackgroundSettings,
     pub seed_dir: Option<std::path::PathBuf>,
 }
 
@@ -251,6 +253,10 @@ impl Config {
                 });
             }
         };
+        let retention_days = positive(
+            parse(&get, "HAMLET_RETENTION_DAYS", "365")?,
+            "HAMLET_RETENTION_DAYS",
+        )?;
         Ok(Self {
             bind: parse(&get, "HAMLET_BIND", "127.0.0.1:8080")?,
             database_url: Secret::new(database_url),
@@ -265,10 +271,7 @@ impl Config {
                 parse(&get, "HAMLET_LOGIN_PER_MINUTE", "5")?,
                 "HAMLET_LOGIN_PER_MINUTE",
             )?,
-            retention_days: positive(
-                parse(&get, "HAMLET_RETENTION_DAYS", "365")?,
-                "HAMLET_RETENTION_DAYS",
-            )?,
+            retention_days,
             max_body_bytes: positive(
                 parse(&get, "HAMLET_MAX_BODY_BYTES", "65536")?,
                 "HAMLET_MAX_BODY_BYTES",
@@ -294,6 +297,7 @@ impl Config {
             log_filter: get("HAMLET_LOG").unwrap_or_else(|| "info".into()),
             log_format,
             seed_dir: get("HAMLET_SEED_DIR").map(Into::into),
+            background: crate::background::BackgroundSettings::new(retention_days),
         })
     }
 

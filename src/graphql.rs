@@ -14,9 +14,11 @@ use async_graphql::{
 use sea_orm::DatabaseConnection;
 
 use crate::config::Config;
-use crate::content::graphql::ContentQuery;
+use crate::content::ContentSignals;
+use crate::content::graphql::{ContentMutation, ContentQuery};
 use crate::moderation::graphql::{ModerationMutation, ModerationQuery, ModerationSubscription};
 use crate::pagination::Limits;
+use crate::privacy::graphql::PrivacyMutation;
 use crate::rate_limit::RateLimiter;
 use crate::staff::graphql::{LoginLimit, StaffMutation, StaffQuery};
 use crate::staff::password::Passwords;
@@ -25,6 +27,7 @@ use crate::submissions::SubmissionEvents;
 use crate::submissions::graphql::{
     KioskMutation, KioskQuery, SubmissionLimits, SubmissionsMutation, SubmissionsQuery,
 };
+use crate::webhooks::graphql::{WebhookMutation, WebhookQuery};
 
 /// Every query, from every feature.
 #[derive(MergedObject, Default)]
@@ -34,6 +37,7 @@ pub struct Query(
     StaffQuery,
     ModerationQuery,
     KioskQuery,
+    WebhookQuery,
 );
 
 /// Every mutation, from every feature.
@@ -43,6 +47,9 @@ pub struct Mutation(
     StaffMutation,
     ModerationMutation,
     KioskMutation,
+    ContentMutation,
+    WebhookMutation,
+    PrivacyMutation,
 );
 
 /// Every subscription, from every feature.
@@ -57,6 +64,7 @@ pub struct Services {
     pub events: SubmissionEvents,
     pub keys: Arc<TokenKeys>,
     pub passwords: Passwords,
+    pub signals: ContentSignals,
 }
 
 /// Receipt look-ups allowed per submission allowed: enough for a resident
@@ -89,6 +97,7 @@ pub fn schema(config: &Config, services: Services) -> HamletSchema {
         .data(services.events)
         .data(services.keys)
         .data(services.passwords)
+        .data(services.signals)
         .data(LoginLimit(RateLimiter::new(config.login_per_minute)))
         .data(SubmissionLimits {
             submissions: RateLimiter::new(config.submit_per_minute),

@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod background;
 pub mod cache;
 pub mod config;
 pub mod content;

@@ -73,27 +73,43 @@ pub struct LocaleChain(Vec<Locale>);
 
 impl LocaleChain {
     pub fn new(requested: Option<Locale>) -> Self {
-        let mut chain = Vec::with_capacity(3);
-        if let Some(requested) = requested {
-            let language = Locale(requested.language().to_owned());
-            chain.push(requested);
-            chain.push(language);
-        }
-        chain.push(Locale::default_locale());
-        chain.dedup();
-        let mut unique: Vec<Locale> = Vec::with_capacity(chain.len());
-        for locale in chain {
+        Self::from_preferences(requested.into_iter().collect())
+    }
+
+    /// A chain from the reader's preferences, best first: each tag, then its
+    /// bare language, then the default. `[bn-BD, so]` gives
+    /// `[bn-BD, bn, so, en]`.
+    pub fn from_preferences(preferred: Vec<Locale>) -> Self {
+        let mut unique: Vec<Locale> = Vec::with_capacity(preferred.len() * 2 + 1);
+        let mut push = |locale: Locale| {
             if !unique.contains(&locale) {
                 unique.push(locale);
             }
+        };
+        for locale in preferred {
+            let language = Locale(locale.language().to_owned());
+            push(locale);
+            push(language);
         }
+        push(Locale::default_locale());
         Self(unique)
     }
 
-    /// Parses the optional `locale` argument of a query.
+    /// Parses the optional `locale` argument of a query: one language tag, or
+    /// several separated by commas, best first (`bn,so`), at most five.
     pub fn from_argument(locale: Option<&str>) -> Result<Self, AppError> {
-        let requested = locale.map(|tag| Locale::parse(tag, "locale")).transpose()?;
-        Ok(Self::new(requested))
+        let Some(locale) = locale else {
+            return Ok(Self::new(None));
+        };
+        let tags: Vec<&str> = locale.split(',').map(str::trim).collect();
+        if tags.len() > 5 {
+            return Err(AppError::bad_input("locale", "give at most five locales"));
+        }
+        let preferred = tags
+            .into_iter()
+            .map(|tag| Locale::parse(tag, "locale"))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self::from_preferences(preferred))
     }
 
     pub fn locales(&self) -> &[Locale] {
@@ -168,6 +184,15 @@ mod tests {
         assert_eq!(LocaleChain::new(None).as_strings(), ["en"]);
         let english = LocaleChain::new(Some(Locale::parse("en", "locale").unwrap()));
         assert_eq!(english.as_strings(), ["en"]);
+    }
+
+    #[test]
+    fn a_list_of_locales_is_a_chain_in_the_readers_order() {
+        let chain = LocaleChain::from_argument(Some("bn-BD, so")).unwrap();
+        assert_eq!(chain.as_strings(), ["bn-BD", "bn", "so", "en"]);
+        assert!(LocaleChain::from_argument(Some("bn,,en")).is_err());
+        assert!(LocaleChain::from_argument(Some("a1,bn")).is_err());
+        assert!(LocaleChain::from_argument(Some("bn,so,cy,pl,lt,ur")).is_err());
     }
 
     #[test]

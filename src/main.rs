@@ -39,6 +39,9 @@ enum Command {
         #[command(subcommand)]
         command: KioskCommand,
     },
+    /// Apply the retention period now (the server also does it daily): closed
+    /// items older than HAMLET_RETENTION_DAYS lose free text and contact details.
+    Purge,
     /// Manage staff accounts.
     Staff {
         #[command(subcommand)]
@@ -155,6 +158,22 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let db = db::connect(&config).await?;
             db::migrate(&db).await?;
             kiosk(command, &db).await?;
+        }
+        Command::Purge => {
+            let db = db::connect(&config).await?;
+            db::migrate(&db).await?;
+            let txn = db::write(&db).await?;
+            let purged = hamlet::privacy::lifecycle::purge(
+                &txn,
+                None,
+                chrono::Duration::days(i64::from(config.retention_days)),
+            )
+            .await?;
+            txn.commit().await?;
+            println!(
+                "purge: erased {} feedback and {} ideas; removed contact details from {} published ideas",
+                purged.feedback, purged.ideas, purged.contacts
+            );
         }
         Command::Staff { command } => {
             let db = db::connect(&config).await?;

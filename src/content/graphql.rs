@@ -2,18 +2,23 @@
 //! partner websites. Everything here is public and cacheable.
 
 use async_graphql::connection::{Connection, Edge, EmptyFields};
-use async_graphql::{Context, ID, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 
+use super::ContentSignals;
+use super::editing::{OrganisationDraft, PageDraft};
 use super::model::{
-    MediaKind, MediaView, OrganisationView, PageStatus, PageView, SearchHitKind, SearchHitView,
-    SearchText, ServiceView, Slug,
+    MediaDraft, MediaKind, MediaView, OrganisationView, PageStatus, PageView, SearchHitKind,
+    SearchHitView, SearchText, ServiceView, Slug, limits, media_url,
 };
-use super::{markdown, store};
-use crate::error::{AppError, IntoGraphql as _};
-use crate::locale::LocaleChain;
+use super::{editing, markdown, store};
+use crate::auth::{RoleGuard, viewer};
+use crate::error::{AppError, AppResult, IntoGraphql as _};
+use crate::locale::{Locale, LocaleChain};
 use crate::pagination::{self, Limits};
+use crate::submissions::model::FreeText;
+use uuid::Uuid;
 
 /// Content queries.
 #[derive(Default)]
@@ -43,17 +48,32 @@ impl ContentQuery {
 
     /// A published page by its slug, such as `vision-and-purpose`, in the
     /// requested locale or, failing that, English. Null when there is no such
-    /// published page.
-    #[graphql(cache_control(max_age = 60))]
+    /// published page. With `preview: true` (EDITOR) the newest draft is shown
+    /// instead, whether published or not.
+    #[graphql(cache_control(max_age = 60), guard = "RoleGuard::editor_when(preview)")]
     async fn page(
         &self,
         ctx: &Context<'_>,
         slug: String,
         locale: Option<String>,
+        #[graphql(default = false)] preview: bool,
     ) -> async_graphql::Result<Option<Page>> {
         let slug = Slug::parse(&slug, "slug").into_graphql()?;
         let chain = LocaleChain::from_argument(locale.as_deref()).into_graphql()?;
-        store::published_page(ctx.data::<DatabaseConnection>()?, &slug, &chain)
+        let db = ctx.data::<DatabaseConnection>()?;
+        if preview {
+            let Some(id) = editing::page_id_for_editor(db, &slug)
+                .await
+                .into_graphql()?
+            else {
+                return Ok(None);
+            };
+            return editing::editor_view(db, id, &chain)
+                .await
+                .map(|page| page.map(Page))
+                .into_graphql();
+        }
+        store::published_page(db, &slug, &chain)
             .await
             .map(|page| page.map(Page))
             .into_graphql()
@@ -150,7 +170,7 @@ impl PageConnectionTotal {
 }
 
 /// The partnership's own description of itself.
-pub struct Organisation(OrganisationView);
+pub struct Organisation(pub OrganisationView);
 
 #[Object]
 impl Organisation {
@@ -216,7 +236,7 @@ pub struct OrganisationValue {
 }
 
 /// A page of the partnership's content.
-pub struct Page(PageView);
+pub struct Page(pub PageView);
 
 #[Object]
 impl Page {
@@ -279,6 +299,63 @@ impl Page {
     /// Every locale the page exists in.
     async fn available_locales(&self) -> &[String] {
         &self.0.available_locales
+    }
+
+    /// When the page is set to be published next. EDITOR.
+    #[graphql(guard = "RoleGuard::EDITOR")]
+    async fn scheduled_at(&self) -> Option<DateTime<Utc>> {
+        self.0.scheduled_at
+    }
+
+    /// Every saved revision, newest first, with who saved it. EDITOR.
+    #[graphql(guard = "RoleGuard::EDITOR")]
+    async fn revisions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<PageRevision>> {
+        editing::revisions(ctx.data::<DatabaseConnection>()?, self.0.id)
+            .await
+            .map(|revisions| revisions.into_iter().map(PageRevision).collect())
+            .into_graphql()
+    }
+}
+
+/// One saved draft of a page, in one locale.
+pub struct PageRevision(super::entity::page_revision::Model);
+
+#[Object]
+impl PageRevision {
+    /// The page's version this revision made.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
+    async fn locale(&self) -> &str {
+        &self.0.locale
+    }
+
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+
+    async fn summary(&self) -> Option<&str> {
+        self.0.summary.as_deref()
+    }
+
+    async fn body(&self) -> &str {
+        &self.0.body
+    }
+
+    async fn author(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<crate::staff::graphql::StaffMember>> {
+        crate::moderation::graphql::staff_member(ctx, self.0.author_id).await
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
     }
 }
 
@@ -392,5 +469,315 @@ impl SearchHit {
     /// Relevance: higher is better. Comparable only within one answer.
     async fn score(&self) -> f64 {
         self.0.score
+    }
+}
+
+/// A video, image, audio clip or document, as an editor sends it.
+#[derive(InputObject)]
+pub struct MediaInput {
+    kind: MediaKind,
+    title: String,
+    description: Option<String>,
+    /// http or https.
+    url: Option<String>,
+    /// Needed for VIDEO (or `captionsUrl`) and AUDIO before publishing.
+    transcript: Option<String>,
+    /// A WebVTT file, http or https.
+    captions_url: Option<String>,
+    /// Needed for IMAGE before publishing.
+    alt_text: Option<String>,
+}
+
+/// A new draft of a page in one locale. Without `id` it creates a page.
+#[derive(InputObject)]
+pub struct SavePageInput {
+    /// The page to change; leave out to create one.
+    id: Option<ID>,
+    slug: String,
+    /// The locale this text is in (default `en`).
+    locale: Option<String>,
+    title: String,
+    summary: Option<String>,
+    /// Markdown.
+    body: String,
+    /// The `version` you read; needed to change an existing page. If the page
+    /// changed since, the answer is CONFLICT and nothing is saved.
+    expected_version: Option<i32>,
+    /// Replaces the page's media; leave out to keep them.
+    media: Option<Vec<MediaInput>>,
+}
+
+/// The organisation's text in one locale; it is public at once.
+#[derive(InputObject)]
+pub struct OrganisationInput {
+    /// Default `en`.
+    locale: Option<String>,
+    name: String,
+    vision: String,
+    mission: String,
+    /// Plain text; separate paragraphs with a blank line.
+    purpose: String,
+    /// In order.
+    values: Vec<OrganisationValueInput>,
+}
+
+#[derive(InputObject)]
+pub struct OrganisationValueInput {
+    title: String,
+    description: Option<String>,
+}
+
+fn text(value: &str, field: &str, max: usize) -> AppResult<FreeText> {
+    FreeText::parse(value, field, max)
+}
+
+fn optional_text(value: Option<&str>, field: &str, max: usize) -> AppResult<Option<FreeText>> {
+    value
+        .filter(|value| !value.trim().is_empty())
+        .map(|value| text(value, field, max))
+        .transpose()
+}
+
+fn media_drafts(media: &[MediaInput]) -> AppResult<Vec<MediaDraft>> {
+    if media.len() > limits::MEDIA_ITEMS {
+        return Err(AppError::bad_input(
+            "media",
+            format!("at most {} items", limits::MEDIA_ITEMS),
+        ));
+    }
+    media
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let field = |name: &str| format!("media[{i}].{name}");
+            Ok(MediaDraft {
+                kind: item.kind.as_str().to_owned(),
+                title: text(&item.title, &field("title"), limits::MEDIA_TEXT)?
+                    .as_str()
+                    .to_owned(),
+                description: optional_text(
+                    item.description.as_deref(),
+                    &field("description"),
+                    limits::MEDIA_TEXT,
+                )?
+                .map(|t| t.as_str().to_owned()),
+                url: item
+                    .url
+                    .as_deref()
+                    .map(|url| media_url(url, &field("url")))
+                    .transpose()?,
+                transcript: optional_text(
+                    item.transcript.as_deref(),
+                    &field("transcript"),
+                    limits::TRANSCRIPT,
+                )?
+                .map(|t| t.as_str().to_owned()),
+                captions_url: item
+                    .captions_url
+                    .as_deref()
+                    .map(|url| media_url(url, &field("captionsUrl")))
+                    .transpose()?,
+                alt_text: optional_text(
+                    item.alt_text.as_deref(),
+                    &field("altText"),
+                    limits::MEDIA_TEXT,
+                )?
+                .map(|t| t.as_str().to_owned()),
+            })
+        })
+        .collect()
+}
+
+fn page_id(id: &ID) -> AppResult<Uuid> {
+    Uuid::parse_str(id).map_err(|_| AppError::NotFound("the page"))
+}
+
+/// Runs an editorial change in one write transaction, then tells the rest
+/// of hamlet public content may have changed.
+async fn edit<T>(
+    ctx: &Context<'_>,
+    change: impl AsyncFnOnce(&sea_orm::DatabaseTransaction) -> AppResult<T>,
+) -> async_graphql::Result<T> {
+    let db = ctx.data::<DatabaseConnection>()?;
+    let txn = crate::db::write(db)
+        .await
+        .map_err(AppError::from)
+        .into_graphql()?;
+    let value = change(&txn).await.into_graphql()?;
+    txn.commit().await.map_err(AppError::from).into_graphql()?;
+    ctx.data::<ContentSignals>()?.changed();
+    Ok(value)
+}
+
+async fn editor_page(
+    ctx: &Context<'_>,
+    id: Uuid,
+    locale: Option<&Locale>,
+) -> async_graphql::Result<Page> {
+    let chain = LocaleChain::new(locale.cloned());
+    editing::editor_view(ctx.data::<DatabaseConnection>()?, id, &chain)
+        .await
+        .and_then(|page| page.ok_or(AppError::NotFound("the page")))
+        .map(Page)
+        .into_graphql()
+}
+
+/// Editing content. Every change is audited.
+#[derive(Default)]
+pub struct ContentMutation;
+
+#[Object]
+impl ContentMutation {
+    /// Saves a new draft revision of a page in one locale (creating the page
+    /// when `id` is left out). Drafts are never public; see `page(preview:
+    /// true)`. Answers the page as the editor now sees it. EDITOR.
+    #[graphql(guard = "RoleGuard::EDITOR")]
+    async fn save_page(
+        &self,
+        ctx: &Context<'_>,
+        input: SavePageInput,
+    ) -> async_graphql::Result<Page> {
+        let actor = viewer(ctx)?.id();
+        let locale = match input.locale.as_deref() {
+            Some(tag) => Locale::parse(tag, "locale").into_graphql()?,
+            None => Locale::default_locale(),
+        };
+        let draft = PageDraft {
+            slug: Slug::parse(input.slug.trim(), "slug").into_graphql()?,
+            locale: locale.clone(),
+            title: text(&input.title, "title", limits::TITLE).into_graphql()?,
+            summary: optional_text(input.summary.as_deref(), "summary", limits::SUMMARY)
+                .into_graphql()?,
+            body: text(&input.body, "body", limits::BODY).into_graphql()?,
+            media: input
+                .media
+                .as_deref()
+                .map(media_drafts)
+                .transpose()
+                .into_graphql()?,
+        };
+        let existing = input
+            .id
+            .as_ref()
+            .map(|id| page_id(id).map(|id| (id, input.expected_version)))
+            .transpose()
+            .into_graphql()?;
+        let (id, _) = edit(ctx, async |txn| {
+            editing::save_page(txn, actor, existing, &draft).await
+        })
+        .await?;
+        editor_page(ctx, id, Some(&locale)).await
+    }
+
+    /// Publishes the page's newest drafts now, or schedules them for `at`.
+    /// Media must be accessible first: a transcript or captions for video,
+    /// a transcript for audio, alternative text for images. EDITOR.
+    #[graphql(guard = "RoleGuard::EDITOR")]
+    async fn publish_page(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        at: Option<DateTime<Utc>>,
+    ) -> async_graphql::Result<Page> {
+        let actor = viewer(ctx)?.id();
+        let id = page_id(&id).into_graphql()?;
+        let now = crate::db::now();
+        match at.filter(|at| *at > now) {
+            Some(at) => edit(ctx, async |txn| editing::schedule(txn, actor, id, at).await).await?,
+            None => {
+                edit(ctx, async |txn| {
+                    let version = editing::current_version(txn, id).await?;
+                    editing::publish(txn, Some(actor), id, version).await
+                })
+                .await?
+            }
+        }
+        editor_page(ctx, id, None).await
+    }
+
+    /// Withdraws a page from the public (and cancels a scheduled publish).
+    /// EDITOR.
+    #[graphql(guard = "RoleGuard::EDITOR")]
+    async fn unpublish_page(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Page> {
+        let actor = viewer(ctx)?.id();
+        let id = page_id(&id).into_graphql()?;
+        edit(ctx, async |txn| editing::unpublish(txn, actor, id).await).await?;
+        editor_page(ctx, id, None).await
+    }
+
+    /// Makes an old revision the newest draft again (a new revision with its
+    /// text). Publish to make it public. EDITOR.
+    #[graphql(guard = "RoleGuard::EDITOR")]
+    async fn restore_page_revision(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        version: i32,
+        expected_version: i32,
+    ) -> async_graphql::Result<Page> {
+        let actor = viewer(ctx)?.id();
+        let id = page_id(&id).into_graphql()?;
+        edit(ctx, async |txn| {
+            editing::restore_revision(txn, actor, id, version, expected_version).await
+        })
+        .await?;
+        editor_page(ctx, id, None).await
+    }
+
+    /// Replaces the organisation's text in one locale; public at once. EDITOR.
+    #[graphql(guard = "RoleGuard::EDITOR")]
+    async fn update_organisation(
+        &self,
+        ctx: &Context<'_>,
+        input: OrganisationInput,
+    ) -> async_graphql::Result<Organisation> {
+        let actor = viewer(ctx)?.id();
+        let locale = match input.locale.as_deref() {
+            Some(tag) => Locale::parse(tag, "locale").into_graphql()?,
+            None => Locale::default_locale(),
+        };
+        if input.values.len() > limits::VALUES {
+            return Err(AppError::bad_input(
+                "values",
+                format!("at most {}", limits::VALUES),
+            ))
+            .into_graphql();
+        }
+        let max = limits::ORGANISATION_TEXT;
+        let draft = OrganisationDraft {
+            locale: locale.clone(),
+            name: text(&input.name, "name", limits::TITLE).into_graphql()?,
+            vision: text(&input.vision, "vision", max).into_graphql()?,
+            mission: text(&input.mission, "mission", max).into_graphql()?,
+            purpose: text(&input.purpose, "purpose", max).into_graphql()?,
+            values: input
+                .values
+                .iter()
+                .enumerate()
+                .map(|(i, value)| {
+                    Ok((
+                        text(&value.title, &format!("values[{i}].title"), limits::TITLE)?,
+                        optional_text(
+                            value.description.as_deref(),
+                            &format!("values[{i}].description"),
+                            max,
+                        )?,
+                    ))
+                })
+                .collect::<AppResult<Vec<_>>>()
+                .into_graphql()?,
+        };
+        edit(ctx, async |txn| {
+            editing::update_organisation(txn, actor, &draft).await
+        })
+        .await?;
+        store::organisation(
+            ctx.data::<DatabaseConnection>()?,
+            &LocaleChain::new(Some(locale)),
+        )
+        .await
+        .and_then(|found| found.ok_or(AppError::NotFound("the organisation")))
+        .map(Organisation)
+        .into_graphql()
     }
 }

@@ -61,6 +61,11 @@ impl PageStatus {
             .into_iter()
             .find(|status| status.as_str() == value)
     }
+
+    /// A stored status; anything unknown reads as a draft, which is never public.
+    pub fn from_stored(value: &str) -> Self {
+        Self::parse(value).unwrap_or(Self::Draft)
+    }
 }
 
 /// What kind of thing a page's media item is.
@@ -125,6 +130,8 @@ pub struct PageView {
     pub published_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
     pub available_locales: Vec<String>,
+    /// When the page is set to be published next, if it is.
+    pub scheduled_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Clone, Debug)]

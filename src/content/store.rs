@@ -124,7 +124,7 @@ pub async fn count_published_pages(db: &impl ConnectionTrait) -> AppResult<u64> 
 /// Joins pages to their best translation and their media, in three queries
 /// whatever the number of pages. Pages with no translation in the chain are
 /// left out.
-async fn page_views(
+pub(crate) async fn page_views(
     db: &impl ConnectionTrait,
     pages: Vec<page::Model>,
     chain: &LocaleChain,
@@ -213,6 +213,7 @@ async fn page_views(
                 published_at: page.published_at,
                 updated_at: translation.updated_at.max(page.updated_at),
                 available_locales,
+                scheduled_at: page.scheduled_at,
             })
         })
         .collect())
@@ -668,4 +669,37 @@ pub async fn ensure_service(db: &impl ConnectionTrait, new: &NewService<'_>) -> 
     )
     .await?;
     Ok(true)
+}
+
+/// Takes a page's text out of the search index, in every locale.
+pub async fn remove_from_index(
+    db: &impl ConnectionTrait,
+    kind: SearchHitKind,
+    slug: &str,
+) -> AppResult<()> {
+    let backend = db.get_database_backend();
+    db.execute_raw(Statement::from_sql_and_values(
+        backend,
+        match backend {
+            DbBackend::Sqlite => "DELETE FROM search_document WHERE kind = ? AND slug = ?",
+            _ => "DELETE FROM search_document WHERE kind = $1 AND slug = $2",
+        },
+        [kind.as_str().into(), slug.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Indexes a page's published text in one locale.
+pub async fn index_page_text(
+    db: &impl ConnectionTrait,
+    slug: &str,
+    locale: &str,
+    title: &str,
+    summary: Option<&str>,
+    body: &str,
+) -> AppResult<()> {
+    let mut text = summary.map(|s| format!("{s}\n")).unwrap_or_default();
+    text.push_str(&markdown::to_plain_text(body));
+    index_document(db, SearchHitKind::Page, slug, locale, title, &text).await
 }

@@ -4,9 +4,12 @@
 //! and the safeguarding check that keeps items suggesting a risk of harm out of
 //! public view and at the top of the moderators' queue.
 //!
-//! Everything here is pure: the submission and moderation features call it and
-//! store what it says.
+//! The scan and the masking are pure: the submission and moderation features
+//! call them and store what they say. `lifecycle` erases personal data on
+//! request and when the retention period has passed.
 
+pub mod graphql;
+pub mod lifecycle;
 pub mod model;
 pub mod safeguarding;
 

@@ -24,8 +24,10 @@ pub struct TestApp {
     /// of what was (not) written.
     pub database_url: String,
     pub events: hamlet::submissions::SubmissionEvents,
+    /// The configuration it was started with.
+    pub config: Config,
     _database: TestDatabase,
-    _shutdown: oneshot::Sender<()>,
+    _shutdown: Option<(oneshot::Sender<()>, oneshot::Receiver<()>)>,
 }
 
 /// Which seed a test starts from.
@@ -57,22 +59,50 @@ impl TestApp {
         // Tests sign in many personas from one address; the login limit has
         // tests of its own that lower it again.
         config.login_per_minute = 10_000;
+        // Background work runs at test speed.
+        config.background.schedule_poll = std::time::Duration::from_millis(100);
+        config.background.webhooks.poll = std::time::Duration::from_millis(100);
+        config.background.webhooks.retry_base = std::time::Duration::from_millis(200);
         configure(&mut config);
-        let app = App::build(config).await.expect("hamlet starts");
+        Self::start(config, database_url, database).await
+    }
+
+    async fn start(config: Config, database_url: String, database: TestDatabase) -> Self {
+        let app = App::build(config.clone()).await.expect("hamlet starts");
         let address = format!("http://{}", app.local_addr().unwrap());
         let events = app.submission_events().clone();
         let (shutdown, stopped) = oneshot::channel::<()>();
-        tokio::spawn(app.run(async {
-            let _ = stopped.await;
-        }));
+        let (finished, done) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = app
+                .run(async {
+                    let _ = stopped.await;
+                })
+                .await;
+            let _ = finished.send(());
+        });
         Self {
             address,
             client: reqwest::Client::builder().build().unwrap(),
             database_url,
             events,
+            config,
             _database: database,
-            _shutdown: shutdown,
+            _shutdown: Some((shutdown, done)),
         }
+    }
+
+    /// Stops this hamlet (as SIGTERM would) and starts a new one on the same
+    /// database, as a restart does.
+    pub async fn restart(mut self) -> Self {
+        if let Some((shutdown, done)) = self._shutdown.take() {
+            let _ = shutdown.send(());
+            let _ = done.await;
+        }
+        let database = std::mem::replace(&mut self._database, TestDatabase::Postgres);
+        let mut config = self.config.clone();
+        config.bind = "127.0.0.1:0".parse().unwrap();
+        Self::start(config, self.database_url.clone(), database).await
     }
 
     pub fn url(&self, path: &str) -> String {

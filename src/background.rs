@@ -1,0 +1,140 @@
+//! The work hamlet does on its own while it serves: publishing scheduled
+//! pages on time, delivering webhooks, and applying the retention period
+//! once a day. Each loop survives errors (they are logged) and stops when the
+//! server stops. Several processes on one database may run them together:
+//! each claims its work with a conditional update, so nothing is done twice.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use sea_orm::DatabaseConnection;
+use tokio::task::JoinSet;
+
+use crate::content::{ContentSignals, editing};
+use crate::error::AppResult;
+use crate::privacy::lifecycle;
+use crate::webhooks::delivery::{self, DeliverySettings};
+
+/// How the loops pace themselves.
+#[derive(Clone, Debug)]
+pub struct BackgroundSettings {
+    /// How often the scheduler looks for pages that are due.
+    pub schedule_poll: Duration,
+    pub webhooks: DeliverySettings,
+    /// How often retention is applied (and once at start).
+    pub retention_every: Duration,
+    /// `HAMLET_RETENTION_DAYS`.
+    pub retention_days: u32,
+}
+
+impl BackgroundSettings {
+    pub fn new(retention_days: u32) -> Self {
+        Self {
+            schedule_poll: Duration::from_secs(1),
+            webhooks: DeliverySettings::default(),
+            retention_every: Duration::from_secs(24 * 60 * 60),
+            retention_days,
+        }
+    }
+}
+
+/// Starts the loops; dropping the set stops them.
+pub fn spawn(
+    db: DatabaseConnection,
+    signals: ContentSignals,
+    settings: BackgroundSettings,
+) -> JoinSet<()> {
+    let mut tasks = JoinSet::new();
+    tasks.spawn(scheduler(
+        db.clone(),
+        signals.clone(),
+        settings.schedule_poll,
+    ));
+    tasks.spawn(delivery::run(
+        db.clone(),
+        settings.webhooks.clone(),
+        signals.webhooks.clone(),
+    ));
+    tasks.spawn(retention(
+        db,
+        signals,
+        settings.retention_every,
+        settings.retention_days,
+    ));
+    tasks
+}
+
+async fn scheduler(db: DatabaseConnection, signals: ContentSignals, poll: Duration) {
+    loop {
+        match publish_due(&db).await {
+            Ok(0) => {}
+            Ok(published) => {
+                tracing::info!(published, "published scheduled pages");
+                signals.changed();
+            }
+            Err(error) => tracing::warn!(%error, "publishing scheduled pages"),
+        }
+        tokio::time::sleep(poll).await;
+    }
+}
+
+/// Publishes every page whose time has come; answers how many.
+pub async fn publish_due(db: &DatabaseConnection) -> AppResult<usize> {
+    let mut published = 0;
+    for (page_id, version, at) in editing::due_pages(db, crate::db::now()).await? {
+        let txn = crate::db::write(db).await?;
+        if !editing::claim_due(&txn, page_id, at).await? {
+            continue;
+        }
+        match editing::publish(&txn, None, page_id, version).await {
+            Ok(()) => {
+                txn.commit().await?;
+                published += 1;
+            }
+            Err(error) => {
+                // The claim is dropped with the rest; clear the schedule on
+                // its own so a page that cannot be published does not block
+                // the loop, and say why in the audit trail.
+                txn.rollback().await?;
+                tracing::warn!(%error, page = %page_id, "a scheduled page could not be published");
+                let txn = crate::db::write(db).await?;
+                if editing::claim_due(&txn, page_id, at).await? {
+                    crate::moderation::audit::record(
+                        &txn,
+                        crate::moderation::audit::AuditEntry::other(
+                            "page.schedule_failed",
+                            None,
+                            Some(("PAGE", page_id)),
+                            None,
+                            Some(serde_json::json!({ "reason": error.to_string() })),
+                        ),
+                    )
+                    .await?;
+                }
+                txn.commit().await?;
+            }
+        }
+    }
+    Ok(published)
+}
+
+async fn retention(db: DatabaseConnection, signals: ContentSignals, every: Duration, days: u32) {
+    loop {
+        let outcome = async {
+            let txn = crate::db::write(&db).await?;
+            let purged =
+                lifecycle::purge(&txn, None, chrono::Duration::days(i64::from(days))).await?;
+            txn.commit().await?;
+            AppResult::Ok(purged)
+        }
+        .await;
+        match outcome {
+            Ok(purged) => {
+                tracing::info!(?purged, at = %Utc::now(), "applied the retention period");
+                signals.changed();
+            }
+            Err(error) => tracing::warn!(%error, "applying the retention period"),
+        }
+        tokio::time::sleep(every).await;
+    }
+}
