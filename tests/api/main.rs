@@ -10,6 +10,7 @@
 
 mod content;
 mod durability;
+mod editing;
 mod helpers;
 mod http;
 mod moderation;
