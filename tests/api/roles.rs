@@ -34,6 +34,7 @@ struct Rule {
 const ANY_STAFF: &[Role] = &[];
 const MODERATOR: &[Role] = &[Role::Moderator];
 const ADMIN: &[Role] = &[Role::Admin];
+const EDITOR: &[Role] = &[Role::Editor];
 const CONTACT: &[Role] = &[Role::Moderator, Role::Admin];
 
 const AUDIT_COUNT: &str = "{ auditLog(first: 0) { totalCount } }";
@@ -172,8 +173,121 @@ async fn rules(app: &TestApp, supervisor: &Staff, bystander: &Staff) -> Vec<Rule
         )
         .await["createKiosk"]["kiosk"]["id"]
         .clone();
+    let save = "mutation($input: SavePageInput!) { savePage(input: $input) { id version } }";
+    let mut pages = Vec::new();
+    for slug in ["roles-to-publish", "roles-to-unpublish", "roles-to-restore"] {
+        let saved = app
+            .data_as(
+                bystander,
+                save,
+                json!({ "input": { "slug": slug, "title": "A page", "body": "Text." } }),
+            )
+            .await;
+        pages.push(saved["savePage"]["id"].as_str().unwrap().to_owned());
+    }
+    let [to_publish, to_unpublish, to_restore] = <[String; 3]>::try_from(pages).unwrap();
+    app.data_as(
+        bystander,
+        "mutation($id: ID!) { publishPage(id: $id) { id } }",
+        json!({ "id": to_unpublish }),
+    )
+    .await;
+    let webhook = app
+        .data_as(
+            supervisor,
+            "mutation { createWebhook(url: \"http://127.0.0.1:9/hook\") { webhook { id } } }",
+            json!({}),
+        )
+        .await["createWebhook"]["webhook"]["id"]
+        .clone();
+    let to_erase = app.feedback_reference(feedback()).await;
 
     vec![
+        Rule {
+            operation: "page",
+            document: "{ page(slug: \"roles-to-publish\", preview: true) { title revisions { version } } }",
+            variables: json!({}),
+            allowed: EDITOR,
+            answers: Some(("/page/title", json!("A page"))),
+            unchanged: None,
+        },
+        Rule {
+            operation: "savePage",
+            document: save,
+            variables: json!({ "input": { "slug": "roles-new-page", "title": "New", "body": "Body." } }),
+            allowed: EDITOR,
+            answers: Some(("/savePage/version", json!(1))),
+            unchanged: None,
+        },
+        Rule {
+            operation: "publishPage",
+            document: "mutation($id: ID!) { publishPage(id: $id) { status } }",
+            variables: json!({ "id": to_publish }),
+            allowed: EDITOR,
+            answers: Some(("/publishPage/status", json!("PUBLISHED"))),
+            unchanged: None,
+        },
+        Rule {
+            operation: "unpublishPage",
+            document: "mutation($id: ID!) { unpublishPage(id: $id) { status } }",
+            variables: json!({ "id": to_unpublish }),
+            allowed: EDITOR,
+            answers: Some(("/unpublishPage/status", json!("ARCHIVED"))),
+            unchanged: None,
+        },
+        Rule {
+            operation: "restorePageRevision",
+            document: "mutation($id: ID!) { restorePageRevision(id: $id, version: 1, expectedVersion: 1) { version } }",
+            variables: json!({ "id": to_restore }),
+            allowed: EDITOR,
+            answers: Some(("/restorePageRevision/version", json!(2))),
+            unchanged: None,
+        },
+        Rule {
+            operation: "updateOrganisation",
+            document:
+                "mutation { updateOrganisation(input: { locale: \"cy\", name: \"N\", vision: \"V\",
+              mission: \"M\", purpose: \"P\", values: [] }) { locale } }",
+            variables: json!({}),
+            allowed: EDITOR,
+            answers: Some(("/updateOrganisation/locale", json!("cy"))),
+            unchanged: None,
+        },
+        Rule {
+            operation: "webhooks",
+            document: "{ webhooks { id url } }",
+            variables: json!({}),
+            allowed: ADMIN,
+            answers: Some(("/webhooks/0/url", json!("http://127.0.0.1:9/hook"))),
+            unchanged: None,
+        },
+        Rule {
+            operation: "createWebhook",
+            document: "mutation { createWebhook(url: \"http://127.0.0.1:9/other\") { webhook { url } } }",
+            variables: json!({}),
+            allowed: ADMIN,
+            answers: Some((
+                "/createWebhook/webhook/url",
+                json!("http://127.0.0.1:9/other"),
+            )),
+            unchanged: None,
+        },
+        Rule {
+            operation: "deleteWebhook",
+            document: "mutation($id: ID!) { deleteWebhook(id: $id) }",
+            variables: json!({ "id": webhook }),
+            allowed: ADMIN,
+            answers: Some(("/deleteWebhook", json!(true))),
+            unchanged: None,
+        },
+        Rule {
+            operation: "eraseSubmission",
+            document: "mutation($r: String!) { eraseSubmission(reference: $r) }",
+            variables: json!({ "r": to_erase }),
+            allowed: ADMIN,
+            answers: Some(("/eraseSubmission", json!(true))),
+            unchanged: None,
+        },
         Rule {
             operation: "me",
             document: "{ me { id roles } }",
@@ -203,7 +317,7 @@ async fn rules(app: &TestApp, supervisor: &Staff, bystander: &Staff) -> Vec<Rule
             document: "{ feedbackQueue(first: 5) { totalCount edges { node { id comment } } } }",
             variables: json!({}),
             allowed: MODERATOR,
-            answers: Some(("/feedbackQueue/totalCount", json!(3))),
+            answers: Some(("/feedbackQueue/totalCount", json!(4))),
             unchanged: None,
         },
         Rule {
