@@ -93,6 +93,9 @@ fn builder(config: &Config) -> SchemaBuilder<Query, Mutation, Subscription> {
 pub fn schema(config: &Config, services: Services) -> HamletSchema {
     builder(config)
         .data(crate::loaders::shared(services.db.clone()))
+        .data(crate::submissions::writer::SubmissionWriter::start(
+            services.db.clone(),
+        ))
         .data(services.db)
         .data(services.events)
         .data(services.keys)

@@ -14,6 +14,7 @@ use super::model::{
 };
 use super::reference::{Reference, ReferenceKind};
 use super::store::{self, BoardCursor, IdeaOrder, KioskView, Receipt, ReceiptStatus, Screening};
+use super::writer::SubmissionWriter;
 use super::{SubmissionEvent, SubmissionEvents};
 use crate::auth::{Client, RoleGuard};
 use crate::content::model::Slug;
@@ -198,7 +199,11 @@ impl SubmissionsMutation {
             .into_graphql()?;
         let screening = screen(&[new.comment.as_ref().map_or("", FreeText::as_str)]);
         let kiosk_id = client.kiosk.as_ref().map(|kiosk| kiosk.id);
-        let receipt = store::store_feedback(db, &new, service_id, kiosk_id, &screening)
+        let receipt = ctx
+            .data::<SubmissionWriter>()?
+            .submit(store::pending_feedback(
+                &new, service_id, kiosk_id, &screening,
+            ))
             .await
             .into_graphql()?;
         announce(ctx, &receipt, screening.safeguarding);
@@ -220,14 +225,11 @@ impl SubmissionsMutation {
         let new = parse_idea(&input, client).into_graphql()?;
         let screening = screen(&[new.title.as_str(), new.description.as_str()]);
         let kiosk_id = client.kiosk.as_ref().map(|kiosk| kiosk.id);
-        let receipt = store::store_idea(
-            ctx.data::<DatabaseConnection>()?,
-            &new,
-            kiosk_id,
-            &screening,
-        )
-        .await
-        .into_graphql()?;
+        let receipt = ctx
+            .data::<SubmissionWriter>()?
+            .submit(store::pending_idea(&new, kiosk_id, &screening))
+            .await
+            .into_graphql()?;
         announce(ctx, &receipt, screening.safeguarding);
         Ok(SubmissionReceipt(receipt))
     }

@@ -9,6 +9,7 @@ pub mod graphql;
 pub mod model;
 pub mod reference;
 pub mod store;
+pub mod writer;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::broadcast;

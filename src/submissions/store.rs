@@ -48,10 +48,187 @@ pub async fn active_service_id(db: &impl ConnectionTrait, slug: &Slug) -> AppRes
         .await?)
 }
 
-/// A row to insert once its reference is known.
+/// The row a submission becomes.
+#[derive(Clone, Debug)]
 enum NewRow {
     Feedback(feedback::ActiveModel),
     Idea(idea::ActiveModel),
+}
+
+/// A submission ready to store: parsed, screened, with its id, receipt
+/// reference and time drawn.
+#[derive(Clone, Debug)]
+pub struct Pending {
+    key: String,
+    kind: SubmissionKind,
+    fingerprint: String,
+    id: Uuid,
+    reference: String,
+    received_at: DateTime<Utc>,
+    row: NewRow,
+}
+
+fn reference_kind(kind: SubmissionKind) -> ReferenceKind {
+    match kind {
+        SubmissionKind::Feedback => ReferenceKind::Feedback,
+        SubmissionKind::Idea => ReferenceKind::Idea,
+    }
+}
+
+impl Pending {
+    /// Draws another reference, after a clash with a stored one.
+    fn redraw(&mut self) {
+        self.reference = Reference::generate(reference_kind(self.kind)).to_string();
+        match &mut self.row {
+            NewRow::Feedback(model) => model.reference = Set(self.reference.clone()),
+            NewRow::Idea(model) => model.reference = Set(self.reference.clone()),
+        }
+    }
+
+    fn key_row(&self) -> idempotency_key::ActiveModel {
+        idempotency_key::ActiveModel {
+            key: Set(self.key.clone()),
+            kind: Set(self.kind.as_str().to_owned()),
+            payload_hash: Set(self.fingerprint.clone()),
+            reference: Set(self.reference.clone()),
+            received_at: Set(self.received_at),
+        }
+    }
+
+    fn receipt(&self) -> Receipt {
+        Receipt {
+            id: Some(self.id),
+            reference: self.reference.clone(),
+            kind: self.kind,
+            received_at: self.received_at,
+            replayed: false,
+        }
+    }
+
+    /// What a retry of this submission gets, given the key row stored first.
+    fn replay(&self, first: Option<&idempotency_key::Model>) -> AppResult<Receipt> {
+        match first {
+            Some(first)
+                if first.payload_hash == self.fingerprint && first.kind == self.kind.as_str() =>
+            {
+                Ok(Receipt {
+                    id: None,
+                    reference: first.reference.clone(),
+                    kind: self.kind,
+                    received_at: first.received_at,
+                    replayed: true,
+                })
+            }
+            Some(_) => Err(AppError::Conflict(
+                "this idempotencyKey was already used for a different submission".into(),
+            )),
+            None => Err(AppError::Conflict(
+                "this idempotencyKey is being used; retry".into(),
+            )),
+        }
+    }
+}
+
+/// Feedback ready to store.
+pub fn pending_feedback(
+    new: &NewFeedback,
+    service_id: Uuid,
+    kiosk_id: Option<Uuid>,
+    screening: &Screening,
+) -> Pending {
+    let contact = new.contact.as_ref();
+    let (id, reference, now) = draw(SubmissionKind::Feedback);
+    Pending {
+        key: new.key.as_str().to_owned(),
+        kind: SubmissionKind::Feedback,
+        fingerprint: new.fingerprint(),
+        id,
+        reference: reference.clone(),
+        received_at: now,
+        row: NewRow::Feedback(feedback::ActiveModel {
+            id: Set(id),
+            reference: Set(reference),
+            service_id: Set(service_id),
+            rating: Set(new.rating.as_str().to_owned()),
+            comment: Set(new.comment.as_ref().map(|c| c.as_str().to_owned())),
+            pii_flags: Set(screening.pii_flags.clone()),
+            channel: Set(new.channel.as_str().to_owned()),
+            locale: Set(new.locale.as_str().to_owned()),
+            kiosk_id: Set(kiosk_id),
+            status: Set(FeedbackStatus::New.as_str().to_owned()),
+            assignee_id: Set(None),
+            public_response: Set(None),
+            safeguarding: Set(screening.safeguarding),
+            contact_name: Set(contact
+                .and_then(|c| c.name.as_ref())
+                .map(|n| n.as_str().to_owned())),
+            contact_email: Set(contact
+                .and_then(|c| c.email.as_ref())
+                .map(|e| e.as_str().to_owned())),
+            contact_phone: Set(contact
+                .and_then(|c| c.phone.as_ref())
+                .map(|p| p.as_str().to_owned())),
+            version: Set(1),
+            captured_at: Set(new.captured_at),
+            received_at: Set(now),
+            updated_at: Set(now),
+            erased_at: Set(None),
+        }),
+    }
+}
+
+/// An idea ready to store.
+pub fn pending_idea(new: &NewIdea, kiosk_id: Option<Uuid>, screening: &Screening) -> Pending {
+    let contact = new.contact.as_ref();
+    let (id, reference, now) = draw(SubmissionKind::Idea);
+    Pending {
+        key: new.key.as_str().to_owned(),
+        kind: SubmissionKind::Idea,
+        fingerprint: new.fingerprint(),
+        id,
+        reference: reference.clone(),
+        received_at: now,
+        row: NewRow::Idea(idea::ActiveModel {
+            id: Set(id),
+            reference: Set(reference),
+            title: Set(new.title.as_str().to_owned()),
+            description: Set(new.description.as_str().to_owned()),
+            theme: Set(new.theme.as_ref().map(|t| t.as_str().to_owned())),
+            pii_flags: Set(screening.pii_flags.clone()),
+            channel: Set(new.channel.as_str().to_owned()),
+            locale: Set(new.locale.as_str().to_owned()),
+            kiosk_id: Set(kiosk_id),
+            status: Set(IdeaStatus::New.as_str().to_owned()),
+            assignee_id: Set(None),
+            published: Set(false),
+            public_response: Set(None),
+            safeguarding: Set(screening.safeguarding),
+            support_count: Set(0),
+            merged_into_id: Set(None),
+            contact_name: Set(contact
+                .and_then(|c| c.name.as_ref())
+                .map(|n| n.as_str().to_owned())),
+            contact_email: Set(contact
+                .and_then(|c| c.email.as_ref())
+                .map(|e| e.as_str().to_owned())),
+            contact_phone: Set(contact
+                .and_then(|c| c.phone.as_ref())
+                .map(|p| p.as_str().to_owned())),
+            version: Set(1),
+            captured_at: Set(new.captured_at),
+            received_at: Set(now),
+            updated_at: Set(now),
+            erased_at: Set(None),
+        }),
+    }
+}
+
+fn draw(kind: SubmissionKind) -> (Uuid, String, DateTime<Utc>) {
+    (
+        Uuid::now_v7(),
+        Reference::generate(reference_kind(kind)).to_string(),
+        crate::db::now(),
+    )
 }
 
 /// Stores feedback unless its idempotency key was used before.
@@ -62,45 +239,7 @@ pub async fn store_feedback(
     kiosk_id: Option<Uuid>,
     screening: &Screening,
 ) -> AppResult<Receipt> {
-    let contact = new.contact.as_ref();
-    store_once(
-        db,
-        new.key.as_str(),
-        SubmissionKind::Feedback,
-        new.fingerprint(),
-        |id, reference, now| {
-            NewRow::Feedback(feedback::ActiveModel {
-                id: Set(id),
-                reference: Set(reference.to_owned()),
-                service_id: Set(service_id),
-                rating: Set(new.rating.as_str().to_owned()),
-                comment: Set(new.comment.as_ref().map(|c| c.as_str().to_owned())),
-                pii_flags: Set(screening.pii_flags.clone()),
-                channel: Set(new.channel.as_str().to_owned()),
-                locale: Set(new.locale.as_str().to_owned()),
-                kiosk_id: Set(kiosk_id),
-                status: Set(FeedbackStatus::New.as_str().to_owned()),
-                assignee_id: Set(None),
-                public_response: Set(None),
-                safeguarding: Set(screening.safeguarding),
-                contact_name: Set(contact
-                    .and_then(|c| c.name.as_ref())
-                    .map(|n| n.as_str().to_owned())),
-                contact_email: Set(contact
-                    .and_then(|c| c.email.as_ref())
-                    .map(|e| e.as_str().to_owned())),
-                contact_phone: Set(contact
-                    .and_then(|c| c.phone.as_ref())
-                    .map(|p| p.as_str().to_owned())),
-                version: Set(1),
-                captured_at: Set(new.captured_at),
-                received_at: Set(now),
-                updated_at: Set(now),
-                erased_at: Set(None),
-            })
-        },
-    )
-    .await
+    store_one(db, pending_feedback(new, service_id, kiosk_id, screening)).await
 }
 
 /// Stores an idea unless its idempotency key was used before.
@@ -110,118 +249,45 @@ pub async fn store_idea(
     kiosk_id: Option<Uuid>,
     screening: &Screening,
 ) -> AppResult<Receipt> {
-    let contact = new.contact.as_ref();
-    store_once(
-        db,
-        new.key.as_str(),
-        SubmissionKind::Idea,
-        new.fingerprint(),
-        |id, reference, now| {
-            NewRow::Idea(idea::ActiveModel {
-                id: Set(id),
-                reference: Set(reference.to_owned()),
-                title: Set(new.title.as_str().to_owned()),
-                description: Set(new.description.as_str().to_owned()),
-                theme: Set(new.theme.as_ref().map(|t| t.as_str().to_owned())),
-                pii_flags: Set(screening.pii_flags.clone()),
-                channel: Set(new.channel.as_str().to_owned()),
-                locale: Set(new.locale.as_str().to_owned()),
-                kiosk_id: Set(kiosk_id),
-                status: Set(IdeaStatus::New.as_str().to_owned()),
-                assignee_id: Set(None),
-                published: Set(false),
-                public_response: Set(None),
-                safeguarding: Set(screening.safeguarding),
-                support_count: Set(0),
-                merged_into_id: Set(None),
-                contact_name: Set(contact
-                    .and_then(|c| c.name.as_ref())
-                    .map(|n| n.as_str().to_owned())),
-                contact_email: Set(contact
-                    .and_then(|c| c.email.as_ref())
-                    .map(|e| e.as_str().to_owned())),
-                contact_phone: Set(contact
-                    .and_then(|c| c.phone.as_ref())
-                    .map(|p| p.as_str().to_owned())),
-                version: Set(1),
-                captured_at: Set(new.captured_at),
-                received_at: Set(now),
-                updated_at: Set(now),
-                erased_at: Set(None),
-            })
-        },
-    )
-    .await
+    store_one(db, pending_idea(new, kiosk_id, screening)).await
 }
 
 /// How often to draw a fresh reference if one collides (35 random bits make a
 /// collision rare; three in a row would mean something else is wrong).
 const REFERENCE_ATTEMPTS: usize = 3;
 
-/// The idempotent write: the key row and the submission row commit together
-/// or not at all. The key is written first, so that on SQLite the transaction
-/// takes the write lock at once instead of upgrading from a read (which can
-/// fail with SQLITE_BUSY), and concurrent retries of one key queue on it: the
-/// first commits, the others find its row and replay its receipt.
-async fn store_once(
-    db: &DatabaseConnection,
-    key: &str,
-    kind: SubmissionKind,
-    fingerprint: String,
-    row: impl Fn(Uuid, &str, DateTime<Utc>) -> NewRow,
-) -> AppResult<Receipt> {
-    let reference_kind = match kind {
-        SubmissionKind::Feedback => ReferenceKind::Feedback,
-        SubmissionKind::Idea => ReferenceKind::Idea,
-    };
+fn collided(error: &DbErr) -> bool {
+    matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+/// The idempotent write of one submission: the key row and the submission
+/// row commit together or not at all. The key is written first, so that
+/// concurrent retries of one key queue on it: the first commits, the others
+/// find its row and replay its receipt.
+pub async fn store_one(db: &DatabaseConnection, mut pending: Pending) -> AppResult<Receipt> {
     for _ in 0..REFERENCE_ATTEMPTS {
-        let reference = Reference::generate(reference_kind).to_string();
-        let now = crate::db::now();
-        let id = Uuid::now_v7();
         let txn = crate::db::write(db).await?;
-        let claimed = idempotency_key::Entity::insert(idempotency_key::ActiveModel {
-            key: Set(key.to_owned()),
-            kind: Set(kind.as_str().to_owned()),
-            payload_hash: Set(fingerprint.clone()),
-            reference: Set(reference.clone()),
-            received_at: Set(now),
-        })
-        .on_conflict(
-            OnConflict::column(idempotency_key::Column::Key)
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(&txn)
-        .await;
+        let claimed = idempotency_key::Entity::insert(pending.key_row())
+            .on_conflict(
+                OnConflict::column(idempotency_key::Column::Key)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await;
         let claimed = match claimed {
             Ok(rows) => rows > 0,
             Err(DbErr::RecordNotInserted) => false,
             Err(error) => return Err(error.into()),
         };
         if !claimed {
-            let first = idempotency_key::Entity::find_by_id(key.to_owned())
+            let first = idempotency_key::Entity::find_by_id(pending.key.clone())
                 .one(&txn)
                 .await?;
             txn.rollback().await?;
-            return match first {
-                Some(first) if first.payload_hash == fingerprint && first.kind == kind.as_str() => {
-                    Ok(Receipt {
-                        id: None,
-                        reference: first.reference,
-                        kind,
-                        received_at: first.received_at,
-                        replayed: true,
-                    })
-                }
-                Some(_) => Err(AppError::Conflict(
-                    "this idempotencyKey was already used for a different submission".into(),
-                )),
-                None => Err(AppError::Conflict(
-                    "this idempotencyKey is being used; retry".into(),
-                )),
-            };
+            return pending.replay(first.as_ref());
         }
-        let inserted = match row(id, &reference, now) {
+        let inserted = match pending.row.clone() {
             NewRow::Feedback(model) => {
                 feedback::Entity::insert(model)
                     .exec_without_returning(&txn)
@@ -236,17 +302,12 @@ async fn store_once(
         match inserted {
             Ok(_) => {
                 txn.commit().await?;
-                return Ok(Receipt {
-                    id: Some(id),
-                    reference,
-                    kind,
-                    received_at: now,
-                    replayed: false,
-                });
+                return Ok(pending.receipt());
             }
-            Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            Err(error) if collided(&error) => {
                 txn.rollback().await?;
                 tracing::warn!("a receipt reference collided; drawing another");
+                pending.redraw();
             }
             Err(error) => return Err(error.into()),
         }
@@ -254,6 +315,96 @@ async fn store_once(
     Err(AppError::Internal(anyhow::anyhow!(
         "{REFERENCE_ATTEMPTS} receipt references collided in a row"
     )))
+}
+
+/// Stores many submissions in one transaction with a handful of statements,
+/// whatever their number: all key rows in one insert (keeping those that
+/// were new), all new submission rows in one insert per kind, then one read
+/// of the keys that were not new, to replay or refuse their retries. Answers
+/// one outcome per submission, in order. An error means nothing was stored;
+/// the caller may store them one by one instead.
+pub async fn store_batch(
+    db: &DatabaseConnection,
+    batch: &[Pending],
+) -> AppResult<Vec<AppResult<Receipt>>> {
+    use std::collections::{HashMap, HashSet};
+
+    let txn = crate::db::write(db).await?;
+    // The first submission of each key claims it; later ones in the same
+    // batch are retries of it (or conflicts with it).
+    let mut seen = HashSet::new();
+    let claimants: Vec<&Pending> = batch
+        .iter()
+        .filter(|p| seen.insert(p.key.as_str()))
+        .collect();
+    let claimed: HashSet<String> =
+        match idempotency_key::Entity::insert_many(claimants.iter().map(|p| p.key_row()))
+            .on_conflict_do_nothing_on([idempotency_key::Column::Key])
+            .exec_with_returning_keys(&txn)
+            .await?
+        {
+            sea_orm::TryInsertResult::Inserted(keys) => keys.into_iter().collect(),
+            sea_orm::TryInsertResult::Conflicted | sea_orm::TryInsertResult::Empty => {
+                HashSet::new()
+            }
+        };
+    let new_rows: Vec<&Pending> = claimants
+        .iter()
+        .copied()
+        .filter(|p| claimed.contains(&p.key))
+        .collect();
+    let feedback_rows: Vec<feedback::ActiveModel> = new_rows
+        .iter()
+        .filter_map(|p| match &p.row {
+            NewRow::Feedback(model) => Some(model.clone()),
+            NewRow::Idea(_) => None,
+        })
+        .collect();
+    let idea_rows: Vec<idea::ActiveModel> = new_rows
+        .iter()
+        .filter_map(|p| match &p.row {
+            NewRow::Idea(model) => Some(model.clone()),
+            NewRow::Feedback(_) => None,
+        })
+        .collect();
+    if !feedback_rows.is_empty() {
+        feedback::Entity::insert_many(feedback_rows)
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    if !idea_rows.is_empty() {
+        idea::Entity::insert_many(idea_rows)
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    let stored: HashSet<Uuid> = new_rows.iter().map(|p| p.id).collect();
+    let others: Vec<String> = batch
+        .iter()
+        .filter(|p| !stored.contains(&p.id))
+        .map(|p| p.key.clone())
+        .collect();
+    let firsts: HashMap<String, idempotency_key::Model> = if others.is_empty() {
+        HashMap::new()
+    } else {
+        idempotency_key::Entity::find()
+            .filter(idempotency_key::Column::Key.is_in(others))
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|row| (row.key.clone(), row))
+            .collect()
+    };
+    txn.commit().await?;
+    Ok(batch
+        .iter()
+        .map(|p| {
+            if stored.contains(&p.id) {
+                Ok(p.receipt())
+            } else {
+                p.replay(firsts.get(&p.key))
+            }
+        })
+        .collect())
 }
 
 /// What a resident may see of a submission through its receipt.

@@ -1,0 +1,75 @@
+//! Group commit: submissions that arrive together are stored together.
+//!
+//! Each resolver hands its [`Pending`] submission to one writer task and
+//! waits. The writer takes everything that is waiting (up to
+//! [`MAX_BATCH`]), stores it in one transaction with
+//! [`store::store_batch`], and only then answers each request: every receipt
+//! given out is durably committed, but a burst of sixty-four submissions costs
+//! one commit (one fsync on SQLite with `synchronous=FULL`) instead of
+//! sixty-four. Nothing is delayed on purpose: while one batch commits, the
+//! next one gathers, so a lone submission is stored at once and a busy
+//! moment batches itself.
+//!
+//! If a batch fails as a whole (a reference clash, say), its submissions are
+//! stored one by one, so one bad apple never costs the others their receipts.
+
+use sea_orm::DatabaseConnection;
+use tokio::sync::{mpsc, oneshot};
+
+use super::store::{self, Pending, Receipt};
+use crate::error::{AppError, AppResult};
+
+/// The most submissions one transaction stores.
+pub const MAX_BATCH: usize = 256;
+
+/// Submissions waiting for the writer, at most; past this, submitters wait
+/// for room (back-pressure) rather than the queue growing without bound.
+const QUEUE: usize = 4096;
+
+type Job = (Pending, oneshot::Sender<AppResult<Receipt>>);
+
+/// The handle resolvers submit through.
+#[derive(Clone)]
+pub struct SubmissionWriter {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl SubmissionWriter {
+    /// Starts the writer task on `db`; it ends when every handle is dropped.
+    pub fn start(db: DatabaseConnection) -> Self {
+        let (jobs, queue) = mpsc::channel(QUEUE);
+        tokio::spawn(run(db, queue));
+        Self { jobs }
+    }
+
+    /// Stores `pending` and answers once it is committed.
+    pub async fn submit(&self, pending: Pending) -> AppResult<Receipt> {
+        let (answer, answered) = oneshot::channel();
+        self.jobs.send((pending, answer)).await.map_err(|_| {
+            AppError::Internal(anyhow::anyhow!("the submission writer has stopped"))
+        })?;
+        answered.await.map_err(|_| {
+            AppError::Internal(anyhow::anyhow!("the submission writer dropped a job"))
+        })?
+    }
+}
+
+async fn run(db: DatabaseConnection, mut queue: mpsc::Receiver<Job>) {
+    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let pending: Vec<Pending> = batch.iter().map(|(pending, _)| pending.clone()).collect();
+        match store::store_batch(&db, &pending).await {
+            Ok(outcomes) => {
+                for ((_, answer), outcome) in batch.drain(..).zip(outcomes) {
+                    let _ = answer.send(outcome);
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, size = batch.len(), "a batch of submissions failed; storing them one by one");
+                for (pending, answer) in batch.drain(..) {
+                    let _ = answer.send(store::store_one(&db, pending).await);
+                }
+            }
+        }
+    }
+}
