@@ -34,9 +34,12 @@ pub struct App {
 
 impl App {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let db = db::connect(&config).await?;
+        let mut db = db::connect(&config).await?;
         db::migrate(&db).await?;
         seed_if_fresh(&db, &config).await?;
+        let metrics = Metrics::new(config.db_max_connections).context("setting up metrics")?;
+        let statements = metrics.db_statements.clone();
+        db.set_metric_callback(move |_| statements.inc());
         let events = SubmissionEvents::new();
         let keys = Arc::new(token_keys(&db, &config).await?);
         let signals = ContentSignals::default();
@@ -51,7 +54,7 @@ impl App {
             schema: graphql::schema(&config, services),
             db: db.clone(),
             keys,
-            metrics: Metrics::new(config.db_max_connections).context("setting up metrics")?,
+            metrics,
             cache_max_age: config.cache_max_age_seconds,
             max_body_bytes: config.max_body_bytes,
             trusted_proxies: config.trusted_proxies.clone(),

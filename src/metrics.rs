@@ -1,12 +1,13 @@
 //! Prometheus metrics: GraphQL requests and their latency by operation, errors
-//! by code, HTTP responses by status, and database pool use.
+//! by code, HTTP responses by status, database pool use and SQL statements run.
 
 use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use prometheus::{
-    Encoder as _, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder as _, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 use sea_orm::DatabaseConnection;
 
@@ -22,6 +23,8 @@ pub struct Metrics {
     responses: IntCounterVec,
     pool_open: IntGauge,
     pool_idle: IntGauge,
+    /// SQL statements run, counted by the database connection's callback.
+    pub db_statements: IntCounter,
     operation_names: Mutex<HashSet<String>>,
 }
 
@@ -63,6 +66,8 @@ impl Metrics {
         )?;
         let pool_max = IntGauge::new("db_pool_connections_max", "Database connection pool size")?;
         pool_max.set(i64::from(pool_size));
+        let db_statements = IntCounter::new("db_statements_total", "SQL statements run")?;
+        registry.register(Box::new(db_statements.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(errors.clone()))?;
@@ -78,6 +83,7 @@ impl Metrics {
             responses,
             pool_open,
             pool_idle,
+            db_statements,
             operation_names: Mutex::new(HashSet::new()),
         })
     }

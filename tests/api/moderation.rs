@@ -886,3 +886,95 @@ async fn the_live_queue_is_refused_to_anyone_but_moderators() {
         other => panic!("expected the socket to close, got {other:?}"),
     }
 }
+
+/// `hamlet_db_statements_total` from `/metrics`.
+async fn statements(app: &TestApp) -> u64 {
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix("hamlet_db_statements_total "))
+        .unwrap_or_else(|| panic!("no statement count in {text}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_page_of_twenty_costs_no_more_queries_than_a_page_of_one() {
+    let app = TestApp::spawn_with(crate::helpers::Seed::BuiltIn, |config| {
+        // Keep the background loops quiet while statements are counted.
+        config.background.schedule_poll = std::time::Duration::from_secs(3600);
+        config.background.webhooks.poll = std::time::Duration::from_secs(3600);
+    })
+    .await;
+    let moderator = app.staff(&[Role::Moderator]).await;
+    let kiosk = app.cli(&["kiosk", "create", "--name", "Ward kiosk"]);
+    let token = kiosk.lines().last().unwrap().trim().to_owned();
+    let auth = format!("Kiosk {token}");
+    let services = [
+        "royal-london-emergency-department",
+        "royal-london-maternity",
+        "district-nursing",
+    ];
+    for i in 0..20 {
+        let mut input = feedback();
+        input["serviceSlug"] = json!(services[i % 3]);
+        app.submit_feedback(input, crate::helpers::headers(&[("authorization", &auth)]))
+            .await;
+    }
+    let body = app.data_as(&moderator, QUEUE, json!({ "first": 20 })).await;
+    for edge in body["feedbackQueue"]["edges"].as_array().unwrap() {
+        let id = &edge["node"]["id"];
+        app.data_as(
+            &moderator,
+            MODERATE_FEEDBACK,
+            json!({ "input": { "id": id, "expectedVersion": 1, "assigneeId": moderator.id, "tags": ["ward"] } }),
+        )
+        .await;
+        app.data_as(
+            &moderator,
+            "mutation($id: ID!) { addNote(subjectId: $id, body: \"Checked\") { id } }",
+            json!({ "id": id }),
+        )
+        .await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    let cost = |first: i32| {
+        let app = &app;
+        let moderator = &moderator;
+        async move {
+            let before = statements(app).await;
+            let body = app
+                .data_as(moderator, QUEUE, json!({ "first": first }))
+                .await;
+            let after = statements(app).await;
+            let nodes = body["feedbackQueue"]["edges"].as_array().unwrap().clone();
+            assert_eq!(nodes.len(), first as usize);
+            for node in &nodes {
+                let node = &node["node"];
+                assert_eq!(node["kiosk"]["name"], "Ward kiosk");
+                assert_eq!(node["assignee"]["id"], moderator.id.as_str());
+                assert_eq!(node["tags"], json!(["ward"]));
+                assert_eq!(node["notes"][0]["author"]["id"], moderator.id.as_str());
+            }
+            after - before
+        }
+    };
+    let one = cost(1).await;
+    let twenty = cost(20).await;
+    // Sign-in check, the page, its count, then one batch per relation
+    // (service, kiosk, assignee, tags, notes, note authors).
+    assert!(twenty <= 12, "a page of twenty ran {twenty} statements");
+    assert_eq!(
+        twenty, one,
+        "the relations of twenty items load in the same batches as one"
+    );
+}
