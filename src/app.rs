@@ -30,6 +30,8 @@ pub struct App {
     events: SubmissionEvents,
     signals: ContentSignals,
     background: BackgroundSettings,
+    /// Other processes' announcements, on PostgreSQL.
+    others: Option<crate::cluster::Listener>,
 }
 
 impl App {
@@ -40,9 +42,21 @@ impl App {
         let metrics = Metrics::new(config.db_max_connections).context("setting up metrics")?;
         let statements = metrics.db_statements.clone();
         db.set_metric_callback(move |_| statements.inc());
-        let events = SubmissionEvents::new();
+        let notifier = crate::cluster::Notifier::for_database(&db);
+        let others = match notifier {
+            Some(_) => Some(
+                crate::cluster::Listener::connect(&db)
+                    .await
+                    .context("listening for other hamlet processes")?,
+            ),
+            None => None,
+        };
+        let events = SubmissionEvents::clustered(notifier.clone());
         let keys = Arc::new(token_keys(&db, &config).await?);
-        let signals = ContentSignals::default();
+        let signals = ContentSignals {
+            others: notifier,
+            ..ContentSignals::default()
+        };
         let services = graphql::Services {
             db: db.clone(),
             events: events.clone(),
@@ -70,6 +84,7 @@ impl App {
             events,
             signals,
             background: config.background.clone(),
+            others,
         })
     }
 
@@ -93,7 +108,16 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         // Stopped when the set is dropped, after the server has stopped.
-        let _background = background::spawn(self.db.clone(), self.signals.clone(), self.background);
+        let mut _background =
+            background::spawn(self.db.clone(), self.signals.clone(), self.background);
+        if let Some(others) = self.others {
+            _background.spawn(crate::cluster::listen(
+                self.db.clone(),
+                others,
+                self.events.clone(),
+                self.signals.generation.clone(),
+            ));
+        }
         axum::serve(
             self.listener,
             self.router

@@ -8,6 +8,7 @@ pub mod app;
 pub mod auth;
 pub mod background;
 pub mod cache;
+pub mod cluster;
 pub mod config;
 pub mod content;
 pub mod db;

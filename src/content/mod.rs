@@ -17,11 +17,16 @@ pub mod store;
 pub struct ContentSignals {
     pub generation: crate::cache::ContentGeneration,
     pub webhooks: crate::webhooks::delivery::DeliveryBell,
+    /// Other processes on the same PostgreSQL database.
+    pub others: Option<crate::cluster::Notifier>,
 }
 
 impl ContentSignals {
     pub fn changed(&self) {
         self.generation.bump();
         self.webhooks.ring();
+        if let Some(others) = &self.others {
+            others.content_changed();
+        }
     }
 }

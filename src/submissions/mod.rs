@@ -27,9 +27,14 @@ pub struct SubmissionEvent {
     pub received_at: DateTime<Utc>,
 }
 
-/// The in-process channel new submissions are announced on.
+/// Where new submissions are announced: an in-process channel that live
+/// queues read and, on PostgreSQL, every other process on the database too
+/// (see [`crate::cluster`]).
 #[derive(Clone)]
-pub struct SubmissionEvents(broadcast::Sender<SubmissionEvent>);
+pub struct SubmissionEvents {
+    local: broadcast::Sender<SubmissionEvent>,
+    others: Option<crate::cluster::Notifier>,
+}
 
 impl SubmissionEvents {
     /// Listeners that fall this far behind miss the oldest events rather than
@@ -37,16 +42,37 @@ impl SubmissionEvents {
     const CAPACITY: usize = 1024;
 
     pub fn new() -> Self {
-        Self(broadcast::channel(Self::CAPACITY).0)
+        Self {
+            local: broadcast::channel(Self::CAPACITY).0,
+            others: None,
+        }
     }
 
+    /// Events that reach every process through `notifier`.
+    pub fn clustered(notifier: Option<crate::cluster::Notifier>) -> Self {
+        Self {
+            others: notifier,
+            ..Self::new()
+        }
+    }
+
+    /// Announces a stored submission. With other processes, it travels
+    /// through the database and comes back to this process too.
     pub fn publish(&self, event: SubmissionEvent) {
+        match &self.others {
+            Some(notifier) => notifier.submission(&event),
+            None => self.publish_here(event),
+        }
+    }
+
+    /// Announces to this process's listeners only.
+    pub fn publish_here(&self, event: SubmissionEvent) {
         // No listener is not an error: nobody is watching the queue live.
-        let _ = self.0.send(event);
+        let _ = self.local.send(event);
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<SubmissionEvent> {
-        self.0.subscribe()
+        self.local.subscribe()
     }
 }
 
