@@ -91,6 +91,7 @@ fn builder(config: &Config) -> SchemaBuilder<Query, Mutation, Subscription> {
 /// The schema, serving from the database and announcing submissions on the
 /// events channel.
 pub fn schema(config: &Config, services: Services) -> HamletSchema {
+    let db = services.db.clone();
     builder(config)
         .data(crate::loaders::shared(services.db.clone()))
         .data(crate::submissions::writer::SubmissionWriter::start(
@@ -101,13 +102,19 @@ pub fn schema(config: &Config, services: Services) -> HamletSchema {
         .data(services.keys)
         .data(services.passwords)
         .data(services.signals)
-        .data(LoginLimit(RateLimiter::new(config.login_per_minute)))
+        .data(LoginLimit(RateLimiter::for_database(
+            config.login_per_minute,
+            &db,
+            "login",
+        )))
         .data(SubmissionLimits {
-            submissions: RateLimiter::new(config.submit_per_minute),
-            lookups: RateLimiter::new(
+            submissions: RateLimiter::for_database(config.submit_per_minute, &db, "submit"),
+            lookups: RateLimiter::for_database(
                 config
                     .submit_per_minute
                     .saturating_mul(LOOKUPS_PER_SUBMISSION),
+                &db,
+                "lookup",
             ),
         })
         .finish()

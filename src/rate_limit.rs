@@ -1,9 +1,16 @@
 //! Per-client rate limits: a token bucket per key, refilled continuously, so a
 //! client may burst up to its allowance and then sends at the steady rate.
+//!
+//! On SQLite hamlet is one process and keeps its buckets in memory. On
+//! PostgreSQL several processes may serve together, so the buckets live in
+//! the database (`rate_limit_bucket`), taken from in one statement, and a
+//! client's allowance is the same however its requests are spread.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
+
+use sea_orm::{ConnectionTrait as _, DatabaseConnection, DbBackend, DbErr, Statement};
 
 /// Buckets are forgotten once full again; past this many keys, full buckets
 /// are swept so memory stays bounded under a spray of addresses.
@@ -12,6 +19,9 @@ const SWEEP_ABOVE: usize = 10_000;
 pub struct RateLimiter {
     per_minute: u32,
     buckets: Mutex<HashMap<String, Bucket>>,
+    /// The database and this limiter's name in it, on PostgreSQL.
+    shared: Option<(DatabaseConnection, &'static str)>,
+    checks: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Clone, Copy)]
@@ -34,6 +44,53 @@ impl RateLimiter {
         Self {
             per_minute,
             buckets: Mutex::new(HashMap::new()),
+            shared: None,
+            checks: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// A limiter whose buckets are shared through `db` when it is PostgreSQL
+    /// (`scope` keeps its keys apart from other limiters'); in memory otherwise.
+    pub fn for_database(per_minute: u32, db: &DatabaseConnection, scope: &'static str) -> Self {
+        let shared =
+            (db.get_database_backend() == DbBackend::Postgres).then(|| (db.clone(), scope));
+        Self {
+            shared,
+            ..Self::new(per_minute)
+        }
+    }
+
+    /// Takes one request from `key`'s allowance of `per_minute × multiplier`,
+    /// wherever the buckets are kept. On refusal, answers how many whole
+    /// seconds until one more is allowed. If the database cannot be asked,
+    /// the request is let through: a limit must not take the service down.
+    pub async fn allow(&self, key: &str, multiplier: u32) -> Result<(), u64> {
+        let Some((db, scope)) = &self.shared else {
+            return self.check(key, multiplier);
+        };
+        let capacity = f64::from(self.per_minute.saturating_mul(multiplier.max(1)));
+        // Now and then forget buckets that have been full for a while (any
+        // bucket refills within a minute), so the table stays small.
+        if self
+            .checks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            % 1000
+            == 999
+        {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let forget = "DELETE FROM rate_limit_bucket WHERE updated_at < now() - interval '10 minutes'";
+                if let Err(error) = db.execute_unprepared(forget).await {
+                    tracing::warn!(%error, "forgetting old rate-limit buckets");
+                }
+            });
+        }
+        match take_shared(db, &format!("{scope}:{key}"), capacity).await {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                tracing::warn!(%error, "a shared rate limit could not be checked; allowing");
+                Ok(())
+            }
         }
     }
 
@@ -67,6 +124,42 @@ impl RateLimiter {
             Err(wait.ceil().max(1.0) as u64)
         }
     }
+}
+
+/// One token from a shared bucket, in one statement: the update happens only
+/// when a token is there, so a refusal changes nothing and returns no row.
+async fn take_shared(
+    db: &DatabaseConnection,
+    key: &str,
+    capacity: f64,
+) -> Result<Result<(), u64>, DbErr> {
+    let per_second = capacity / 60.0;
+    let refilled = "LEAST($2, b.tokens + EXTRACT(EPOCH FROM (now() - b.updated_at)) * $3)";
+    let taken = db
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            format!(
+                "INSERT INTO rate_limit_bucket AS b (key, tokens, updated_at) VALUES ($1, $2 - 1, now()) \
+                 ON CONFLICT (key) DO UPDATE SET tokens = {refilled} - 1, updated_at = now() \
+                 WHERE {refilled} >= 1 RETURNING b.tokens"
+            ),
+            [key.into(), capacity.into(), per_second.into()],
+        ))
+        .await?;
+    if taken.is_some() {
+        return Ok(Ok(()));
+    }
+    let tokens = db
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            format!("SELECT {refilled} AS tokens FROM rate_limit_bucket AS b WHERE key = $1"),
+            [key.into(), capacity.into(), per_second.into()],
+        ))
+        .await?
+        .and_then(|row| row.try_get::<f64>("", "tokens").ok())
+        .unwrap_or(0.0);
+    let wait = (1.0 - tokens) / per_second;
+    Ok(Err(wait.ceil().max(1.0) as u64))
 }
 
 #[cfg(test)]

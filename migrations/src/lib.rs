@@ -22,6 +22,7 @@ mod m20261123_000010_create_moderation;
 mod m20261125_000011_create_page_revision;
 mod m20261125_000012_add_page_schedule;
 mod m20261125_000013_create_webhook;
+mod m20261125_000014_create_rate_limit_bucket;
 
 /// Applies hamlet's migrations in order.
 pub struct Migrator;
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000011_create_page_revision::Migration),
             Box::new(m20261125_000012_add_page_schedule::Migration),
             Box::new(m20261125_000013_create_webhook::Migration),
+            Box::new(m20261125_000014_create_rate_limit_bucket::Migration),
         ]
     }
 }

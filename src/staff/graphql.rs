@@ -92,8 +92,10 @@ impl StaffMutation {
         let email_key = email.as_ref().map_or("", StaffEmail::as_str);
         // Both allowances are spent, so guessing many emails from one address
         // and one email from many addresses are both slowed.
-        let by_address = limit.check(&format!("login-ip:{}", client.address), 1);
-        let by_email = limit.check(&format!("login-email:{email_key}"), 1);
+        let by_address = limit
+            .allow(&format!("login-ip:{}", client.address), 1)
+            .await;
+        let by_email = limit.allow(&format!("login-email:{email_key}"), 1).await;
         if let Err(retry_after_seconds) = by_address.and(by_email) {
             return Err(AppError::RateLimited {
                 retry_after_seconds,
@@ -191,7 +193,8 @@ impl StaffMutation {
         let viewer = viewer(ctx)?;
         let limit = &ctx.data::<LoginLimit>()?.0;
         limit
-            .check(&format!("password-change:{}", viewer.id()), 1)
+            .allow(&format!("password-change:{}", viewer.id()), 1)
+            .await
             .map_err(|retry_after_seconds| AppError::RateLimited {
                 retry_after_seconds,
             })

@@ -36,13 +36,14 @@ pub struct SubmissionLimits {
 /// per-address allowance.
 const KIOSK_MULTIPLIER: u32 = 10;
 
-fn rate_limit(limiter: &RateLimiter, client: &Client) -> AppResult<()> {
+async fn rate_limit(limiter: &RateLimiter, client: &Client) -> AppResult<()> {
     let (key, multiplier) = match &client.kiosk {
         Some(kiosk) => (format!("kiosk:{}", kiosk.id), KIOSK_MULTIPLIER),
         None => (format!("ip:{}", client.address), 1),
     };
     limiter
-        .check(&key, multiplier)
+        .allow(&key, multiplier)
+        .await
         .map_err(|retry_after_seconds| AppError::RateLimited {
             retry_after_seconds,
         })
@@ -185,7 +186,9 @@ impl SubmissionsMutation {
         input: SubmitFeedbackInput,
     ) -> async_graphql::Result<SubmissionReceipt> {
         let client = ctx.data::<Client>()?;
-        rate_limit(&ctx.data::<SubmissionLimits>()?.submissions, client).into_graphql()?;
+        rate_limit(&ctx.data::<SubmissionLimits>()?.submissions, client)
+            .await
+            .into_graphql()?;
         if is_bot(input.website.as_deref()) {
             return Ok(SubmissionReceipt(decoy_receipt(SubmissionKind::Feedback)));
         }
@@ -218,7 +221,9 @@ impl SubmissionsMutation {
         input: SubmitIdeaInput,
     ) -> async_graphql::Result<SubmissionReceipt> {
         let client = ctx.data::<Client>()?;
-        rate_limit(&ctx.data::<SubmissionLimits>()?.submissions, client).into_graphql()?;
+        rate_limit(&ctx.data::<SubmissionLimits>()?.submissions, client)
+            .await
+            .into_graphql()?;
         if is_bot(input.website.as_deref()) {
             return Ok(SubmissionReceipt(decoy_receipt(SubmissionKind::Idea)));
         }
@@ -244,7 +249,9 @@ impl SubmissionsMutation {
         supporter_key: String,
     ) -> async_graphql::Result<Idea> {
         let client = ctx.data::<Client>()?;
-        rate_limit(&ctx.data::<SubmissionLimits>()?.submissions, client).into_graphql()?;
+        rate_limit(&ctx.data::<SubmissionLimits>()?.submissions, client)
+            .await
+            .into_graphql()?;
         let supporter = SupporterKey::parse(&supporter_key).into_graphql()?;
         let Ok(idea_id) = Uuid::parse_str(&idea_id) else {
             return Err(AppError::NotFound("the idea")).into_graphql();
@@ -314,6 +321,7 @@ impl SubmissionsQuery {
             &ctx.data::<SubmissionLimits>()?.lookups,
             ctx.data::<Client>()?,
         )
+        .await
         .into_graphql()?;
         // The checksum catches typos before any database work.
         let Ok(reference) = Reference::parse(&reference) else {
