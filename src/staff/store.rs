@@ -2,7 +2,7 @@
 //! the signing secret.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::{Expr, OnConflict, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait as _, ConnectionTrait, DbErr, EntityTrait as _, QueryFilter as _,
     QueryOrder as _, SqlErr,
@@ -353,15 +353,21 @@ pub async fn viewer(
     staff_id: Uuid,
     session_id: Uuid,
 ) -> AppResult<Option<StaffView>> {
-    let Some(session) = live_session(db, session_id, db::now()).await? else {
-        return Ok(None);
-    };
-    if session.staff_id != staff_id {
-        return Ok(None);
-    }
-    Ok(staff_by_id(db, staff_id)
+    // One statement: this runs on every staff request.
+    let live_session = Query::select()
+        .expr(Expr::val(1))
+        .from(staff_session::Entity)
+        .and_where(staff_session::Column::Id.eq(session_id))
+        .and_where(staff_session::Column::StaffId.eq(staff_id))
+        .and_where(staff_session::Column::RevokedAt.is_null())
+        .and_where(staff_session::Column::ExpiresAt.gt(db::now()))
+        .to_owned();
+    Ok(staff::Entity::find_by_id(staff_id)
+        .filter(staff::Column::Active.eq(true))
+        .filter(Expr::exists(live_session))
+        .one(db)
         .await?
-        .filter(|staff| staff.active))
+        .map(Into::into))
 }
 
 const SIGNING_SECRET: &str = "jwt_secret";

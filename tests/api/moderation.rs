@@ -970,9 +970,9 @@ async fn a_page_of_twenty_costs_no_more_queries_than_a_page_of_one() {
     };
     let one = cost(1).await;
     let twenty = cost(20).await;
-    // Sign-in check, the page, its count, then one batch per relation
+    // The sign-in check, the page, its count, then one batch per relation
     // (service, kiosk, assignee, tags, notes, note authors).
-    assert!(twenty <= 12, "a page of twenty ran {twenty} statements");
+    assert!(twenty <= 9, "a page of twenty ran {twenty} statements");
     assert_eq!(
         twenty, one,
         "the relations of twenty items load in the same batches as one"
