@@ -19,3 +19,152 @@ impl ContentGeneration {
         self.0.fetch_add(1, Ordering::AcqRel);
     }
 }
+
+/// Public answers kept in memory, so a partner site's page view costs a hash
+/// lookup instead of a GraphQL execution and database queries.
+///
+/// Entries are keyed by the request (its query, normalised; its variables;
+/// its operation name) and stamped with the content generation they were
+/// made in: an entry from an older generation is a miss, so a content
+/// change is visible on the very next request. Only anonymous, error-free
+/// answers that the schema marks public are kept, each with its `ETag`
+/// computed once.
+pub struct ResponseCache {
+    generation: ContentGeneration,
+    entries: std::sync::RwLock<std::collections::HashMap<u64, Arc<CachedAnswer>>>,
+}
+
+/// One kept answer.
+#[derive(Debug)]
+pub struct CachedAnswer {
+    pub generation: u64,
+    pub body: bytes::Bytes,
+    pub etag: axum::http::HeaderValue,
+    pub cache_control: axum::http::HeaderValue,
+    /// The operation's label for metrics.
+    pub label: String,
+}
+
+impl ResponseCache {
+    /// Kept answers at most; past this the cache starts again empty. Public
+    /// content is small, so this bounds memory to a few megabytes.
+    const MAX_ENTRIES: usize = 2048;
+    /// Answers larger than this are not kept.
+    pub const MAX_BODY: usize = 256 * 1024;
+
+    pub fn new(generation: ContentGeneration) -> Self {
+        Self {
+            generation,
+            entries: std::sync::RwLock::default(),
+        }
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation.current()
+    }
+
+    /// The key of a request.
+    pub fn key(query: &str, variables: Option<&serde_json::Value>, operation: Option<&str>) -> u64 {
+        use std::hash::{BuildHasher as _, Hasher as _};
+        let mut hasher = KEY_HASHER.build_hasher();
+        // Whitespace is normalised only outside string literals: a query
+        // holding a string is keyed by its exact text.
+        if query.contains('"') {
+            hasher.write(query.as_bytes());
+        } else {
+            for word in query.split_whitespace() {
+                hasher.write(word.as_bytes());
+                hasher.write_u8(b' ');
+            }
+        }
+        hasher.write_u8(0);
+        if let Some(variables) = variables
+            .filter(|v| !v.as_object().is_some_and(serde_json::Map::is_empty) && !v.is_null())
+        {
+            // serde_json's maps are sorted, so equal variables print equally.
+            hasher.write(variables.to_string().as_bytes());
+        }
+        hasher.write_u8(0);
+        hasher.write(operation.unwrap_or_default().as_bytes());
+        hasher.finish()
+    }
+
+    /// The kept answer for `key`, if it is from the current generation.
+    pub fn get(&self, key: u64) -> Option<Arc<CachedAnswer>> {
+        let entries = self.entries.read().ok()?;
+        let answer = entries.get(&key)?;
+        (answer.generation == self.generation()).then(|| answer.clone())
+    }
+
+    pub fn put(&self, key: u64, answer: CachedAnswer) {
+        if answer.body.len() > Self::MAX_BODY {
+            return;
+        }
+        let Ok(mut entries) = self.entries.write() else {
+            return;
+        };
+        if entries.len() >= Self::MAX_ENTRIES {
+            let current = self.generation();
+            entries.retain(|_, kept| kept.generation == current);
+            if entries.len() >= Self::MAX_ENTRIES {
+                entries.clear();
+            }
+        }
+        entries.insert(key, Arc::new(answer));
+    }
+}
+
+/// Keys are made with a fixed, randomly seeded hasher: stable within the
+/// process, not guessable from outside (so nobody can aim collisions).
+static KEY_HASHER: std::sync::LazyLock<std::collections::hash_map::RandomState> =
+    std::sync::LazyLock::new(std::collections::hash_map::RandomState::new);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_ignore_layout_but_not_meaning() {
+        let key = ResponseCache::key;
+        assert_eq!(
+            key("{ page(slug: $s) { title } }", None, None),
+            key(
+                "{\n  page(slug: $s)   { title }\n}",
+                Some(&serde_json::json!({})),
+                None
+            )
+        );
+        let a = serde_json::json!({ "s": "vision-and-purpose", "l": "en" });
+        let b = serde_json::json!({ "l": "en", "s": "vision-and-purpose" });
+        assert_eq!(key("q", Some(&a), None), key("q", Some(&b), None));
+        assert_ne!(
+            key("q", Some(&a), None),
+            key("q", Some(&serde_json::json!({ "s": "x" })), None)
+        );
+        assert_ne!(key("q", None, Some("A")), key("q", None, Some("B")));
+        // Inside strings, spacing is meaning.
+        assert_ne!(
+            key("{ search(text: \"a  b\") }", None, None),
+            key("{ search(text: \"a b\") }", None, None)
+        );
+    }
+
+    #[test]
+    fn a_content_change_makes_every_kept_answer_a_miss() {
+        let generation = ContentGeneration::default();
+        let cache = ResponseCache::new(generation.clone());
+        let answer = |generation| CachedAnswer {
+            generation,
+            body: bytes::Bytes::from_static(b"{}"),
+            etag: axum::http::HeaderValue::from_static("\"x\""),
+            cache_control: axum::http::HeaderValue::from_static("public"),
+            label: "anonymous".into(),
+        };
+        cache.put(1, answer(cache.generation()));
+        assert!(cache.get(1).is_some());
+        generation.bump();
+        assert!(cache.get(1).is_none());
+        cache.put(1, answer(cache.generation()));
+        assert!(cache.get(1).is_some());
+    }
+}

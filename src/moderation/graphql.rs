@@ -551,6 +551,8 @@ impl ModerationMutation {
             .await
             .into_graphql()?;
         txn.commit().await.map_err(AppError::from).into_graphql()?;
+        // The idea board is public content.
+        ctx.data::<crate::content::ContentSignals>()?.changed();
         Ok(Idea::staff(row))
     }
 
@@ -638,6 +640,8 @@ impl ModerationMutation {
             results.push(BulkModerationResult::of(id, outcome));
         }
         txn.commit().await.map_err(AppError::from).into_graphql()?;
+        // The idea board is public content.
+        ctx.data::<crate::content::ContentSignals>()?.changed();
         Ok(results)
     }
 
@@ -687,6 +691,8 @@ impl ModerationMutation {
             .await
             .into_graphql()?;
         txn.commit().await.map_err(AppError::from).into_graphql()?;
+        // The idea board is public content.
+        ctx.data::<crate::content::ContentSignals>()?.changed();
         Ok(Idea::staff(row))
     }
 }

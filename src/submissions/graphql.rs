@@ -256,11 +256,13 @@ impl SubmissionsMutation {
         let Ok(idea_id) = Uuid::parse_str(&idea_id) else {
             return Err(AppError::NotFound("the idea")).into_graphql();
         };
-        store::support_idea(ctx.data::<DatabaseConnection>()?, idea_id, &supporter)
+        let idea = store::support_idea(ctx.data::<DatabaseConnection>()?, idea_id, &supporter)
             .await
             .and_then(|idea| idea.ok_or(AppError::NotFound("the idea")))
-            .map(Idea::public)
-            .into_graphql()
+            .into_graphql()?;
+        // The board shows support counts.
+        ctx.data::<crate::content::ContentSignals>()?.changed();
+        Ok(Idea::public(idea))
     }
 }
 
