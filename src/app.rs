@@ -26,6 +26,7 @@ pub struct App {
     router: Router,
     db: DatabaseConnection,
     events: SubmissionEvents,
+    header_timeout: std::time::Duration,
 }
 
 impl App {
@@ -48,6 +49,12 @@ impl App {
             metrics: Metrics::new(config.db_max_connections).context("setting up metrics")?,
             cache_max_age: config.cache_max_age_seconds,
             max_body_bytes: config.max_body_bytes,
+            max_nesting: crate::query_limits::DocumentLimits::new(
+                config.max_depth,
+                config.max_aliases,
+                config.max_complexity,
+            )
+            .max_nesting,
             trusted_proxies: config.trusted_proxies.clone(),
         });
         let router = http::router(state, &config);
@@ -59,6 +66,7 @@ impl App {
             router,
             db,
             events,
+            header_timeout: config.header_timeout,
         })
     }
 
@@ -81,13 +89,7 @@ impl App {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
+        http::serve(self.listener, self.router, self.header_timeout, shutdown).await
     }
 }
 

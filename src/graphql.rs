@@ -17,9 +17,11 @@ use crate::config::Config;
 use crate::content::graphql::ContentQuery;
 use crate::moderation::graphql::{ModerationMutation, ModerationQuery, ModerationSubscription};
 use crate::pagination::Limits;
+use crate::query_limits::{DocumentGuard, DocumentLimits};
 use crate::rate_limit::RateLimiter;
 use crate::staff::graphql::{LoginLimit, StaffMutation, StaffQuery};
 use crate::staff::password::Passwords;
+use crate::staff::throttle::LoginThrottle;
 use crate::staff::token::TokenKeys;
 use crate::submissions::SubmissionEvents;
 use crate::submissions::graphql::{
@@ -73,10 +75,15 @@ fn builder(config: &Config) -> SchemaBuilder<Query, Mutation, Subscription> {
     .limit_depth(config.max_depth)
     .limit_complexity(config.max_complexity)
     .limit_recursive_depth(config.max_depth.saturating_mul(2).max(16))
-    .limit_directives(4)
+    .limit_directives(config.max_directives)
     .data(Limits {
         max_page_size: config.max_page_size,
     })
+    .extension(DocumentGuard(DocumentLimits::new(
+        config.max_depth,
+        config.max_aliases,
+        config.max_complexity,
+    )))
     .extension(ErrorCodes)
 }
 
@@ -90,6 +97,7 @@ pub fn schema(config: &Config, services: Services) -> HamletSchema {
         .data(services.keys)
         .data(services.passwords)
         .data(LoginLimit(RateLimiter::new(config.login_per_minute)))
+        .data(LoginThrottle::new(config.login_backoff_max))
         .data(SubmissionLimits {
             submissions: RateLimiter::new(config.submit_per_minute),
             lookups: RateLimiter::new(
