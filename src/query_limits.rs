@@ -2,8 +2,10 @@
 //! checked before validation, so before any resolver or database work:
 //!
 //! - **nesting** of braces, brackets and parentheses, counted on the text
-//!   before it is parsed, because the parser recurses once per level and a
-//!   few kilobytes of `{a{a{a…` would otherwise use up a thread's stack;
+//!   before it is parsed: the parser recurses once per level until its own
+//!   stack limit, and then answers with an error that repeats the whole
+//!   query, so sixty kilobytes of `{a{a{a…` would cost a deep recursion and
+//!   come back as sixty kilobytes of error;
 //! - **aliases** per operation (`HAMLET_MAX_ALIASES`), fragments included, so
 //!   one request cannot run one field many times under different names (a
 //!   login guessed thirty times in one POST);

@@ -181,9 +181,10 @@ fn idea_filter(input: Option<IdeaFilterInput>) -> AppResult<IdeaFilter> {
     Ok(IdeaFilter {
         statuses: input.status.unwrap_or_default(),
         published: input.published,
+        // Cleaned as stored themes were (PostgreSQL refuses a NUL outright).
         theme: input
             .theme
-            .map(|theme| theme.trim().to_owned())
+            .map(|theme| crate::text::clean_free_text(&theme).trim().to_owned())
             .filter(|theme| !theme.is_empty()),
         common: input.common.parse()?,
     })
@@ -580,6 +581,9 @@ impl ModerationMutation {
             let mut results = Vec::with_capacity(ids.len());
             for &id in ids {
                 let outcome = async {
+                    // Locked before its tags are read, so two bulk changes
+                    // adding tags at once both keep theirs.
+                    store::feedback_for_update(&txn, id).await?;
                     let tags = merged_tags(&txn, id, add).await?;
                     let change = FeedbackChange {
                         status,
@@ -625,6 +629,7 @@ impl ModerationMutation {
             let mut results = Vec::with_capacity(ids.len());
             for &id in ids {
                 let outcome = async {
+                    store::idea_for_update(&txn, id).await?;
                     let tags = merged_tags(&txn, id, add).await?;
                     let change = IdeaChange {
                         status,

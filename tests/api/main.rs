@@ -14,5 +14,6 @@ mod helpers;
 mod http;
 mod moderation;
 mod schema;
+mod security;
 mod staff;
 mod submissions;
