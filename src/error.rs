@@ -84,7 +84,11 @@ impl From<anyhow::Error> for AppError {
 impl ErrorExtensions for AppError {
     fn extend(&self) -> async_graphql::Error {
         if let Self::Internal(cause) = self {
-            tracing::error!(error = ?cause, "internal error");
+            // The cause chain's messages, not its debug form: a database
+            // error's debug form carries PostgreSQL's detail, which for a
+            // constraint failure is the whole failing row, free text and
+            // contact details included.
+            tracing::error!(error = format!("{cause:#}"), "internal error");
         }
         async_graphql::Error::new(self.to_string()).extend_with(|_, extensions| {
             extensions.set("code", self.code());

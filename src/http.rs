@@ -97,6 +97,7 @@ fn edge(routes: Router, config: &Config) -> Router {
             )
             .layer(PropagateRequestIdLayer::new(request_id))
             .layer(CatchPanicLayer::custom(panic_response))
+            .layer(axum::middleware::map_response(timeout_answer))
             // A whole request, body included, must arrive and be answered in
             // this time, so a client trickling its body cannot hold a task.
             .layer(TimeoutLayer::with_status_code(
@@ -200,6 +201,19 @@ fn cors(config: &Config) -> CorsLayer {
         ])
         .expose_headers([header::ETAG, header::RETRY_AFTER])
         .max_age(Duration::from_secs(600))
+}
+
+/// The timeout layer answers 408 with an empty body; give it the error shape
+/// every other refusal has.
+async fn timeout_answer(response: Response) -> Response {
+    if response.status() == StatusCode::REQUEST_TIMEOUT {
+        return error_response(
+            StatusCode::REQUEST_TIMEOUT,
+            "REQUEST_TIMEOUT",
+            "the request did not arrive and finish in time",
+        );
+    }
+    response
 }
 
 fn panic_response(_panic: Box<dyn Any + Send + 'static>) -> Response {

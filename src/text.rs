@@ -67,12 +67,18 @@ pub fn check_identifier(value: &str, field: &str) -> Result<(), AppError> {
 /// module documentation for the joiners), in normalisation form C. Not
 /// trimmed: callers trim and bound it.
 pub fn clean_free_text(value: &str) -> String {
+    // Normalised before the joiners are judged, since normalisation can
+    // turn a neighbour into ASCII (U+037E, the Greek question mark, is `;`),
+    // and again after, since removing a joiner can let a letter and its
+    // accent compose. Composing never makes ASCII, so a second cleaning
+    // changes nothing.
     let kept: Vec<char> = value
         .replace("\r\n", "\n")
         .chars()
         .map(|c| if c == '\r' { '\n' } else { c })
         .filter(|&c| !c.is_control() || matches!(c, '\n' | '\t'))
         .filter(|&c| !is_invisible(c) || is_joiner(c))
+        .nfc()
         .collect();
     let shapes = |c: Option<&char>| {
         c.is_some_and(|&c| !c.is_ascii() && !c.is_whitespace() && !is_invisible(c))
@@ -180,6 +186,24 @@ mod tests {
     fn free_text_is_put_in_normalisation_form_c() {
         // e and a combining acute accent become é.
         assert_eq!(clean_free_text("cafe\u{301}"), "caf\u{E9}");
+        // Also once a joiner between them is gone.
+        assert_eq!(clean_free_text("cafe\u{200D}\u{301}"), "caf\u{E9}");
+    }
+
+    #[test]
+    fn cleaning_twice_changes_nothing() {
+        // Found by the `input` fuzz target: the Greek question mark
+        // normalises to an ASCII semicolon, after which the joiner before
+        // it no longer sits between two non-ASCII characters.
+        for text in [
+            "/\u{72B}\u{200D}\u{37E}",
+            "a\u{200D}\u{301}",
+            "\u{9B0}\u{200D}\u{9CD}",
+        ] {
+            let once = clean_free_text(text);
+            assert_eq!(clean_free_text(&once), once, "{text:?}");
+        }
+        assert_eq!(clean_free_text("/\u{72B}\u{200D}\u{37E}"), "/\u{72B};");
     }
 
     #[test]

@@ -250,6 +250,7 @@ async fn a_client_trickling_its_body_gets_408_and_nothing_is_stored() {
         .unwrap();
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("\"code\":\"REQUEST_TIMEOUT\""), "{answer}");
     assert_eq!(count(&app, "feedback").await, 0);
 }
 
