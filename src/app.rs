@@ -32,6 +32,7 @@ pub struct App {
     background: BackgroundSettings,
     /// Other processes' announcements, on PostgreSQL.
     others: Option<crate::cluster::Listener>,
+    header_timeout: std::time::Duration,
 }
 
 impl App {
@@ -71,6 +72,12 @@ impl App {
             metrics,
             cache_max_age: config.cache_max_age_seconds,
             max_body_bytes: config.max_body_bytes,
+            max_nesting: crate::query_limits::DocumentLimits::new(
+                config.max_depth,
+                config.max_aliases,
+                config.max_complexity,
+            )
+            .max_nesting,
             trusted_proxies: config.trusted_proxies.clone(),
         });
         let router = http::router(state, &config);
@@ -85,6 +92,7 @@ impl App {
             signals,
             background: config.background.clone(),
             others,
+            header_timeout: config.header_timeout,
         })
     }
 
@@ -118,13 +126,7 @@ impl App {
                 self.signals.generation.clone(),
             ));
         }
-        axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
+        http::serve(self.listener, self.router, self.header_timeout, shutdown).await
     }
 }
 

@@ -6,6 +6,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::str::FromStr;
+use std::time::Duration;
 
 use ipnet::IpNet;
 
@@ -54,6 +55,17 @@ pub struct Config {
     pub max_depth: usize,
     pub max_complexity: usize,
     pub max_page_size: u32,
+    /// Aliased fields one operation may hold, fragments included.
+    pub max_aliases: usize,
+    /// Directives one field may carry.
+    pub max_directives: usize,
+    /// A whole request, body included, must arrive and be answered within this.
+    pub request_timeout: Duration,
+    /// A client must send a request's headers within this; an idle
+    /// keep-alive connection is closed after it too.
+    pub header_timeout: Duration,
+    /// The longest a run of failed sign-ins makes an email or an address wait.
+    pub login_backoff_max: Duration,
     pub cache_max_age_seconds: u32,
     pub db_max_connections: u32,
     pub log_filter: String,
@@ -131,6 +143,31 @@ pub const VARIABLES: &[Variable] = &[
         name: "HAMLET_MAX_PAGE_SIZE",
         default: "100",
         meaning: "largest `first` a connection accepts",
+    },
+    Variable {
+        name: "HAMLET_MAX_ALIASES",
+        default: "30",
+        meaning: "most aliased fields one query may hold",
+    },
+    Variable {
+        name: "HAMLET_MAX_DIRECTIVES",
+        default: "4",
+        meaning: "most directives one field may carry",
+    },
+    Variable {
+        name: "HAMLET_REQUEST_TIMEOUT",
+        default: "30",
+        meaning: "seconds a whole request may take, body included (408 after)",
+    },
+    Variable {
+        name: "HAMLET_HEADER_TIMEOUT",
+        default: "10",
+        meaning: "seconds a client has to send request headers; idle connections close after it",
+    },
+    Variable {
+        name: "HAMLET_LOGIN_BACKOFF_MAX",
+        default: "900",
+        meaning: "most seconds failed sign-ins make an email or address wait",
     },
     Variable {
         name: "HAMLET_CACHE_MAX_AGE",
@@ -285,6 +322,17 @@ impl Config {
                 parse(&get, "HAMLET_MAX_PAGE_SIZE", "100")?,
                 "HAMLET_MAX_PAGE_SIZE",
             )?,
+            max_aliases: positive(
+                parse(&get, "HAMLET_MAX_ALIASES", "30")?,
+                "HAMLET_MAX_ALIASES",
+            )?,
+            max_directives: positive(
+                parse(&get, "HAMLET_MAX_DIRECTIVES", "4")?,
+                "HAMLET_MAX_DIRECTIVES",
+            )?,
+            request_timeout: seconds(&get, "HAMLET_REQUEST_TIMEOUT", "30")?,
+            header_timeout: seconds(&get, "HAMLET_HEADER_TIMEOUT", "10")?,
+            login_backoff_max: seconds(&get, "HAMLET_LOGIN_BACKOFF_MAX", "900")?,
             cache_max_age_seconds: parse(&get, "HAMLET_CACHE_MAX_AGE", "60")?,
             db_max_connections: positive(
                 parse(
@@ -344,6 +392,15 @@ where
     })
 }
 
+/// A positive whole number of seconds.
+fn seconds(
+    get: &impl Fn(&'static str) -> Option<String>,
+    variable: &'static str,
+    default: &str,
+) -> Result<Duration, ConfigError> {
+    positive(parse::<u64>(get, variable, default)?, variable).map(Duration::from_secs)
+}
+
 fn positive<T: PartialOrd + Default>(value: T, variable: &'static str) -> Result<T, ConfigError> {
     if value > T::default() {
         Ok(value)
@@ -381,6 +438,11 @@ mod tests {
         assert_eq!(config.login_per_minute, 5);
         assert_eq!(config.retention_days, 365);
         assert!(config.jwt_secret.is_none());
+        assert_eq!(config.max_aliases, 30);
+        assert_eq!(config.max_directives, 4);
+        assert_eq!(config.request_timeout, Duration::from_secs(30));
+        assert_eq!(config.header_timeout, Duration::from_secs(10));
+        assert_eq!(config.login_backoff_max, Duration::from_secs(900));
     }
 
     #[test]
@@ -394,6 +456,8 @@ mod tests {
             ("HAMLET_CORS_ORIGINS", "example.org"),
             ("HAMLET_DATABASE_URL", "mysql://x"),
             ("HAMLET_LOG_FORMAT", "xml"),
+            ("HAMLET_MAX_ALIASES", "0"),
+            ("HAMLET_HEADER_TIMEOUT", "soon"),
         ] {
             let error = config(&[(variable, value)]).unwrap_err();
             assert_eq!(error.variable, variable);

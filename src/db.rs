@@ -83,3 +83,181 @@ pub async fn write(
     })
     .await
 }
+
+/// What a database error means for the client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// The database cannot be reached or cannot store anything now (the
+    /// connection failed, the server is shutting down, the disk is full,
+    /// SQLite stayed locked past its busy timeout): retry later.
+    Unavailable,
+    /// A PostgreSQL deadlock or serialization failure: the transaction lost a
+    /// race with a concurrent one and may simply run again.
+    Conflict,
+    /// Anything else is a fault of ours.
+    Other,
+}
+
+/// Classifies a database error.
+pub fn failure(error: &sea_orm::DbErr) -> Failure {
+    use sea_orm::sqlx::Error as SqlxError;
+    use sea_orm::{DbErr, RuntimeErr};
+    match error {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => Failure::Unavailable,
+        DbErr::Exec(RuntimeErr::SqlxError(error)) | DbErr::Query(RuntimeErr::SqlxError(error)) => {
+            match &**error {
+                SqlxError::Io(_)
+                | SqlxError::Tls(_)
+                | SqlxError::Protocol(_)
+                | SqlxError::PoolTimedOut
+                | SqlxError::PoolClosed
+                | SqlxError::WorkerCrashed => Failure::Unavailable,
+                SqlxError::Database(error) => {
+                    let sqlite = error
+                        .try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
+                        .is_some();
+                    error
+                        .code()
+                        .map_or(Failure::Other, |code| failure_of_code(sqlite, &code))
+                }
+                _ => Failure::Other,
+            }
+        }
+        _ => Failure::Other,
+    }
+}
+
+/// Classifies a database error code: SQLite's (extended) result code as a
+/// number, or a PostgreSQL SQLSTATE.
+pub fn failure_of_code(sqlite: bool, code: &str) -> Failure {
+    if sqlite {
+        // The primary result code is the low byte of an extended one.
+        return match code.parse::<u32>().unwrap_or_default() & 0xFF {
+            // BUSY, LOCKED: already waited out for the busy timeout.
+            5 | 6 => Failure::Unavailable,
+            // READONLY, IOERR, FULL, CANTOPEN.
+            8 | 10 | 13 | 14 => Failure::Unavailable,
+            _ => Failure::Other,
+        };
+    }
+    match code {
+        // serialization_failure, deadlock_detected
+        "40001" | "40P01" => Failure::Conflict,
+        // invalid_catalog_name: the database was dropped under us
+        "3D000" => Failure::Unavailable,
+        // connection exceptions; insufficient resources (disk full, out of
+        // memory, too many connections); operator intervention (shutdown,
+        // cannot connect now); the database not accepting connections
+        _ if code.starts_with("08") || code.starts_with("53") || code.starts_with("57P") => {
+            Failure::Unavailable
+        }
+        "55000" | "55006" => Failure::Unavailable,
+        _ => Failure::Other,
+    }
+}
+
+/// How many times [`retrying`] runs a write that keeps conflicting.
+const WRITE_ATTEMPTS: u32 = 4;
+
+/// Runs `attempt`, a whole write transaction from [`write`] to its commit,
+/// and runs it again from the start when PostgreSQL aborted it for a
+/// deadlock or a serialization failure with a concurrent transaction, up to
+/// four times in all, after a short random pause so the two do not collide
+/// again. Only then does the client see `SERVICE_UNAVAILABLE`.
+///
+/// An attempt that fails must leave nothing behind, which dropping its
+/// uncommitted transaction ensures, and must do nothing but database work,
+/// since it may run more than once:
+///
+/// ```ignore
+/// crate::db::retrying(|| async move {
+///     let txn = crate::db::write(db).await?;
+///     let row = store::moderate_feedback(&txn, actor, id, version, change).await?;
+///     txn.commit().await?;
+///     Ok(row)
+/// })
+/// ```
+pub async fn retrying<T, Attempt>(
+    mut attempt: impl FnMut() -> Attempt,
+) -> crate::error::AppResult<T>
+where
+    Attempt: std::future::Future<Output = crate::error::AppResult<T>>,
+{
+    use crate::error::AppError;
+    let mut attempts = 1;
+    loop {
+        match attempt().await {
+            Err(AppError::Busy) if attempts < WRITE_ATTEMPTS => {
+                tokio::time::sleep(retry_pause(attempts)).await;
+                attempts += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// A random pause that grows with each attempt: 10–20 ms, 20–40 ms, 40–80 ms.
+fn retry_pause(attempt: u32) -> Duration {
+    let base = 10u64 << attempt.min(6).saturating_sub(1);
+    let mut random = [0u8; 1];
+    let jitter = getrandom::fill(&mut random).map_or(0, |()| u64::from(random[0]));
+    Duration::from_millis(base + base * jitter / 255)
+}
+
+/// Writes a consistent copy of a SQLite database to `out`, while it serves:
+/// `VACUUM INTO` reads one snapshot, so writes that commit during the copy
+/// are either wholly in it or not at all. `out` must not exist yet.
+/// PostgreSQL is refused: `pg_dump` is the tool for it.
+pub async fn backup(db: &DatabaseConnection, out: &std::path::Path) -> anyhow::Result<()> {
+    if db.get_database_backend() != DbBackend::Sqlite {
+        anyhow::bail!(
+            "hamlet backup copies SQLite databases; back up PostgreSQL with pg_dump \
+             (e.g. pg_dump --format=custom --file=hamlet.dump \"$HAMLET_DATABASE_URL\")"
+        );
+    }
+    if out.exists() {
+        anyhow::bail!("{} exists already; choose a new file", out.display());
+    }
+    let path = out
+        .to_str()
+        .context("the backup path must be valid UTF-8")?
+        .to_owned();
+    db.execute_raw(sea_orm::Statement::from_sql_and_values(
+        DbBackend::Sqlite,
+        "VACUUM INTO ?",
+        [path.into()],
+    ))
+    .await
+    .with_context(|| format!("writing the backup to {}", out.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_codes_are_classified() {
+        assert_eq!(failure_of_code(false, "40001"), Failure::Conflict);
+        assert_eq!(failure_of_code(false, "40P01"), Failure::Conflict);
+        assert_eq!(failure_of_code(false, "57P01"), Failure::Unavailable);
+        assert_eq!(failure_of_code(false, "08006"), Failure::Unavailable);
+        assert_eq!(failure_of_code(false, "3D000"), Failure::Unavailable);
+        assert_eq!(failure_of_code(false, "53100"), Failure::Unavailable);
+        assert_eq!(failure_of_code(false, "23505"), Failure::Other);
+        // SQLite: BUSY, BUSY_TIMEOUT (773), IOERR_WRITE (778), CONSTRAINT.
+        assert_eq!(failure_of_code(true, "5"), Failure::Unavailable);
+        assert_eq!(failure_of_code(true, "773"), Failure::Unavailable);
+        assert_eq!(failure_of_code(true, "778"), Failure::Unavailable);
+        assert_eq!(failure_of_code(true, "2067"), Failure::Other);
+    }
+
+    #[test]
+    fn retry_pauses_grow_and_stay_short() {
+        for attempt in 1..WRITE_ATTEMPTS {
+            let pause = retry_pause(attempt);
+            let base = Duration::from_millis(10 << (attempt - 1));
+            assert!(pause >= base && pause <= base * 2, "{attempt}: {pause:?}");
+        }
+    }
+}

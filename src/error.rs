@@ -24,6 +24,12 @@ pub enum AppError {
     RateLimited { retry_after_seconds: u64 },
     #[error("the service is unavailable; try again shortly")]
     Unavailable,
+    /// The database refused a write for a conflict with a concurrent one (a
+    /// PostgreSQL deadlock or serialization failure). [`crate::db::transaction`]
+    /// runs the write again; a client only sees it, as `SERVICE_UNAVAILABLE`,
+    /// when every attempt conflicted.
+    #[error("the service is busy; try again shortly")]
+    Busy,
     /// Something went wrong on our side. The cause is logged, never shown.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -46,7 +52,7 @@ impl AppError {
             Self::NotFound(_) => "NOT_FOUND",
             Self::Conflict(_) => "CONFLICT",
             Self::RateLimited { .. } => "RATE_LIMITED",
-            Self::Unavailable => "SERVICE_UNAVAILABLE",
+            Self::Unavailable | Self::Busy => "SERVICE_UNAVAILABLE",
             Self::Internal(_) => "INTERNAL",
         }
     }
@@ -54,13 +60,17 @@ impl AppError {
 
 impl From<sea_orm::DbErr> for AppError {
     fn from(error: sea_orm::DbErr) -> Self {
-        use sea_orm::DbErr;
-        match error {
-            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
+        use crate::db::Failure;
+        match crate::db::failure(&error) {
+            Failure::Unavailable => {
                 tracing::warn!(error = %error, "database unavailable");
                 Self::Unavailable
             }
-            other => Self::Internal(other.into()),
+            Failure::Conflict => {
+                tracing::info!(error = %error, "a write conflicted with a concurrent one");
+                Self::Busy
+            }
+            Failure::Other => Self::Internal(error.into()),
         }
     }
 }
@@ -74,7 +84,11 @@ impl From<anyhow::Error> for AppError {
 impl ErrorExtensions for AppError {
     fn extend(&self) -> async_graphql::Error {
         if let Self::Internal(cause) = self {
-            tracing::error!(error = ?cause, "internal error");
+            // The cause chain's messages, not its debug form: a database
+            // error's debug form carries PostgreSQL's detail, which for a
+            // constraint failure is the whole failing row, free text and
+            // contact details included.
+            tracing::error!(error = format!("{cause:#}"), "internal error");
         }
         async_graphql::Error::new(self.to_string()).extend_with(|_, extensions| {
             extensions.set("code", self.code());
@@ -83,6 +97,8 @@ impl ErrorExtensions for AppError {
                 Self::RateLimited {
                     retry_after_seconds,
                 } => extensions.set("retryAfterSeconds", *retry_after_seconds),
+                // Retryable: the database may be back in a moment.
+                Self::Unavailable | Self::Busy => extensions.set("retryAfterSeconds", 1),
                 _ => {}
             }
         })

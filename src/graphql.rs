@@ -19,9 +19,11 @@ use crate::content::graphql::{ContentMutation, ContentQuery};
 use crate::moderation::graphql::{ModerationMutation, ModerationQuery, ModerationSubscription};
 use crate::pagination::Limits;
 use crate::privacy::graphql::PrivacyMutation;
+use crate::query_limits::{DocumentGuard, DocumentLimits};
 use crate::rate_limit::RateLimiter;
 use crate::staff::graphql::{LoginLimit, StaffMutation, StaffQuery};
 use crate::staff::password::Passwords;
+use crate::staff::throttle::LoginThrottle;
 use crate::staff::token::TokenKeys;
 use crate::submissions::SubmissionEvents;
 use crate::submissions::graphql::{
@@ -81,10 +83,15 @@ fn builder(config: &Config) -> SchemaBuilder<Query, Mutation, Subscription> {
     .limit_depth(config.max_depth)
     .limit_complexity(config.max_complexity)
     .limit_recursive_depth(config.max_depth.saturating_mul(2).max(16))
-    .limit_directives(4)
+    .limit_directives(config.max_directives)
     .data(Limits {
         max_page_size: config.max_page_size,
     })
+    .extension(DocumentGuard(DocumentLimits::new(
+        config.max_depth,
+        config.max_aliases,
+        config.max_complexity,
+    )))
     .extension(ErrorCodes)
 }
 
@@ -107,6 +114,7 @@ pub fn schema(config: &Config, services: Services) -> HamletSchema {
             &db,
             "login",
         )))
+        .data(LoginThrottle::new(config.login_backoff_max))
         .data(SubmissionLimits {
             submissions: RateLimiter::for_database(config.submit_per_minute, &db, "submit"),
             lookups: RateLimiter::for_database(

@@ -21,10 +21,12 @@ pub mod metrics;
 pub mod moderation;
 pub mod pagination;
 pub mod privacy;
+pub mod query_limits;
 pub mod rate_limit;
 pub mod staff;
 pub mod submissions;
 pub mod telemetry;
+pub mod text;
 pub mod webhooks;
 
 pub use app::App;

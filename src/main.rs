@@ -47,6 +47,13 @@ enum Command {
         #[command(subcommand)]
         command: StaffCommand,
     },
+    /// Write a consistent copy of the SQLite database while hamlet serves
+    /// (PostgreSQL: use pg_dump).
+    Backup {
+        /// The file to write; it must not exist yet.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -179,6 +186,11 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let db = db::connect(&config).await?;
             db::migrate(&db).await?;
             staff(command, &db).await?;
+        }
+        Command::Backup { out } => {
+            let db = db::connect(&config).await?;
+            db::backup(&db, &out).await?;
+            println!("backup written to {}", out.display());
         }
     }
     Ok(())

@@ -181,9 +181,10 @@ fn idea_filter(input: Option<IdeaFilterInput>) -> AppResult<IdeaFilter> {
     Ok(IdeaFilter {
         statuses: input.status.unwrap_or_default(),
         published: input.published,
+        // Cleaned as stored themes were (PostgreSQL refuses a NUL outright).
         theme: input
             .theme
-            .map(|theme| theme.trim().to_owned())
+            .map(|theme| crate::text::clean_free_text(&theme).trim().to_owned())
             .filter(|theme| !theme.is_empty()),
         common: input.common.parse()?,
     })
@@ -475,7 +476,10 @@ impl BulkModerationResult {
 
 /// Errors that end a whole bulk change: the database, not the items.
 fn is_fatal(error: &AppError) -> bool {
-    matches!(error, AppError::Internal(_) | AppError::Unavailable)
+    matches!(
+        error,
+        AppError::Internal(_) | AppError::Unavailable | AppError::Busy
+    )
 }
 
 /// The workflow, notes and merging.
@@ -507,14 +511,15 @@ impl ModerationMutation {
             .into_graphql()?,
         };
         let db = ctx.data::<DatabaseConnection>()?;
-        let txn = crate::db::write(db)
-            .await
-            .map_err(AppError::from)
-            .into_graphql()?;
-        let row = store::moderate_feedback(&txn, actor, id, Some(input.expected_version), &change)
-            .await
-            .into_graphql()?;
-        txn.commit().await.map_err(AppError::from).into_graphql()?;
+        let (version, change) = (Some(input.expected_version), &change);
+        let row = crate::db::retrying(|| async move {
+            let txn = crate::db::write(db).await?;
+            let row = store::moderate_feedback(&txn, actor, id, version, change).await?;
+            txn.commit().await?;
+            Ok(row)
+        })
+        .await
+        .into_graphql()?;
         Ok(Feedback(row))
     }
 
@@ -543,14 +548,15 @@ impl ModerationMutation {
             tags: tags(input.tags.as_deref(), "tags").into_graphql()?,
         };
         let db = ctx.data::<DatabaseConnection>()?;
-        let txn = crate::db::write(db)
-            .await
-            .map_err(AppError::from)
-            .into_graphql()?;
-        let row = store::moderate_idea(&txn, actor, id, Some(input.expected_version), &change)
-            .await
-            .into_graphql()?;
-        txn.commit().await.map_err(AppError::from).into_graphql()?;
+        let (version, change) = (Some(input.expected_version), &change);
+        let row = crate::db::retrying(|| async move {
+            let txn = crate::db::write(db).await?;
+            let row = store::moderate_idea(&txn, actor, id, version, change).await?;
+            txn.commit().await?;
+            Ok(row)
+        })
+        .await
+        .into_graphql()?;
         // The idea board is public content.
         ctx.data::<crate::content::ContentSignals>()?.changed();
         Ok(Idea::staff(row))
@@ -571,33 +577,38 @@ impl ModerationMutation {
         let add = tags(input.add_tags.as_deref(), "addTags").into_graphql()?;
         let assignee = assignee(&input.assignee_id).into_graphql()?;
         let db = ctx.data::<DatabaseConnection>()?;
-        let txn = crate::db::write(db)
-            .await
-            .map_err(AppError::from)
-            .into_graphql()?;
-        let mut results = Vec::with_capacity(ids.len());
-        for id in ids {
-            let outcome = async {
-                let tags = merged_tags(&txn, id, add.as_deref()).await?;
-                let change = FeedbackChange {
-                    status: input.status,
-                    assignee,
-                    tags,
-                    public_response: None,
+        let (ids, add, status) = (&ids, add.as_deref(), input.status);
+        crate::db::retrying(|| async move {
+            let txn = crate::db::write(db).await?;
+            let mut results = Vec::with_capacity(ids.len());
+            for &id in ids {
+                let outcome = async {
+                    // Locked before its tags are read, so two bulk changes
+                    // adding tags at once both keep theirs.
+                    store::feedback_for_update(&txn, id).await?;
+                    let tags = merged_tags(&txn, id, add).await?;
+                    let change = FeedbackChange {
+                        status,
+                        assignee,
+                        tags,
+                        public_response: None,
+                    };
+                    store::moderate_feedback(&txn, actor, id, None, &change)
+                        .await
+                        .map(|row| row.version)
+                }
+                .await;
+                let outcome = match outcome {
+                    Err(error) if is_fatal(&error) => return Err(error),
+                    other => other,
                 };
-                store::moderate_feedback(&txn, actor, id, None, &change)
-                    .await
-                    .map(|row| row.version)
+                results.push(BulkModerationResult::of(id, outcome));
             }
-            .await;
-            let outcome = match outcome {
-                Err(error) if is_fatal(&error) => return Err(error).into_graphql(),
-                other => other,
-            };
-            results.push(BulkModerationResult::of(id, outcome));
-        }
-        txn.commit().await.map_err(AppError::from).into_graphql()?;
-        Ok(results)
+            txn.commit().await?;
+            Ok(results)
+        })
+        .await
+        .into_graphql()
     }
 
     /// Applies one change to many ideas in one transaction; see
@@ -613,33 +624,38 @@ impl ModerationMutation {
         let add = tags(input.add_tags.as_deref(), "addTags").into_graphql()?;
         let assignee = assignee(&input.assignee_id).into_graphql()?;
         let db = ctx.data::<DatabaseConnection>()?;
-        let txn = crate::db::write(db)
-            .await
-            .map_err(AppError::from)
-            .into_graphql()?;
-        let mut results = Vec::with_capacity(ids.len());
-        for id in ids {
-            let outcome = async {
-                let tags = merged_tags(&txn, id, add.as_deref()).await?;
-                let change = IdeaChange {
-                    status: input.status,
-                    published: input.published,
-                    assignee,
-                    tags,
-                    ..IdeaChange::default()
+        let (ids, add) = (&ids, add.as_deref());
+        let (status, published) = (input.status, input.published);
+        let results = crate::db::retrying(|| async move {
+            let txn = crate::db::write(db).await?;
+            let mut results = Vec::with_capacity(ids.len());
+            for &id in ids {
+                let outcome = async {
+                    store::idea_for_update(&txn, id).await?;
+                    let tags = merged_tags(&txn, id, add).await?;
+                    let change = IdeaChange {
+                        status,
+                        published,
+                        assignee,
+                        tags,
+                        ..IdeaChange::default()
+                    };
+                    store::moderate_idea(&txn, actor, id, None, &change)
+                        .await
+                        .map(|row| row.version)
+                }
+                .await;
+                let outcome = match outcome {
+                    Err(error) if is_fatal(&error) => return Err(error),
+                    other => other,
                 };
-                store::moderate_idea(&txn, actor, id, None, &change)
-                    .await
-                    .map(|row| row.version)
+                results.push(BulkModerationResult::of(id, outcome));
             }
-            .await;
-            let outcome = match outcome {
-                Err(error) if is_fatal(&error) => return Err(error).into_graphql(),
-                other => other,
-            };
-            results.push(BulkModerationResult::of(id, outcome));
-        }
-        txn.commit().await.map_err(AppError::from).into_graphql()?;
+            txn.commit().await?;
+            Ok(results)
+        })
+        .await
+        .into_graphql()?;
         // The idea board is public content.
         ctx.data::<crate::content::ContentSignals>()?.changed();
         Ok(results)
@@ -658,14 +674,15 @@ impl ModerationMutation {
         let subject = parse_id(&subject_id, "subjectId").into_graphql()?;
         let body = FreeText::parse(&body, "body", NOTE_MAX).into_graphql()?;
         let db = ctx.data::<DatabaseConnection>()?;
-        let txn = crate::db::write(db)
-            .await
-            .map_err(AppError::from)
-            .into_graphql()?;
-        let note = store::add_note(&txn, actor, subject, body.as_str())
-            .await
-            .into_graphql()?;
-        txn.commit().await.map_err(AppError::from).into_graphql()?;
+        let body = body.as_str();
+        let note = crate::db::retrying(|| async move {
+            let txn = crate::db::write(db).await?;
+            let note = store::add_note(&txn, actor, subject, body).await?;
+            txn.commit().await?;
+            Ok(note)
+        })
+        .await
+        .into_graphql()?;
         Ok(ModerationNote(note))
     }
 
@@ -683,14 +700,14 @@ impl ModerationMutation {
         let source = parse_id(&source_id, "sourceId").into_graphql()?;
         let target = parse_id(&target_id, "targetId").into_graphql()?;
         let db = ctx.data::<DatabaseConnection>()?;
-        let txn = crate::db::write(db)
-            .await
-            .map_err(AppError::from)
-            .into_graphql()?;
-        let row = store::merge_idea(&txn, actor, source, target)
-            .await
-            .into_graphql()?;
-        txn.commit().await.map_err(AppError::from).into_graphql()?;
+        let row = crate::db::retrying(|| async move {
+            let txn = crate::db::write(db).await?;
+            let row = store::merge_idea(&txn, actor, source, target).await?;
+            txn.commit().await?;
+            Ok(row)
+        })
+        .await
+        .into_graphql()?;
         // The idea board is public content.
         ctx.data::<crate::content::ContentSignals>()?.changed();
         Ok(Idea::staff(row))

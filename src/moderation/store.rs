@@ -302,6 +302,31 @@ pub async fn feedback_by_id(
     Ok(feedback::Entity::find_by_id(id).one(db).await?)
 }
 
+/// A piece of feedback, locked until the transaction ends, so that what a
+/// change reads (its version, status and tags) cannot change under it. On
+/// PostgreSQL this is `SELECT … FOR UPDATE`; on SQLite the write transaction
+/// holds the database's write lock already (see [`crate::db::write`]).
+pub async fn feedback_for_update(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> AppResult<Option<feedback::Model>> {
+    Ok(feedback::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(db)
+        .await?)
+}
+
+/// An idea, locked until the transaction ends; see [`feedback_for_update`].
+pub async fn idea_for_update(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> AppResult<Option<idea::Model>> {
+    Ok(idea::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(db)
+        .await?)
+}
+
 pub async fn idea_by_id(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<idea::Model>> {
     Ok(idea::Entity::find_by_id(id).one(db).await?)
 }
@@ -419,7 +444,7 @@ pub async fn moderate_feedback(
     expected_version: Option<i32>,
     change: &FeedbackChange,
 ) -> AppResult<feedback::Model> {
-    let row = feedback_by_id(db, id)
+    let row = feedback_for_update(db, id)
         .await?
         .ok_or(AppError::NotFound("the feedback"))?;
     if expected_version.is_some_and(|expected| expected != row.version) {
@@ -510,7 +535,7 @@ pub async fn moderate_idea(
     expected_version: Option<i32>,
     change: &IdeaChange,
 ) -> AppResult<idea::Model> {
-    let row = idea_by_id(db, id)
+    let row = idea_for_update(db, id)
         .await?
         .ok_or(AppError::NotFound("the idea"))?;
     if expected_version.is_some_and(|expected| expected != row.version) {

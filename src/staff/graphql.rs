@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::model::{DisplayName, NewPassword, Role, Roles, StaffEmail};
 use super::password::{Passwords, Verdict};
 use super::store::{self, NewStaff, Refreshed, StaffChange, StaffView};
+use super::throttle::LoginThrottle;
 use super::token::TokenKeys;
 use crate::auth::{Client, RoleGuard, viewer};
 use crate::error::{AppError, AppResult, IntoGraphql as _};
@@ -79,7 +80,9 @@ pub struct StaffMutation;
 impl StaffMutation {
     /// Signs a staff member in. A wrong email and a wrong password get the
     /// same answer, `UNAUTHENTICATED`, in about the same time. Attempts are
-    /// limited per address and per email.
+    /// limited per address and per email, per minute and, after a run of
+    /// failures, by a wait that doubles with each further failure
+    /// (`RATE_LIMITED` with `retryAfterSeconds`); a success ends the run.
     async fn login(
         &self,
         ctx: &Context<'_>,
@@ -90,6 +93,13 @@ impl StaffMutation {
         let limit = &ctx.data::<LoginLimit>()?.0;
         let email = StaffEmail::parse(&email, "email").ok();
         let email_key = email.as_ref().map_or("", StaffEmail::as_str);
+        let throttle = ctx.data::<LoginThrottle>()?;
+        if let Some(retry_after_seconds) = throttle.wait(email_key, client.address) {
+            return Err(AppError::RateLimited {
+                retry_after_seconds,
+            })
+            .into_graphql();
+        }
         // Both allowances are spent, so guessing many emails from one address
         // and one email from many addresses are both slowed.
         let by_address = limit
@@ -119,9 +129,11 @@ impl StaffMutation {
             .into_graphql()?;
         let Some(account) = account.filter(|account| account.active && verdict != Verdict::Wrong)
         else {
+            throttle.failed(email_key, client.address);
             tracing::info!("a staff sign-in was refused");
             return Err(wrong_credentials()).into_graphql();
         };
+        throttle.succeeded(email_key, client.address);
         if verdict == Verdict::RightButRehash {
             let hash = passwords.hash(&password).await.into_graphql()?;
             store::set_password_hash(db, account.id, &hash)

@@ -8,4 +8,5 @@ pub mod graphql;
 pub mod model;
 pub mod password;
 pub mod store;
+pub mod throttle;
 pub mod token;

@@ -1,6 +1,6 @@
 //! Password hashing: argon2id with OWASP's parameters, always off the async
-//! threads, and never more at once than there are cores, so a flood of login
-//! attempts queues here instead of starving residents' submissions.
+//! threads, and never more at once than there are cores but one, so a flood
+//! of login attempts queues here instead of starving residents' submissions.
 
 use std::sync::{Arc, OnceLock};
 
@@ -23,10 +23,12 @@ pub struct Passwords {
 }
 
 impl Default for Passwords {
+    /// One hash at a time per core but one, so that however many sign-ins
+    /// arrive, a core is left for everything else (on one core, one at a time).
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         Self {
-            permits: Arc::new(Semaphore::new(cores)),
+            permits: Arc::new(Semaphore::new(cores.saturating_sub(1).max(1))),
         }
     }
 }

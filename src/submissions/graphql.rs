@@ -325,6 +325,8 @@ impl SubmissionsQuery {
         )
         .await
         .into_graphql()?;
+        // Characters no receipt shows are not a typing mistake.
+        crate::text::check_identifier(&reference, "reference").into_graphql()?;
         // The checksum catches typos before any database work.
         let Ok(reference) = Reference::parse(&reference) else {
             return Err(AppError::NotFound("a submission with that reference")).into_graphql();
@@ -356,8 +358,10 @@ impl SubmissionsQuery {
             .map(|cursor| decode_board_cursor(order, &cursor))
             .transpose()
             .into_graphql()?;
+        // Cleaned as stored themes were, so a hidden character neither
+        // misses a theme nor reaches the database (PostgreSQL refuses NUL).
         let theme = theme
-            .map(|theme| theme.trim().to_owned())
+            .map(|theme| crate::text::clean_free_text(&theme).trim().to_owned())
             .filter(|theme| !theme.is_empty());
         let db = ctx.data::<DatabaseConnection>()?;
         let (ideas, has_next) =

@@ -162,20 +162,15 @@ fn opaque_key(value: &str, field: &str, max: usize) -> Result<String, AppError> 
     }
 }
 
-/// Free text a resident wrote: trimmed, line endings made `\n`, control
-/// characters other than newline and tab removed, never empty and never longer
-/// than its field allows.
+/// Free text a resident wrote: trimmed, line endings made `\n`, control and
+/// invisible characters removed and in Unicode normalisation form C (see
+/// [`crate::text`]), never empty and never longer than its field allows.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FreeText(String);
 
 impl FreeText {
     pub fn parse(value: &str, field: &str, max_chars: usize) -> Result<Self, AppError> {
-        let cleaned: String = value
-            .replace("\r\n", "\n")
-            .chars()
-            .map(|c| if c == '\r' { '\n' } else { c })
-            .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
-            .collect();
+        let cleaned = crate::text::clean_free_text(value);
         let trimmed = cleaned.trim();
         if trimmed.is_empty() {
             return Err(AppError::bad_input(field, "must not be empty"));
@@ -208,6 +203,7 @@ impl Email {
     pub fn parse_field(value: &str, field: &str) -> Result<Self, AppError> {
         let value = value.trim();
         let invalid = || AppError::bad_input(field, "is not an email address");
+        crate::text::check_identifier(value, field)?;
         if value.len() > limits::EMAIL || value.chars().any(|c| c.is_whitespace() || c.is_control())
         {
             return Err(invalid());

@@ -1,22 +1,32 @@
 //! What hamlet acknowledged, it keeps: a server killed with SIGKILL in the
-//! middle of a burst of submissions loses none of the receipts it gave out.
+//! middle of a burst of parallel submissions loses none of the receipts it
+//! gave out, and its SQLite database passes `PRAGMA integrity_check`.
 
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use sea_orm::ConnectionTrait as _;
 use serde_json::{Value, json};
 
 use crate::helpers::{SUBMIT_FEEDBACK, feedback, fresh_database};
 
-/// A hamlet server process on its own port.
-struct Server {
-    child: Child,
-    address: String,
+/// A hamlet server process on its own port, its log kept for inspection.
+/// Dropping it kills the process.
+pub struct Server {
+    pub child: Child,
+    pub address: String,
+    log: Arc<Mutex<String>>,
 }
 
 impl Server {
-    fn start(database_url: &str) -> Self {
+    pub fn start(database_url: &str) -> Self {
+        Self::start_with(database_url, &[])
+    }
+
+    /// Starts `hamlet serve` with these variables set besides the database.
+    pub fn start_with(database_url: &str, env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_hamlet"))
             .arg("serve")
             .env("HAMLET_DATABASE_URL", database_url)
@@ -24,14 +34,26 @@ impl Server {
             .env("HAMLET_SUBMIT_PER_MINUTE", "1000000")
             .env("HAMLET_LOG_FORMAT", "json")
             .env("HAMLET_LOG", "info")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let stderr = child.stderr.take().unwrap();
+        let stderr_log = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut log = stderr_log.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
         let address = loop {
             let line = lines.next().expect("the server logs its address").unwrap();
+            log.lock().unwrap().push_str(&format!("{line}\n"));
             let Ok(entry) = serde_json::from_str::<Value>(&line) else {
                 continue;
             };
@@ -40,8 +62,31 @@ impl Server {
             }
         };
         // Keep draining the log so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Self { child, address }
+        let stdout_log = log.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                let mut log = stdout_log.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        Self {
+            child,
+            address,
+            log,
+        }
+    }
+
+    /// Everything the server has written to standard output and error so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -54,11 +99,11 @@ async fn a_killed_server_keeps_every_receipt_it_gave_out() {
         .build()
         .unwrap();
 
-    // Eight clients submit as fast as they can; the server is killed while
+    // Sixteen clients submit as fast as they can; the server is killed while
     // they are still sending.
     let deadline = Instant::now() + Duration::from_millis(1500);
     let mut senders = Vec::new();
-    for _ in 0..8 {
+    for _ in 0..16 {
         let client = client.clone();
         let url = format!("{}/graphql", server.address);
         senders.push(tokio::spawn(async move {
@@ -112,13 +157,26 @@ async fn a_killed_server_keeps_every_receipt_it_gave_out() {
             missing.push((reference.clone(), body));
         }
     }
-    let mut restarted = restarted;
-    restarted.child.kill().unwrap();
-    restarted.child.wait().unwrap();
+    drop(restarted);
     assert!(
         missing.is_empty(),
         "{} of {} acknowledged receipts lost: {missing:?}",
         missing.len(),
         acknowledged.len()
     );
+
+    if database_url.starts_with("sqlite:") {
+        let db = sea_orm::Database::connect(&database_url).await.unwrap();
+        let check = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Sqlite,
+                "PRAGMA integrity_check",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let verdict: String = check.try_get_by_index(0).unwrap();
+        assert_eq!(verdict, "ok");
+        db.close().await.unwrap();
+    }
 }

@@ -17,6 +17,7 @@ mod http;
 mod moderation;
 mod roles;
 mod schema;
+mod security;
 mod staff;
 mod submissions;
 mod tokens;
