@@ -79,6 +79,8 @@ impl App {
             )
             .max_nesting,
             trusted_proxies: config.trusted_proxies.clone(),
+            answers: crate::cache::ResponseCache::new(signals.generation.clone()),
+            persisted: crate::cache::PersistedQueries::default(),
         });
         let router = http::router(state, &config);
         let listener = TcpListener::bind(config.bind)

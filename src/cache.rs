@@ -45,6 +45,30 @@ pub struct CachedAnswer {
     pub label: String,
 }
 
+impl CachedAnswer {
+    /// An answer with its validators: a strong `ETag` over its exact bytes,
+    /// computed once, and `Cache-Control` for `max_age` seconds.
+    pub fn new(generation: u64, body: bytes::Bytes, label: String, max_age: u32) -> Self {
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::digest(&body);
+        let etag = format!("\"{}\"", hex::encode(&digest[..16]));
+        let cache_control = if max_age > 0 {
+            format!("public, max-age={max_age}")
+        } else {
+            "no-cache".to_owned()
+        };
+        Self {
+            generation,
+            body,
+            etag: axum::http::HeaderValue::from_str(&etag)
+                .unwrap_or(axum::http::HeaderValue::from_static("\"\"")),
+            cache_control: axum::http::HeaderValue::from_str(&cache_control)
+                .unwrap_or(axum::http::HeaderValue::from_static("no-cache")),
+            label,
+        }
+    }
+}
+
 impl ResponseCache {
     /// Kept answers at most; past this the cache starts again empty. Public
     /// content is small, so this bounds memory to a few megabytes.
@@ -166,5 +190,38 @@ mod tests {
         assert!(cache.get(1).is_none());
         cache.put(1, answer(cache.generation()));
         assert!(cache.get(1).is_some());
+    }
+}
+
+/// Automatic persisted queries: a client sends a query's SHA-256 instead of
+/// its text, so a partner site can use short GET addresses a CDN caches. The
+/// first time, hamlet answers `PERSISTED_QUERY_NOT_FOUND`; the client sends
+/// the text with its hash, hamlet checks the hash and keeps the text.
+#[derive(Default)]
+pub struct PersistedQueries {
+    queries: std::sync::RwLock<std::collections::HashMap<String, Arc<str>>>,
+}
+
+impl PersistedQueries {
+    /// Queries kept at most; past this the store starts again empty.
+    const MAX_QUERIES: usize = 10_000;
+
+    pub fn get(&self, hash: &str) -> Option<Arc<str>> {
+        self.queries.read().ok()?.get(hash).cloned()
+    }
+
+    /// Keeps `query` under `hash`, if `hash` is its SHA-256 in hex.
+    pub fn remember(&self, hash: &str, query: &str) -> bool {
+        use sha2::Digest as _;
+        if !hash.eq_ignore_ascii_case(&hex::encode(sha2::Sha256::digest(query.as_bytes()))) {
+            return false;
+        }
+        if let Ok(mut queries) = self.queries.write() {
+            if queries.len() >= Self::MAX_QUERIES {
+                queries.clear();
+            }
+            queries.insert(hash.to_ascii_lowercase(), Arc::from(query));
+        }
+        true
     }
 }

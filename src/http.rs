@@ -29,7 +29,6 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use sea_orm::DatabaseConnection;
 use serde::Deserialize;
-use sha2::{Digest as _, Sha256};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower::ServiceBuilder;
@@ -41,6 +40,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::auth::{self, Client, Credentials, Viewer};
+use crate::cache::{CachedAnswer, PersistedQueries, ResponseCache};
 use crate::config::Config;
 use crate::graphql::HamletSchema;
 use crate::metrics::Metrics;
@@ -58,6 +58,9 @@ pub struct AppState {
     /// Deepest nesting of a query's text (see [`crate::query_limits`]).
     pub max_nesting: usize,
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Public answers kept in memory.
+    pub answers: ResponseCache,
+    pub persisted: PersistedQueries,
 }
 
 pub fn router(state: Arc<AppState>, config: &Config) -> Router {
@@ -272,6 +275,8 @@ struct GetParams {
     variables: Option<String>,
     #[serde(rename = "operationName")]
     operation_name: Option<String>,
+    /// JSON, e.g. `{"persistedQuery":{"version":1,"sha256Hash":"…"}}`.
+    extensions: Option<String>,
 }
 
 async fn graphql_get(
@@ -291,7 +296,19 @@ async fn graphql_get(
             );
         }
     };
-    let Some(query) = params.query else {
+    let persisted = match params.extensions.as_deref().map(persisted_hash) {
+        Some(Ok(hash)) => hash,
+        Some(Err(())) => {
+            return refuse(
+                &state,
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                "`extensions` must be a JSON object",
+            );
+        }
+        None => None,
+    };
+    if params.query.is_none() && persisted.is_none() {
         if accepts_html(&headers) {
             return Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
         }
@@ -301,6 +318,10 @@ async fn graphql_get(
             "BAD_REQUEST",
             "a GET request needs a `query` parameter",
         );
+    }
+    let query = match resolve_persisted(&state, params.query, persisted.as_deref()) {
+        Ok(query) => query,
+        Err(response) => return *response,
     };
     let mut request = async_graphql::Request::new(query);
     if let Some(name) = params.operation_name {
@@ -377,6 +398,24 @@ async fn graphql_post(
             );
         }
     };
+    let persisted = request
+        .extensions
+        .get("persistedQuery")
+        .and_then(|value| serde_json::to_value(value).ok())
+        .and_then(|value| {
+            value
+                .get("sha256Hash")
+                .and_then(|h| h.as_str())
+                .map(str::to_owned)
+        });
+    let mut request = request;
+    if persisted.is_some() {
+        let given = (!request.query.trim().is_empty()).then(|| std::mem::take(&mut request.query));
+        match resolve_persisted(&state, given, persisted.as_deref()) {
+            Ok(query) => request.query = query,
+            Err(response) => return *response,
+        }
+    }
     if request.query.trim().is_empty() {
         return refuse(
             &state,
@@ -386,6 +425,53 @@ async fn graphql_post(
         );
     }
     execute(&state, Method::POST, request, &headers, peer).await
+}
+
+/// The `persistedQuery.sha256Hash` in a GET request's `extensions`, if any.
+fn persisted_hash(extensions: &str) -> Result<Option<String>, ()> {
+    let value: serde_json::Value = serde_json::from_str(extensions).map_err(|_| ())?;
+    if !value.is_object() {
+        return Err(());
+    }
+    Ok(value
+        .pointer("/persistedQuery/sha256Hash")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned))
+}
+
+/// The query text of a request that may be an automatic persisted query:
+/// the text given (kept under its hash, which must match), or the text kept
+/// for the hash, or `PERSISTED_QUERY_NOT_FOUND` so the client sends it.
+fn resolve_persisted(
+    state: &AppState,
+    given: Option<String>,
+    hash: Option<&str>,
+) -> Result<String, Box<Response>> {
+    match (given, hash) {
+        (Some(query), None) => Ok(query),
+        (Some(query), Some(hash)) => {
+            if state.persisted.remember(hash, &query) {
+                Ok(query)
+            } else {
+                Err(Box::new(refuse(
+                    state,
+                    StatusCode::BAD_REQUEST,
+                    "BAD_REQUEST",
+                    "persistedQuery.sha256Hash is not the SHA-256 of the query",
+                )))
+            }
+        }
+        (None, Some(hash)) => match state.persisted.get(&hash.to_ascii_lowercase()) {
+            Some(query) => Ok(query.to_string()),
+            None => Err(Box::new(refuse(
+                state,
+                StatusCode::OK,
+                "PERSISTED_QUERY_NOT_FOUND",
+                "PersistedQueryNotFound",
+            ))),
+        },
+        (None, None) => Ok(String::new()),
+    }
 }
 
 fn too_large(state: &AppState) -> Response {
@@ -564,6 +650,22 @@ async fn execute(
 ) -> Response {
     let started = Instant::now();
     let media = ResponseMedia::of(headers);
+    // Only requests without credentials can have a kept public answer.
+    let cache_key = (!headers.contains_key(header::AUTHORIZATION)).then(|| {
+        let variables = serde_json::to_value(&request.variables).ok();
+        ResponseCache::key(
+            &request.query,
+            variables.as_ref(),
+            request.operation_name.as_deref(),
+        )
+    });
+    if let Some(answer) = cache_key.and_then(|key| state.answers.get(key)) {
+        state
+            .metrics
+            .observe_request(&answer.label, "query", started.elapsed(), &[]);
+        return kept_answer(state, &method, headers, &answer, media);
+    }
+    let generation = state.answers.generation();
     // The parser recurses once per level of nesting: refuse a deep document
     // before it is parsed here to find its operation.
     let operation = if crate::query_limits::check_nesting(&request.query, state.max_nesting).is_ok()
@@ -666,8 +768,8 @@ async fn execute(
     } else {
         StatusCode::OK
     };
-    state.metrics.observe_response(status.as_u16());
     if status != StatusCode::OK || !cacheable {
+        state.metrics.observe_response(status.as_u16());
         let mut response = (
             status,
             [
@@ -685,7 +787,12 @@ async fn execute(
         }
         return response;
     }
-    public_answer(state, &method, headers, body, media)
+    let answer = CachedAnswer::new(generation, Bytes::from(body), label, state.cache_max_age);
+    let response = kept_answer(state, &method, headers, &answer, media);
+    if let Some(key) = cache_key {
+        state.answers.put(key, answer);
+    }
+    response
 }
 
 /// Codes of errors that stop a request before it runs.
@@ -738,47 +845,45 @@ impl ResponseMedia {
     }
 }
 
-/// A public, cacheable answer: `Cache-Control`, a strong `ETag` over the exact
-/// bytes, and `304 Not Modified` for a GET whose `If-None-Match` matches.
-fn public_answer(
+/// A public answer: `Cache-Control`, a strong `ETag` over the exact bytes,
+/// and `304 Not Modified` for a GET whose `If-None-Match` matches.
+fn kept_answer(
     state: &AppState,
     method: &Method,
     headers: &HeaderMap,
-    body: Vec<u8>,
+    answer: &CachedAnswer,
     media: ResponseMedia,
 ) -> Response {
-    let etag = etag_of(&body);
-    let cache_control = if state.cache_max_age > 0 {
-        format!("public, max-age={}", state.cache_max_age)
-    } else {
-        "no-cache".to_owned()
-    };
-    let validators = [
-        (header::ETAG, etag.clone()),
-        (header::CACHE_CONTROL, cache_control),
-        (header::VARY, "Authorization, Accept".to_owned()),
-    ];
     let matches = headers
         .get_all(header::IF_NONE_MATCH)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
         .map(|tag| tag.trim().trim_start_matches("W/"))
-        .any(|tag| tag == "*" || tag == etag);
-    if *method == Method::GET && matches {
-        return (StatusCode::NOT_MODIFIED, validators).into_response();
-    }
-    let mut response = (validators, body).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(media.as_str()),
+        .any(|tag| tag == "*" || tag.as_bytes() == answer.etag.as_bytes());
+    let not_modified = *method == Method::GET && matches;
+    state
+        .metrics
+        .observe_response(if not_modified { 304 } else { 200 });
+    let mut response = if not_modified {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        Response::new(Body::from(answer.body.clone()))
+    };
+    let response_headers = response.headers_mut();
+    response_headers.insert(header::ETAG, answer.etag.clone());
+    response_headers.insert(header::CACHE_CONTROL, answer.cache_control.clone());
+    response_headers.insert(
+        header::VARY,
+        HeaderValue::from_static("Authorization, Accept"),
     );
+    if !not_modified {
+        response_headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(media.as_str()),
+        );
+    }
     response
-}
-
-fn etag_of(body: &[u8]) -> String {
-    let digest = Sha256::digest(body);
-    format!("\"{}\"", hex::encode(&digest[..16]))
 }
 
 #[cfg(test)]

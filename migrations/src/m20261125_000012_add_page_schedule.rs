@@ -1,4 +1,5 @@
-//! Scheduled publishing: when a page is to be published, and which version.
+//! Scheduled publishing: when a page is to be published, and which version;
+//! and which version the public reads, as drafts move `version` on.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -26,6 +27,14 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
+            .alter_table(
+                Table::alter()
+                    .table(Page::Table)
+                    .add_column(integer_null(Page::PublishedVersion))
+                    .to_owned(),
+            )
+            .await?;
+        manager
             .create_index(
                 Index::create()
                     .name("idx_page_scheduled_at")
@@ -45,7 +54,11 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        for column in [Page::ScheduledVersion, Page::ScheduledAt] {
+        for column in [
+            Page::PublishedVersion,
+            Page::ScheduledVersion,
+            Page::ScheduledAt,
+        ] {
             manager
                 .alter_table(
                     Table::alter()
@@ -64,4 +77,5 @@ enum Page {
     Table,
     ScheduledAt,
     ScheduledVersion,
+    PublishedVersion,
 }

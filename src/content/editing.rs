@@ -169,6 +169,7 @@ pub async fn save_page(
                 updated_at: Set(now),
                 scheduled_at: Set(None),
                 scheduled_version: Set(None),
+                published_version: Set(None),
             })
             .exec_without_returning(db)
             .await?;
@@ -371,6 +372,7 @@ pub async fn publish(
             Expr::value(PageStatus::Published.as_str()),
         )
         .col_expr(page::Column::PublishedAt, Expr::value(now))
+        .col_expr(page::Column::PublishedVersion, Expr::value(version))
         .col_expr(
             page::Column::ScheduledAt,
             Expr::value(Option::<DateTime<Utc>>::None),

@@ -84,6 +84,8 @@ pub mod page {
         /// When the scheduler is to publish `scheduled_version`.
         pub scheduled_at: Option<DateTimeUtc>,
         pub scheduled_version: Option<i32>,
+        /// The version the public reads; `version` moves on with drafts.
+        pub published_version: Option<i32>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

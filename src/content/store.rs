@@ -209,7 +209,7 @@ pub(crate) async fn page_views(
                 body_html: translation.body_html,
                 media: media_by_page.remove(&page.id).unwrap_or_default(),
                 status: PageStatus::parse(&page.status).unwrap_or(PageStatus::Draft),
-                version: page.version,
+                version: page.published_version.unwrap_or(page.version),
                 published_at: page.published_at,
                 updated_at: translation.updated_at.max(page.updated_at),
                 available_locales,
@@ -470,6 +470,7 @@ pub async fn insert_page(
         updated_at: Set(now),
         scheduled_at: Set(None),
         scheduled_version: Set(None),
+        published_version: Set(published_at.map(|_| 1)),
     })
     .exec_without_returning(db)
     .await?;

@@ -435,3 +435,153 @@ async fn shutdown_finishes_and_stops_listening() {
         "no longer listening"
     );
 }
+
+async fn statement_count(app: &TestApp) -> u64 {
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix("hamlet_db_statements_total "))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_repeated_public_query_is_answered_from_memory_until_content_changes() {
+    let app = TestApp::spawn_with(crate::helpers::Seed::BuiltIn, |config| {
+        config.background.schedule_poll = std::time::Duration::from_secs(3600);
+        config.background.webhooks.poll = std::time::Duration::from_secs(3600);
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let query = "query($slug: String!) { page(slug: $slug) { title version } }";
+    let first = app
+        .post(query, json!({ "slug": "vision-and-purpose" }))
+        .await;
+    let etag = first.headers()["etag"].clone();
+    let body = first.text().await.unwrap();
+    let before = statement_count(&app).await;
+    // The same request laid out differently.
+    let again = app
+        .post(
+            "query($slug: String!) {\n  page(slug: $slug) {\n    title\n    version\n  }\n}",
+            json!({ "slug": "vision-and-purpose" }),
+        )
+        .await;
+    assert_eq!(again.headers()["etag"], etag);
+    assert_eq!(again.text().await.unwrap(), body);
+    assert_eq!(
+        statement_count(&app).await,
+        before,
+        "answered without the database"
+    );
+    // Other variables are another answer.
+    let other = app.post(query, json!({ "slug": "have-your-say" })).await;
+    assert_ne!(other.headers()["etag"], etag);
+
+    let editor = app.staff(&[hamlet::staff::model::Role::Editor]).await;
+    let id = app
+        .data_as(
+            &editor,
+            "{ page(slug: \"vision-and-purpose\", preview: true) { id version } }",
+            json!({}),
+        )
+        .await["page"]
+        .clone();
+    app.data_as(
+        &editor,
+        "mutation($input: SavePageInput!) { savePage(input: $input) { version } }",
+        json!({ "input": { "id": id["id"], "expectedVersion": id["version"], "slug": "vision-and-purpose",
+                           "title": "Our vision", "body": "Working together." } }),
+    )
+    .await;
+    let draft_only = app
+        .post(query, json!({ "slug": "vision-and-purpose" }))
+        .await;
+    assert_eq!(
+        draft_only.headers()["etag"],
+        etag,
+        "a draft changes nothing public"
+    );
+    app.data_as(
+        &editor,
+        "mutation($id: ID!) { publishPage(id: $id) { status } }",
+        json!({ "id": id["id"] }),
+    )
+    .await;
+    let fresh = app
+        .post(query, json!({ "slug": "vision-and-purpose" }))
+        .await;
+    assert_ne!(fresh.headers()["etag"], etag);
+    let fresh: serde_json::Value = fresh.json().await.unwrap();
+    assert_eq!(fresh["data"]["page"]["title"], "Our vision");
+}
+
+#[tokio::test]
+async fn a_partner_site_can_send_a_query_by_its_hash() {
+    use sha2::Digest as _;
+    let app = TestApp::spawn().await;
+    let query = "{ organisation { name vision } }";
+    let hash = hex::encode(sha2::Sha256::digest(query.as_bytes()));
+    let extensions = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } }).to_string();
+
+    // Unknown hash: the client is asked for the text.
+    let unknown = app
+        .get(&[("extensions", extensions.as_str())], headers(&[]))
+        .await;
+    assert_eq!(unknown.status(), 200);
+    let body: serde_json::Value = unknown.json().await.unwrap();
+    assert_eq!(first_error_code(&body), "PERSISTED_QUERY_NOT_FOUND");
+
+    // A wrong hash for the text is refused; the right one is kept.
+    let wrong = app
+        .client
+        .post(app.url("/graphql"))
+        .json(&json!({ "query": "{ services { slug } }",
+                       "extensions": { "persistedQuery": { "version": 1, "sha256Hash": hash } } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 400);
+    let registered = app
+        .client
+        .post(app.url("/graphql"))
+        .json(&json!({ "query": query, "extensions": { "persistedQuery": { "version": 1, "sha256Hash": hash } } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), 200);
+
+    // Now a short GET, which a CDN can cache, answers with validators.
+    let by_hash = app
+        .get(&[("extensions", extensions.as_str())], headers(&[]))
+        .await;
+    assert_eq!(by_hash.status(), 200);
+    let etag = by_hash.headers()["etag"].to_str().unwrap().to_owned();
+    assert!(
+        by_hash.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .starts_with("public")
+    );
+    let body: serde_json::Value = by_hash.json().await.unwrap();
+    assert_eq!(
+        body["data"]["organisation"]["name"],
+        "Tower Hamlets Together"
+    );
+    let revalidated = app
+        .get(
+            &[("extensions", extensions.as_str())],
+            headers(&[("if-none-match", &etag)]),
+        )
+        .await;
+    assert_eq!(revalidated.status(), 304);
+}
