@@ -18,6 +18,7 @@ use crate::content::graphql::ContentQuery;
 use crate::moderation::graphql::{ModerationMutation, ModerationQuery, ModerationSubscription};
 use crate::pagination::Limits;
 use crate::rate_limit::RateLimiter;
+use crate::reports::graphql::ReportsQuery;
 use crate::staff::graphql::{LoginLimit, StaffMutation, StaffQuery};
 use crate::staff::password::Passwords;
 use crate::staff::token::TokenKeys;
@@ -34,6 +35,7 @@ pub struct Query(
     StaffQuery,
     ModerationQuery,
     KioskQuery,
+    ReportsQuery,
 );
 
 /// Every mutation, from every feature.

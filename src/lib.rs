@@ -19,6 +19,7 @@ pub mod moderation;
 pub mod pagination;
 pub mod privacy;
 pub mod rate_limit;
+pub mod reports;
 pub mod staff;
 pub mod submissions;
 pub mod telemetry;
