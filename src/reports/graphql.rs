@@ -242,7 +242,11 @@ impl FeedbackStats {
     /// first response) to the one holding `receivedTo` (or the last
     /// response), never past the current period, with empty periods shown
     /// as zeros; at most the latest 240 periods.
-    async fn by_period(&self, #[graphql(default)] period: StatsPeriod) -> Vec<PeriodStats> {
+    async fn by_period(
+        &self,
+        #[graphql(desc = "MONTH (the default), QUARTER or YEAR.")] period: Option<StatsPeriod>,
+    ) -> Vec<PeriodStats> {
+        let period = period.unwrap_or_default();
         let span = self.cube.month_span();
         let first = self
             .query

@@ -13,6 +13,7 @@ mod durability;
 mod helpers;
 mod http;
 mod moderation;
+mod reports;
 mod schema;
 mod staff;
 mod submissions;
