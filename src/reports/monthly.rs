@@ -409,6 +409,8 @@ struct Frame {
     right: f64,
     top: f64,
     bottom: f64,
+    /// The percentage at the foot of the scale; the top is 100%.
+    floor: f64,
 }
 
 impl Frame {
@@ -422,7 +424,8 @@ impl Frame {
 
     fn y(&self, percent: f64) -> f64 {
         let span = self.height - self.top - self.bottom;
-        self.top + span * (1.0 - percent.clamp(0.0, 100.0) / 100.0)
+        let share = (percent.clamp(self.floor, 100.0) - self.floor) / (100.0 - self.floor).max(1.0);
+        self.top + span * (1.0 - share)
     }
 }
 
@@ -453,6 +456,7 @@ fn small_multiple(
     report: &MonthlyReport,
     service: &ServiceSeries,
     overall: &[Option<f64>],
+    floor: f64,
 ) -> String {
     let frame = Frame {
         width: 340.0,
@@ -461,6 +465,7 @@ fn small_multiple(
         right: 44.0,
         top: 10.0,
         bottom: 22.0,
+        floor,
     };
     let values: Vec<Option<f64>> = service.months.iter().map(shown_positive).collect();
     let count = values.len();
@@ -486,7 +491,7 @@ fn small_multiple(
         h = frame.height,
         label = escape(&description),
     );
-    for grid in [0.0, 50.0, 100.0] {
+    for grid in [floor, (floor + 100.0) / 2.0, 100.0] {
         let y = frame.y(grid);
         let _ = write!(
             svg,
@@ -506,9 +511,9 @@ fn small_multiple(
             let x = frame.x(index, count);
             let _ = write!(
                 svg,
-                "<text x=\"{x:.1}\" y=\"{y:.1}\" font-size=\"10\" fill=\"{c}\" text-anchor=\"middle\">*</text>",
-                y = frame.y(0.0) - 3.0,
-                c = colour::MID_GREY,
+                "<text x=\"{x:.1}\" y=\"{y:.1}\" font-size=\"14\" font-weight=\"bold\" fill=\"{c}\" text-anchor=\"middle\">*</text>",
+                y = frame.y(floor) + 1.0,
+                c = colour::DARK_GREY,
             );
         }
     }
@@ -567,18 +572,35 @@ fn small_multiple(
     svg
 }
 
+/// The foot of the percent-positive scale all panels share: 50%, or lower
+/// in steps of 10 so that no value falls off it.
+fn scale_floor(values: impl Iterator<Item = f64>) -> f64 {
+    let lowest = values.fold(50.0_f64, f64::min);
+    ((lowest / 10.0).floor() * 10.0).clamp(0.0, 50.0)
+}
+
 fn render_multiples(html: &mut String, report: &MonthlyReport) {
     let overall: Vec<Option<f64>> = report.overall.iter().map(shown_positive).collect();
+    let floor = scale_floor(
+        report
+            .services
+            .iter()
+            .flat_map(|service| service.months.iter().map(shown_positive))
+            .chain(overall.iter().copied())
+            .flatten(),
+    );
     let _ = write!(
         html,
         "<section><h2>Percent positive by service, {} to {}</h2>\
-         <p class=\"lede\">Each panel is one service, month by month. A gap means no percentage \
-         can be shown that month; <b>*</b> marks a month withheld because it had fewer than {} responses.</p>\
+         <p class=\"lede\">Each panel is one service, month by month, on the same scale ({}% to 100%). \
+         A gap means no percentage can be shown that month; <b>*</b> marks a month withheld because it \
+         had fewer than {} responses.</p>\
          <div class=\"legend\"><span><i class=\"line-swatch\"></i>the service</span>\
          <span><i class=\"line-swatch overall\"></i>all services</span></div>\
          <div class=\"multiples\">",
         escape(&report.months.first().map(|m| m.name()).unwrap_or_default()),
         escape(&report.month.name()),
+        floor,
         SMALL_NUMBER_LIMIT,
     );
     for service in &report.services {
@@ -586,7 +608,7 @@ fn render_multiples(html: &mut String, report: &MonthlyReport) {
             html,
             "<div class=\"multiple\"><h3>{}</h3>{}</div>",
             escape(&service.name),
-            small_multiple(report, service, &overall)
+            small_multiple(report, service, &overall, floor)
         );
     }
     html.push_str("</div>");
@@ -1025,5 +1047,9 @@ mod tests {
         assert_eq!(nice_ceiling(1001), 2000);
         assert_eq!(thousands(1_234_567), "1,234,567");
         assert_eq!(thousands(999), "999");
+        assert_eq!(scale_floor([88.0, 93.5].into_iter()), 50.0);
+        assert_eq!(scale_floor([88.0, 41.2].into_iter()), 40.0);
+        assert_eq!(scale_floor(std::iter::empty()), 50.0);
+        assert_eq!(scale_floor([0.0].into_iter()), 0.0);
     }
 }
