@@ -163,13 +163,21 @@ fn main() -> ExitCode {
         print!("{}", hamlet::graphql::sdl());
         return ExitCode::SUCCESS;
     }
-    let config = match Config::from_env() {
+    let mut config = match Config::from_env() {
         Ok(config) => config,
         Err(error) => {
             eprintln!("hamlet: configuration error: {error}");
             return ExitCode::from(2);
         }
     };
+    // Logs go to standard output, where they would mix with the CSV; errors
+    // still reach standard error below.
+    if let Some(Command::Export {
+        command: ExportCommand::Feedback { out: None, .. },
+    }) = &cli.command
+    {
+        config.log_filter = "off".into();
+    }
     hamlet::telemetry::init(&config);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use async_graphql::{Context, InputObject, Object, SimpleObject};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Datelike as _, Utc};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
@@ -46,6 +46,14 @@ async fn stats_query(
             "filter.receivedTo",
             "is before receivedFrom",
         ));
+    }
+    for (field, at) in [
+        ("filter.receivedFrom", filter.received_from),
+        ("filter.receivedTo", filter.received_to),
+    ] {
+        if at.is_some_and(|at| !(1..=9999).contains(&at.year())) {
+            return Err(AppError::bad_input(field, "must be in the years 1 to 9999"));
+        }
     }
     let service_id = match filter.service_slug.as_deref() {
         None => None,
@@ -257,7 +265,7 @@ impl FeedbackStats {
         let last = self
             .query
             .received_to
-            .map(|to| Month::of(to - Duration::microseconds(1)))
+            .map(Month::before)
             .or(span.map(|(_, last)| last))
             .map(|last| last.min(current));
         let (Some(first), Some(last)) = (first, last) else {

@@ -512,11 +512,11 @@ fn derived_key(fingerprint: &str, occurrence: u64) -> String {
 /// The reference a row without one gets: made from its key, so importing
 /// the same file into a fresh database gives the same references; `attempt`
 /// picks another when one is taken.
-fn derived_reference(key: &str, attempt: u32) -> String {
+fn derived_reference(key: &str, attempt: u32) -> Reference {
     let hash = digest(&[key, &attempt.to_string()]);
     let mut random = [0u8; 8];
     random.copy_from_slice(&hash[..8]);
-    Reference::from_random(ReferenceKind::Feedback, u64::from_le_bytes(random)).to_string()
+    Reference::from_random(ReferenceKind::Feedback, u64::from_le_bytes(random))
 }
 
 /// A UUIDv7 made from when the response was received, so that id order
@@ -617,19 +617,27 @@ pub async fn import_feedback(
         .into_iter()
         .map(|(id, slug)| (slug, id))
         .collect();
+    if services.is_empty() {
+        return Err(anyhow::anyhow!(
+            "the database has no services to import feedback about: run `hamlet seed` first"
+        )
+        .into());
+    }
 
     // First pass: check every row, and collect the references the file gives
     // (so no derived reference takes one of them).
     let mut rows = Rows::open(path)?;
     let mut errors = Vec::new();
-    let mut given: HashMap<String, u64> = HashMap::new();
+    let mut given: HashMap<Reference, u64> = HashMap::new();
     let mut count = 0;
+    let checking = progress_bar(None);
     while let Some(parsed) = rows.next(&services, now) {
         count += 1;
+        checking.inc(1);
         match parsed {
             Ok(parsed) => {
                 if let Some(reference) = parsed.reference
-                    && let Some(first) = given.insert(reference.to_string(), rows.row)
+                    && let Some(first) = given.insert(reference, rows.row)
                 {
                     errors.push(RowError {
                         row: rows.row,
@@ -644,6 +652,7 @@ pub async fn import_feedback(
             break;
         }
     }
+    checking.finish_and_clear();
     if !errors.is_empty() {
         errors.truncate(MAX_ERRORS);
         return Err(ImportError::Rows(errors));
@@ -657,11 +666,12 @@ pub async fn import_feedback(
     }
 
     // Second pass: store what is not stored yet, all in one transaction.
-    let progress = progress_bar(count);
+    let progress = progress_bar(Some(count));
     let txn = crate::db::write(db).await?;
     let mut rows = Rows::open(path)?;
-    let mut occurrences: HashMap<String, u64> = HashMap::new();
-    let mut taken: HashSet<String> = given.into_keys().collect();
+    // Keyed by a fingerprint's first 128 bits, to keep a million rows small.
+    let mut occurrences: HashMap<u128, u64> = HashMap::new();
+    let mut taken: HashSet<Reference> = given.into_keys().collect();
     let mut chunk = Vec::with_capacity(CHUNK);
     loop {
         let next = rows.next(&services, now);
@@ -676,7 +686,7 @@ pub async fn import_feedback(
             let key = if parsed.reference.is_some() {
                 None
             } else {
-                let occurrence = occurrences.entry(fingerprint.clone()).or_default();
+                let occurrence = occurrences.entry(short(&fingerprint)).or_default();
                 let key = derived_key(&fingerprint, *occurrence);
                 *occurrence += 1;
                 Some(key)
@@ -724,7 +734,7 @@ pub async fn import_feedback(
 async fn plan(
     db: &impl sea_orm::ConnectionTrait,
     batch: Vec<(ParsedRow, String, Option<String>)>,
-    taken: &mut HashSet<String>,
+    taken: &mut HashSet<Reference>,
 ) -> Result<Vec<ImportedFeedback>, ImportError> {
     let references: Vec<String> = batch
         .iter()
@@ -785,20 +795,21 @@ async fn plan(
     // next attempt.
     let mut attempt = 0;
     while !unassigned.is_empty() {
-        let candidates: Vec<String> = unassigned
+        let candidates: Vec<Reference> = unassigned
             .iter()
             .map(|&index| {
                 let key = planned[index].key.as_deref().unwrap_or_default();
                 derived_reference(key, attempt)
             })
             .collect();
-        let clashing = store::stored_references(db, &candidates).await?;
+        let texts: Vec<String> = candidates.iter().map(ToString::to_string).collect();
+        let clashing = store::stored_references(db, &texts).await?;
         let mut still = Vec::new();
-        for (index, candidate) in unassigned.into_iter().zip(candidates) {
-            if clashing.contains(&candidate) || !taken.insert(candidate.clone()) {
+        for ((index, candidate), text) in unassigned.into_iter().zip(candidates).zip(texts) {
+            if clashing.contains(&text) || !taken.insert(candidate) {
                 still.push(index);
             } else {
-                planned[index].reference = candidate;
+                planned[index].reference = text;
             }
         }
         unassigned = still;
@@ -810,14 +821,31 @@ async fn plan(
     Ok(planned)
 }
 
-fn progress_bar(rows: u64) -> indicatif::ProgressBar {
+/// A fingerprint's first 128 bits.
+fn short(fingerprint: &str) -> u128 {
+    fingerprint
+        .get(..32)
+        .and_then(|hex| u128::from_str_radix(hex, 16).ok())
+        .unwrap_or_default()
+}
+
+/// A progress bar on standard error when that is a terminal: counting up
+/// while the file is checked (`rows` unknown), then filling while it is stored.
+fn progress_bar(rows: Option<u64>) -> indicatif::ProgressBar {
     if !std::io::stderr().is_terminal() {
         return indicatif::ProgressBar::hidden();
     }
-    let bar = indicatif::ProgressBar::new(rows);
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("importing {bar:40} {pos}/{len} rows ({eta} left)")
-    {
+    let (bar, template) = match rows {
+        None => (
+            indicatif::ProgressBar::new_spinner(),
+            "{spinner} checking row {pos}",
+        ),
+        Some(rows) => (
+            indicatif::ProgressBar::new(rows),
+            "importing {bar:40} {pos}/{len} rows ({eta} left)",
+        ),
+    };
+    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
         bar.set_style(style);
     }
     bar
@@ -926,7 +954,7 @@ mod tests {
         assert_ne!(first, derived_key("same", 1));
         assert!(first.len() <= limits::IDEMPOTENCY_KEY);
         let reference = derived_reference(&first, 0);
-        assert!(Reference::parse(&reference).is_ok());
+        assert_eq!(Reference::parse(&reference.to_string()), Ok(reference));
         assert_eq!(reference, derived_reference(&first, 0));
         assert_ne!(reference, derived_reference(&first, 1));
     }

@@ -185,12 +185,28 @@ impl Month {
         Self::new(year, month).ok_or_else(invalid)
     }
 
-    /// The month holding this moment.
+    /// The month holding this moment (within years 1 to 9999).
     pub fn of(at: DateTime<Utc>) -> Self {
-        Self {
-            year: at.year(),
-            month: at.month(),
+        match at.year() {
+            ..=0 => Self { year: 1, month: 1 },
+            10_000.. => Self {
+                year: 9999,
+                month: 12,
+            },
+            year => Self {
+                year,
+                month: at.month(),
+            },
         }
+    }
+
+    /// The month holding the last instant before `end`: the last month of a
+    /// range that ends (exclusively) at `end`.
+    pub fn before(end: DateTime<Utc>) -> Self {
+        Self::of(
+            end.checked_sub_signed(chrono::Duration::microseconds(1))
+                .unwrap_or(end),
+        )
     }
 
     pub fn year(self) -> i32 {
@@ -455,6 +471,15 @@ mod tests {
         assert_eq!(may.start().to_rfc3339(), "2026-05-01T00:00:00+00:00");
         assert_eq!(may.end().to_rfc3339(), "2026-06-01T00:00:00+00:00");
         assert_eq!(Month::of(may.end()), may.next());
+        assert_eq!(Month::before(may.end()), may);
+        assert_eq!(
+            Month::before(DateTime::<Utc>::MIN_UTC),
+            Month::new(1, 1).unwrap()
+        );
+        assert_eq!(
+            Month::of(DateTime::<Utc>::MAX_UTC),
+            Month::new(9999, 12).unwrap()
+        );
         for bad in [
             "2026-5", "2026-13", "2026-00", "26-05", "2026/05", "", "abcd-ef",
         ] {

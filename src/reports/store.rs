@@ -62,28 +62,45 @@ fn month_of_received_at(backend: DbBackend) -> &'static str {
 }
 
 /// Responses counted by service, channel, month and rating, in one grouped
-/// query: at most (services × 5 channels × months × 6 ratings) rows however
+/// query: at most (months × services × 5 channels × 6 ratings) rows however
 /// many responses there are. Every breakdown is added up from these.
+///
+/// The month leads the grouping, so that SQLite, which sorts to group,
+/// never walks a service index row by row to save a sort (it would, and a
+/// million random row reads cost more than the sort). On SQLite a date range
+/// is also given as a range of months, which an index on the month
+/// expression (if one exists) serves without any sort at all.
 pub async fn cube(db: &impl ConnectionTrait, query: &StatsQuery) -> AppResult<Cube> {
     use feedback::Column as C;
-    let month = month_of_received_at(db.get_database_backend());
-    let rows: Vec<(Uuid, String, String, String, i64)> = feedback::Entity::find()
+    let backend = db.get_database_backend();
+    let month = month_of_received_at(backend);
+    let mut condition = query.condition();
+    if backend == DbBackend::Sqlite {
+        if let Some(from) = query.received_from {
+            condition = condition.add(Expr::cust(month).gte(Month::of(from).to_string()));
+        }
+        if let Some(to) = query.received_to {
+            condition = condition.add(Expr::cust(month).lte(Month::before(to).to_string()));
+        }
+    }
+    let rows: Vec<(String, Uuid, String, String, i64)> = feedback::Entity::find()
         .select_only()
+        .column_as(Expr::cust(month), "month")
         .column(C::ServiceId)
         .column(C::Channel)
         .column(C::Rating)
-        .column_as(Expr::cust(month), "month")
-        .column_as(Expr::col(C::Id).count(), "responses")
-        .filter(query.condition())
+        // COUNT(*), not of a column, so a covering index needs no row reads.
+        .column_as(Expr::cust("COUNT(*)"), "responses")
+        .filter(condition)
+        .group_by(Expr::cust(month))
         .group_by(C::ServiceId)
         .group_by(C::Channel)
         .group_by(C::Rating)
-        .group_by(Expr::cust(month))
         .into_tuple()
         .all(db)
         .await?;
     let mut cells = Vec::with_capacity(rows.len());
-    for (service, channel, rating, month, count) in rows {
+    for (month, service, channel, rating, count) in rows {
         let parsed = (
             Channel::parse(&channel),
             FftRating::parse(&rating),

@@ -317,6 +317,18 @@ async fn filters_narrow_statistics_by_service_channel_and_time() {
         )
         .await;
     assert_eq!(first_error_code(&backwards), "BAD_USER_INPUT");
+    let ancient = app
+        .graphql_as(
+            &analyst,
+            STATS,
+            json!({ "filter": { "receivedTo": "0000-01-01T00:00:00Z" } }),
+        )
+        .await;
+    assert_eq!(first_error_code(&ancient), "BAD_USER_INPUT");
+    assert_eq!(
+        ancient["errors"][0]["extensions"]["field"],
+        "filter.receivedTo"
+    );
 }
 
 #[tokio::test]
