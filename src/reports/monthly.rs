@@ -329,10 +329,15 @@ pub fn render(report: &MonthlyReport) -> String {
          <p class=\"org\">{}</p>\
          <h1>Friends and Family Test: {}</h1>\
          <p>What residents told us about local health and care services</p></div>\
-         <div class=\"meta\">Monthly report for the Board<br>Made {} UTC</div></div></header>\n<main>\n",
+         <div class=\"meta\">Monthly report for the Board<br>Made {} UTC{}</div></div></header>\n<main>\n",
         escape(&report.organisation),
         escape(&month.name()),
         report.generated_at.format("%-d %B %Y, %H:%M"),
+        if month == Month::of(report.generated_at) {
+            "<br><b>The month is not over: its figures are partial</b>"
+        } else {
+            ""
+        },
     );
 
     render_cards(&mut html, report, &this, &before);
