@@ -99,6 +99,6 @@ browser=$(command -v chromium || command -v chromium-browser || command -v googl
 "$browser" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
   --disable-background-networking --disable-component-update --disable-sync \
   --hide-scrollbars --user-data-dir="$work/chromium" \
-  --screenshot="$PWD/docs/monthly-report.png" --window-size=1200,2960 \
+  --screenshot="$PWD/docs/monthly-report.png" --window-size=1200,3010 \
   "file://$report" 2>/dev/null
 echo "docs/monthly-report.png: the report for $month"
