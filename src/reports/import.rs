@@ -84,12 +84,6 @@ impl From<sea_orm::DbErr> for ImportError {
     }
 }
 
-impl From<csv::Error> for ImportError {
-    fn from(error: csv::Error) -> Self {
-        Self::Failed(error.into())
-    }
-}
-
 /// What an import did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ImportOutcome {

@@ -295,6 +295,8 @@ footer { margin-top: 18px; font-size: 12.5px; color: #425563; }
   main { padding: 0; max-width: none; }
   header.band { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
   section, .card { border: 1px solid #d8dde0; }
+  .split { grid-template-columns: 1fr; gap: 0; }
+  .split section { margin-top: 18px; }
   .card, .swatch, .line-swatch { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 }
 "#;
