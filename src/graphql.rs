@@ -21,6 +21,7 @@ use crate::pagination::Limits;
 use crate::privacy::graphql::PrivacyMutation;
 use crate::query_limits::{DocumentGuard, DocumentLimits};
 use crate::rate_limit::RateLimiter;
+use crate::reports::graphql::ReportsQuery;
 use crate::staff::graphql::{LoginLimit, StaffMutation, StaffQuery};
 use crate::staff::password::Passwords;
 use crate::staff::throttle::LoginThrottle;
@@ -40,6 +41,7 @@ pub struct Query(
     ModerationQuery,
     KioskQuery,
     WebhookQuery,
+    ReportsQuery,
 );
 
 /// Every mutation, from every feature.

@@ -23,6 +23,7 @@ pub mod pagination;
 pub mod privacy;
 pub mod query_limits;
 pub mod rate_limit;
+pub mod reports;
 pub mod staff;
 pub mod submissions;
 pub mod telemetry;

@@ -1,9 +1,10 @@
-//! The `hamlet` command: serve (the default), migrate, seed, schema, staff, kiosk.
+//! The `hamlet` command: serve (the default), migrate, seed, schema, staff, kiosk,
+//! export, import, report.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use hamlet::content::seed::{self, SeedFiles};
 use hamlet::staff::model::Role;
 use hamlet::{App, Config, db};
@@ -53,6 +54,71 @@ enum Command {
         /// The file to write; it must not exist yet.
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Export data for analysis.
+    Export {
+        #[command(subcommand)]
+        command: ExportCommand,
+    },
+    /// Import historic data, such as paper returns.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
+    /// Write the monthly Friends and Family Test report for the Board: one
+    /// self-contained HTML file, readable offline and printable.
+    Report {
+        /// The month to report on, e.g. 2026-05.
+        #[arg(long)]
+        month: String,
+        /// The folder to write feedback-report-YYYY-MM.html into (made if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExportCommand {
+    /// Feedback, one row per response with a header: reference, received_at,
+    /// captured_at, service, rating, comment, channel, locale, status,
+    /// safeguarding, pii_flags, tags. Never contact details.
+    Feedback {
+        #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
+        format: ExportFormat,
+        /// Received on or after this date (2026-05-01, UTC) or RFC 3339 time.
+        #[arg(long, value_parser = parse_bound)]
+        from: Option<chrono::DateTime<chrono::Utc>>,
+        /// Received before this date or time (exclusive).
+        #[arg(long, value_parser = parse_bound)]
+        to: Option<chrono::DateTime<chrono::Utc>>,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ExportFormat {
+    Csv,
+}
+
+fn parse_bound(value: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    hamlet::reports::export::parse_bound(value, "the date").map_err(|error| error.to_string())
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Feedback from a CSV file with a header row: what `export feedback`
+    /// writes, or just service, rating, comment and received_at. Every row is
+    /// checked first; one bad row and nothing is imported. Importing the same
+    /// file again adds nothing.
+    Feedback {
+        /// The CSV file (UTF-8).
+        #[arg(long)]
+        csv: PathBuf,
+        /// Check the file and report problems, but import nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -107,13 +173,21 @@ fn main() -> ExitCode {
         print!("{}", hamlet::graphql::sdl());
         return ExitCode::SUCCESS;
     }
-    let config = match Config::from_env() {
+    let mut config = match Config::from_env() {
         Ok(config) => config,
         Err(error) => {
             eprintln!("hamlet: configuration error: {error}");
             return ExitCode::from(2);
         }
     };
+    // Logs go to standard output, where they would mix with the CSV; errors
+    // still reach standard error below.
+    if let Some(Command::Export {
+        command: ExportCommand::Feedback { out: None, .. },
+    }) = &cli.command
+    {
+        config.log_filter = "off".into();
+    }
     hamlet::telemetry::init(&config);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -192,6 +266,74 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             db::backup(&db, &out).await?;
             println!("backup written to {}", out.display());
         }
+        Command::Export { command } => {
+            let db = db::connect(&config).await?;
+            db::migrate(&db).await?;
+            export(command, &db).await?;
+        }
+        Command::Import { command } => {
+            let db = db::connect(&config).await?;
+            db::migrate(&db).await?;
+            import(command, &db).await?;
+        }
+        Command::Report { month, out } => {
+            let month = hamlet::reports::model::Month::parse(&month, "--month")?;
+            let db = db::connect(&config).await?;
+            db::migrate(&db).await?;
+            let path = hamlet::reports::monthly::write_report(&db, month, &out).await?;
+            println!("{}", path.display());
+        }
+    }
+    Ok(())
+}
+
+async fn export(command: ExportCommand, db: &sea_orm::DatabaseConnection) -> anyhow::Result<()> {
+    use hamlet::reports::export::export_feedback;
+    let ExportCommand::Feedback {
+        format: ExportFormat::Csv,
+        from,
+        to,
+        out,
+    } = command;
+    match out {
+        Some(path) => {
+            let file = std::fs::File::create(&path)
+                .map_err(|error| anyhow::anyhow!("cannot write {}: {error}", path.display()))?;
+            let rows = export_feedback(db, from, to, std::io::BufWriter::new(file)).await?;
+            eprintln!("exported {rows} feedback rows to {}", path.display());
+        }
+        None => {
+            export_feedback(db, from, to, std::io::BufWriter::new(std::io::stdout())).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn import(command: ImportCommand, db: &sea_orm::DatabaseConnection) -> anyhow::Result<()> {
+    use hamlet::reports::import::{ImportError, import_feedback};
+    let ImportCommand::Feedback { csv, dry_run } = command;
+    match import_feedback(db, &csv, dry_run).await {
+        Ok(outcome) if dry_run => {
+            println!(
+                "{} rows checked: no problems found (nothing imported: --dry-run)",
+                outcome.rows
+            );
+        }
+        Ok(outcome) => println!(
+            "imported {} feedback rows; {} were already stored and were skipped",
+            outcome.imported, outcome.skipped
+        ),
+        Err(ImportError::Rows(errors)) => {
+            for error in &errors {
+                eprintln!("{}: {error}", csv.display());
+            }
+            anyhow::bail!(
+                "{} problem(s) in {}; nothing was imported",
+                errors.len(),
+                csv.display()
+            );
+        }
+        Err(ImportError::Failed(error)) => return Err(error),
     }
     Ok(())
 }

@@ -1,0 +1,363 @@
+//! Reports' GraphQL face: `feedbackStats`, the Friends and Family Test
+//! figures staff dashboards read. MODERATOR and ANALYST; no free text.
+
+use std::collections::HashSet;
+
+use async_graphql::{Context, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Datelike as _, Utc};
+use sea_orm::DatabaseConnection;
+use uuid::Uuid;
+
+use super::model::{CHANNELS, Cube, Figures, Month, RATINGS, RatingCounts, StatsPeriod};
+use super::store::{self, StatsQuery};
+use crate::auth::RoleGuard;
+use crate::content::graphql::Service;
+use crate::content::model::ServiceView;
+use crate::content::store as content_store;
+use crate::error::{AppError, AppResult, IntoGraphql as _};
+use crate::submissions::model::{Channel, FftRating};
+
+/// The most periods `byPeriod` lists (the latest are kept): 20 years of months.
+const MAX_PERIODS: usize = 240;
+
+/// Which feedback the statistics count. Every filter given must match.
+/// Feedback marked SPAM never counts.
+#[derive(InputObject, Default)]
+pub struct StatsFilter {
+    /// Received at or after this time.
+    received_from: Option<DateTime<Utc>>,
+    /// Received before this time.
+    received_to: Option<DateTime<Utc>>,
+    /// About this service (a `slug` from `services`).
+    service_slug: Option<String>,
+    /// Through any of these channels.
+    channel: Option<Vec<Channel>>,
+}
+
+async fn stats_query(
+    db: &DatabaseConnection,
+    filter: Option<StatsFilter>,
+) -> AppResult<StatsQuery> {
+    let filter = filter.unwrap_or_default();
+    if let (Some(from), Some(to)) = (filter.received_from, filter.received_to)
+        && from > to
+    {
+        return Err(AppError::bad_input(
+            "filter.receivedTo",
+            "is before receivedFrom",
+        ));
+    }
+    for (field, at) in [
+        ("filter.receivedFrom", filter.received_from),
+        ("filter.receivedTo", filter.received_to),
+    ] {
+        if at.is_some_and(|at| !(1..=9999).contains(&at.year())) {
+            return Err(AppError::bad_input(field, "must be in the years 1 to 9999"));
+        }
+    }
+    let service_id = match filter.service_slug.as_deref() {
+        None => None,
+        Some(slug) => Some(
+            content_store::service_id_by_slug(db, slug.trim())
+                .await?
+                .ok_or_else(|| {
+                    AppError::bad_input("filter.serviceSlug", "is not one of `services`")
+                })?,
+        ),
+    };
+    let mut channels = filter.channel.unwrap_or_default();
+    channels.sort_by_key(|channel| channel.as_str());
+    channels.dedup();
+    Ok(StatsQuery {
+        received_from: filter.received_from,
+        received_to: filter.received_to,
+        service_id,
+        channels,
+    })
+}
+
+/// Statistics.
+#[derive(Default)]
+pub struct ReportsQuery;
+
+#[Object]
+impl ReportsQuery {
+    /// Friends and Family Test figures for the feedback the filter matches,
+    /// overall and broken down by rating, service, channel and period.
+    /// Feedback marked SPAM never counts. MODERATOR or ANALYST.
+    ///
+    /// Percentages follow NHS England's definitions: percent positive is
+    /// (VERY_GOOD + GOOD) / (all responses − DONT_KNOW) × 100, and percent
+    /// negative is (POOR + VERY_POOR) / (all responses − DONT_KNOW) × 100;
+    /// NEITHER_GOOD_NOR_POOR stays in the denominator. Both are null when the
+    /// denominator is 0.
+    ///
+    /// Small numbers are withheld: a group (the whole, or any row of a
+    /// breakdown) with 1 to 4 responses shows its `total` but not its rating
+    /// split: rating counts and percentages are null and `suppressed` is
+    /// true. A group with no responses shows zeros.
+    #[graphql(guard = "RoleGuard::STATISTICS")]
+    async fn feedback_stats(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<StatsFilter>,
+    ) -> async_graphql::Result<FeedbackStats> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        let query = stats_query(db, filter).await.into_graphql()?;
+        let cube = store::cube(db, &query).await.into_graphql()?;
+        let services = services_listed(db, &query, &cube).await.into_graphql()?;
+        Ok(FeedbackStats {
+            whole: cube.whole(),
+            cube,
+            services,
+            query,
+        })
+    }
+}
+
+/// The services `byService` lists: those with responses, and every active
+/// service (with zeros) unless the filter names one.
+async fn services_listed(
+    db: &DatabaseConnection,
+    query: &StatsQuery,
+    cube: &Cube,
+) -> AppResult<Vec<ServiceView>> {
+    let mut services = match query.service_id {
+        Some(only) => content_store::services_by_ids(db, &[only]).await?,
+        None => content_store::active_services(db).await?,
+    };
+    let listed: HashSet<Uuid> = services.iter().map(|service| service.id).collect();
+    let missing: Vec<Uuid> = cube
+        .by(|cell| cell.service)
+        .into_keys()
+        .filter(|id| !listed.contains(id))
+        .collect();
+    if !missing.is_empty() {
+        services.extend(content_store::services_by_ids(db, &missing).await?);
+    }
+    services.sort_by(|a, b| a.name.cmp(&b.name).then(a.slug.cmp(&b.slug)));
+    Ok(services)
+}
+
+fn count(value: u64) -> i32 {
+    i32::try_from(value).unwrap_or(i32::MAX)
+}
+
+fn rating_counts(figures: &Figures) -> Vec<RatingCount> {
+    RATINGS
+        .iter()
+        .map(|&rating| RatingCount {
+            rating,
+            count: figures.counts.map(|counts| count(counts.get(rating))),
+        })
+        .collect()
+}
+
+/// Friends and Family Test figures. See `Query.feedbackStats` for the
+/// definitions and the small-number rule.
+pub struct FeedbackStats {
+    whole: RatingCounts,
+    cube: Cube,
+    services: Vec<ServiceView>,
+    query: StatsQuery,
+}
+
+/// Friends and Family Test figures. See `Query.feedbackStats` for the
+/// definitions and the small-number rule.
+#[Object]
+impl FeedbackStats {
+    /// Every response the filter matches. Always shown, also when the rating
+    /// split is withheld.
+    async fn total(&self) -> i32 {
+        count(self.whole.total())
+    }
+
+    /// True when there are 1 to 4 responses, so the rating split and the
+    /// percentages are withheld.
+    async fn suppressed(&self) -> bool {
+        self.whole.publish().suppressed
+    }
+
+    /// (VERY_GOOD + GOOD) / (all − DONT_KNOW) × 100, unrounded; null when
+    /// withheld or when nobody rated.
+    async fn percent_positive(&self) -> Option<f64> {
+        self.whole.publish().percent_positive
+    }
+
+    /// (POOR + VERY_POOR) / (all − DONT_KNOW) × 100, unrounded; null when
+    /// withheld or when nobody rated.
+    async fn percent_negative(&self) -> Option<f64> {
+        self.whole.publish().percent_negative
+    }
+
+    /// Responses per rating, every rating listed, best first.
+    async fn by_rating(&self) -> Vec<RatingCount> {
+        rating_counts(&self.whole.publish())
+    }
+
+    /// One row per service with responses, and every active service (with
+    /// zeros) unless the filter names a service; by service name.
+    async fn by_service(&self) -> Vec<ServiceStats> {
+        let groups = self.cube.by(|cell| cell.service);
+        self.services
+            .iter()
+            .map(|service| {
+                let figures = groups
+                    .get(&service.id)
+                    .copied()
+                    .unwrap_or_default()
+                    .publish();
+                ServiceStats {
+                    service: Service(service.clone()),
+                    total: count(figures.total),
+                    suppressed: figures.suppressed,
+                    percent_positive: figures.percent_positive,
+                    percent_negative: figures.percent_negative,
+                    by_rating: rating_counts(&figures),
+                }
+            })
+            .collect()
+    }
+
+    /// One row per channel (those the filter names, or all five).
+    async fn by_channel(&self) -> Vec<ChannelStats> {
+        let groups = self.cube.by(|cell| cell.channel.as_str());
+        CHANNELS
+            .iter()
+            .filter(|channel| {
+                self.query.channels.is_empty() || self.query.channels.contains(channel)
+            })
+            .map(|&channel| {
+                let figures = groups
+                    .get(channel.as_str())
+                    .copied()
+                    .unwrap_or_default()
+                    .publish();
+                ChannelStats {
+                    channel,
+                    total: count(figures.total),
+                    suppressed: figures.suppressed,
+                    percent_positive: figures.percent_positive,
+                    percent_negative: figures.percent_negative,
+                    by_rating: rating_counts(&figures),
+                }
+            })
+            .collect()
+    }
+
+    /// A time series by when feedback was received, oldest first, in calendar
+    /// periods (UTC). It runs from the period holding `receivedFrom` (or the
+    /// first response) to the one holding `receivedTo` (or the last
+    /// response), never past the current period, with empty periods shown
+    /// as zeros; at most the latest 240 periods.
+    async fn by_period(
+        &self,
+        #[graphql(desc = "MONTH (the default), QUARTER or YEAR.")] period: Option<StatsPeriod>,
+    ) -> Vec<PeriodStats> {
+        let period = period.unwrap_or_default();
+        let span = self.cube.month_span();
+        let first = self
+            .query
+            .received_from
+            .map(Month::of)
+            .or(span.map(|(first, _)| first));
+        let current = Month::of(Utc::now());
+        let last = self
+            .query
+            .received_to
+            .map(Month::before)
+            .or(span.map(|(_, last)| last))
+            .map(|last| last.min(current));
+        let (Some(first), Some(last)) = (first, last) else {
+            return Vec::new();
+        };
+        let groups = self.cube.by(|cell| period.start_of(cell.month));
+        period
+            .starts(first, last, MAX_PERIODS)
+            .into_iter()
+            .map(|start| {
+                let figures = groups.get(&start).copied().unwrap_or_default().publish();
+                PeriodStats {
+                    period: period.label(start),
+                    start: start.start(),
+                    end: start.plus(period.months()).start(),
+                    total: count(figures.total),
+                    suppressed: figures.suppressed,
+                    percent_positive: figures.percent_positive,
+                    percent_negative: figures.percent_negative,
+                    by_rating: rating_counts(&figures),
+                }
+            })
+            .collect()
+    }
+}
+
+/// How many responses gave one rating.
+#[derive(SimpleObject)]
+pub struct RatingCount {
+    rating: FftRating,
+    /// Null when the group's rating split is withheld (`suppressed`).
+    count: Option<i32>,
+}
+
+/// Friends and Family Test figures for one service.
+#[derive(SimpleObject)]
+pub struct ServiceStats {
+    service: Service,
+    /// Every response about the service. Always shown.
+    total: i32,
+    /// True when the service had 1 to 4 responses, so its rating split and
+    /// percentages are withheld.
+    suppressed: bool,
+    /// (VERY_GOOD + GOOD) / (all − DONT_KNOW) × 100; null when withheld or
+    /// when nobody rated.
+    percent_positive: Option<f64>,
+    /// (POOR + VERY_POOR) / (all − DONT_KNOW) × 100; null when withheld or
+    /// when nobody rated.
+    percent_negative: Option<f64>,
+    /// Responses per rating; counts are null when withheld.
+    by_rating: Vec<RatingCount>,
+}
+
+/// Friends and Family Test figures for one channel.
+#[derive(SimpleObject)]
+pub struct ChannelStats {
+    channel: Channel,
+    /// Every response through the channel. Always shown.
+    total: i32,
+    /// True when the channel had 1 to 4 responses, so its rating split and
+    /// percentages are withheld.
+    suppressed: bool,
+    /// (VERY_GOOD + GOOD) / (all − DONT_KNOW) × 100; null when withheld or
+    /// when nobody rated.
+    percent_positive: Option<f64>,
+    /// (POOR + VERY_POOR) / (all − DONT_KNOW) × 100; null when withheld or
+    /// when nobody rated.
+    percent_negative: Option<f64>,
+    /// Responses per rating; counts are null when withheld.
+    by_rating: Vec<RatingCount>,
+}
+
+/// Friends and Family Test figures for one calendar period.
+#[derive(SimpleObject)]
+pub struct PeriodStats {
+    /// `2026-05` for a month, `2026-Q2` for a quarter, `2026` for a year.
+    period: String,
+    /// The period's first instant (UTC).
+    start: DateTime<Utc>,
+    /// The next period's first instant: the period is `start <= t < end`.
+    end: DateTime<Utc>,
+    /// Every response received in the period. Always shown.
+    total: i32,
+    /// True when the period had 1 to 4 responses, so its rating split and
+    /// percentages are withheld.
+    suppressed: bool,
+    /// (VERY_GOOD + GOOD) / (all − DONT_KNOW) × 100; null when withheld or
+    /// when nobody rated.
+    percent_positive: Option<f64>,
+    /// (POOR + VERY_POOR) / (all − DONT_KNOW) × 100; null when withheld or
+    /// when nobody rated.
+    percent_negative: Option<f64>,
+    /// Responses per rating; counts are null when withheld.
+    by_rating: Vec<RatingCount>,
+}
