@@ -169,7 +169,7 @@ const WRITE_ATTEMPTS: u32 = 4;
 /// uncommitted transaction ensures, and must do nothing but database work,
 /// since it may run more than once:
 ///
-/// ```ignore
+/// ```text
 /// crate::db::retrying(|| async move {
 ///     let txn = crate::db::write(db).await?;
 ///     let row = store::moderate_feedback(&txn, actor, id, version, change).await?;
