@@ -436,6 +436,24 @@ async fn identifiers_holding_hidden_characters_are_refused_naming_the_field() {
         assert_eq!(first_error_code(&body), "BAD_USER_INPUT", "{name}: {body}");
         assert_eq!(body["errors"][0]["extensions"]["field"], "reference");
     }
+    // The same in a GET's variables.
+    let response = app
+        .get(
+            &[
+                (
+                    "query",
+                    "query($r: String!) { submission(reference: $r) { status } }",
+                ),
+                ("variables", r#"{"r":"FB-7K3Q\ud800-9XMD"}"#),
+            ],
+            headers(&[]),
+        )
+        .await;
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body["errors"][0]["extensions"]["field"], "reference",
+        "{body}"
+    );
     assert_eq!(count(&app, "feedback").await, 0);
     assert_eq!(count(&app, "idempotency_key").await, 0);
 
@@ -1198,4 +1216,37 @@ async fn a_backup_is_a_consistent_copy_that_opens_with_every_row() {
     let again = run();
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("exists"));
+}
+
+/// The introspection query GraphiQL sends for its documentation explorer
+/// (graphql-js's, with one more level of `ofType` than it has had).
+const INTROSPECTION: &str = "query IntrospectionQuery {
+  __schema {
+    queryType { name } mutationType { name } subscriptionType { name }
+    types { ...FullType }
+    directives { name description locations args { ...InputValue } }
+  }
+}
+fragment FullType on __Type {
+  kind name description
+  fields(includeDeprecated: true) {
+    name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason
+  }
+  inputFields { ...InputValue }
+  interfaces { ...TypeRef }
+  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+  possibleTypes { ...TypeRef }
+}
+fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
+fragment TypeRef on __Type {
+  kind name
+  ofType { kind name ofType { kind name ofType { kind name ofType { kind name
+    ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } }
+}";
+
+#[tokio::test]
+async fn the_limits_leave_room_for_graphiqls_introspection_query() {
+    let app = TestApp::spawn().await;
+    let body = app.data(INTROSPECTION, json!({})).await;
+    assert!(body["__schema"]["types"].as_array().unwrap().len() > 10);
 }
