@@ -131,7 +131,7 @@ pub const VARIABLES: &[Variable] = &[
     },
     Variable {
         name: "HAMLET_MAX_DEPTH",
-        default: "12",
+        default: "15",
         meaning: "deepest query accepted",
     },
     Variable {
@@ -313,7 +313,9 @@ impl Config {
                 parse(&get, "HAMLET_MAX_BODY_BYTES", "65536")?,
                 "HAMLET_MAX_BODY_BYTES",
             )?,
-            max_depth: positive(parse(&get, "HAMLET_MAX_DEPTH", "12")?, "HAMLET_MAX_DEPTH")?,
+            // GraphiQL's introspection query, for its documentation explorer,
+            // is 13 deep; the rest is headroom.
+            max_depth: positive(parse(&get, "HAMLET_MAX_DEPTH", "15")?, "HAMLET_MAX_DEPTH")?,
             max_complexity: positive(
                 parse(&get, "HAMLET_MAX_COMPLEXITY", "5000")?,
                 "HAMLET_MAX_COMPLEXITY",
