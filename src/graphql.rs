@@ -106,6 +106,7 @@ pub fn schema(config: &Config, services: Services) -> HamletSchema {
         .data(crate::submissions::writer::SubmissionWriter::start(
             services.db.clone(),
         ))
+        .data(crate::submissions::services::ServiceDirectory::default())
         .data(services.db)
         .data(services.events)
         .data(services.keys)

@@ -23,6 +23,7 @@ mod m20261125_000011_create_page_revision;
 mod m20261125_000012_add_page_schedule;
 mod m20261125_000013_create_webhook;
 mod m20261125_000014_create_rate_limit_bucket;
+mod m20261125_000015_create_feedback_tally;
 
 /// Applies hamlet's migrations in order.
 pub struct Migrator;
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000012_add_page_schedule::Migration),
             Box::new(m20261125_000013_create_webhook::Migration),
             Box::new(m20261125_000014_create_rate_limit_bucket::Migration),
+            Box::new(m20261125_000015_create_feedback_tally::Migration),
         ]
     }
 }

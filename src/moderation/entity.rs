@@ -63,3 +63,24 @@ pub mod audit_event {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod feedback_tally {
+    use sea_orm::entity::prelude::*;
+
+    /// How much feedback there is for each service and status; the
+    /// database's triggers keep it, so nothing in hamlet writes it.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "feedback_tally")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub service_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub status: String,
+        pub n: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

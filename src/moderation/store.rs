@@ -15,7 +15,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::audit::{self, AuditEntry};
-use super::entity::{audit_event, moderation_note, submission_tag};
+use super::entity::{audit_event, feedback_tally, moderation_note, submission_tag};
 use super::model::{Tag, Workflow as _, publishable};
 use crate::db;
 use crate::error::{AppError, AppResult};
@@ -257,11 +257,38 @@ pub async fn feedback_page(
     Ok((rows, has_next))
 }
 
+/// How much feedback matches `filter`. Filters by status and service alone
+/// (the usual queues) are answered from the running tally the database
+/// keeps, a few rows whatever the volume; any other filter is counted.
 pub async fn count_feedback(db: &impl ConnectionTrait, filter: &FeedbackFilter) -> AppResult<u64> {
-    Ok(feedback::Entity::find()
-        .filter(filter.condition())
-        .count(db)
-        .await?)
+    let common = &filter.common;
+    let tallied = filter.ratings.is_empty()
+        && common.channels.is_empty()
+        && common.kiosk_id.is_none()
+        && common.safeguarding.is_none()
+        && common.pii_flagged.is_none()
+        && common.assignee.is_none()
+        && common.tag.is_none()
+        && common.received_from.is_none()
+        && common.received_to.is_none()
+        && common.text.is_none();
+    if !tallied {
+        return Ok(feedback::Entity::find()
+            .filter(filter.condition())
+            .count(db)
+            .await?);
+    }
+    let mut query = feedback_tally::Entity::find();
+    if !filter.statuses.is_empty() {
+        query = query.filter(
+            feedback_tally::Column::Status.is_in(filter.statuses.iter().map(|s| s.as_str())),
+        );
+    }
+    if let Some(service) = filter.service_id {
+        query = query.filter(feedback_tally::Column::ServiceId.eq(service));
+    }
+    let total: i64 = query.all(db).await?.iter().map(|row| row.n).sum();
+    Ok(u64::try_from(total).unwrap_or(0))
 }
 
 /// One page of the idea queue, and whether more follow.

@@ -194,7 +194,9 @@ impl SubmissionsMutation {
         }
         let new = parse_feedback(&input, client).into_graphql()?;
         let db = ctx.data::<DatabaseConnection>()?;
-        let service_id = store::active_service_id(db, &new.service)
+        let service_id = ctx
+            .data::<super::services::ServiceDirectory>()?
+            .id_of(db, &new.service)
             .await
             .and_then(|id| {
                 id.ok_or_else(|| AppError::bad_input("serviceSlug", "is not one of `services`"))

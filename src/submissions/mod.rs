@@ -8,6 +8,7 @@ pub mod entity;
 pub mod graphql;
 pub mod model;
 pub mod reference;
+pub mod services;
 pub mod store;
 pub mod writer;
 

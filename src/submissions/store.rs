@@ -14,8 +14,6 @@ use super::model::{
     Channel, FeedbackStatus, IdeaStatus, NewFeedback, NewIdea, SubmissionKind, SupporterKey,
 };
 use super::reference::{Reference, ReferenceKind};
-use crate::content::entity::service;
-use crate::content::model::Slug;
 use crate::error::{AppError, AppResult};
 
 /// What a resident gets back for a submission.
@@ -34,18 +32,6 @@ pub struct Screening {
     /// Comma-separated personal-data kinds.
     pub pii_flags: String,
     pub safeguarding: bool,
-}
-
-/// The id of an active service by slug.
-pub async fn active_service_id(db: &impl ConnectionTrait, slug: &Slug) -> AppResult<Option<Uuid>> {
-    Ok(service::Entity::find()
-        .select_only()
-        .column(service::Column::Id)
-        .filter(service::Column::Slug.eq(slug.as_str()))
-        .filter(service::Column::Active.eq(true))
-        .into_tuple()
-        .one(db)
-        .await?)
 }
 
 /// The row a submission becomes.

@@ -58,7 +58,14 @@ async fn run(db: DatabaseConnection, mut queue: mpsc::Receiver<Job>) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let pending: Vec<Pending> = batch.iter().map(|(pending, _)| pending.clone()).collect();
-        match store::store_batch(&db, &pending).await {
+        let started = std::time::Instant::now();
+        let stored = store::store_batch(&db, &pending).await;
+        tracing::debug!(
+            size = pending.len(),
+            took_us = started.elapsed().as_micros() as u64,
+            "stored a batch"
+        );
+        match stored {
             Ok(outcomes) => {
                 for ((_, answer), outcome) in batch.drain(..).zip(outcomes) {
                     let _ = answer.send(outcome);
