@@ -54,6 +54,7 @@ impl App {
         };
         let events = SubmissionEvents::clustered(notifier.clone());
         let keys = Arc::new(token_keys(&db, &config).await?);
+        let viewers = Arc::new(crate::auth::Viewers::for_database(&db));
         let signals = ContentSignals {
             others: notifier,
             ..ContentSignals::default()
@@ -64,11 +65,13 @@ impl App {
             keys: keys.clone(),
             passwords: Passwords::default(),
             signals: signals.clone(),
+            viewers: viewers.clone(),
         };
         let state = Arc::new(AppState {
             schema: graphql::schema(&config, services),
             db: db.clone(),
             keys,
+            viewers,
             metrics,
             cache_max_age: config.cache_max_age_seconds,
             max_body_bytes: config.max_body_bytes,

@@ -57,22 +57,87 @@ impl Viewer {
     }
 }
 
-/// The staff member behind a bearer token, or `None` when the token is not
-/// valid, its session has ended or the account is inactive.
-pub async fn viewer_of(
-    db: &impl ConnectionTrait,
-    keys: &TokenKeys,
-    token: &str,
-) -> AppResult<Option<Viewer>> {
-    let Some(claims) = keys.verify(token) else {
-        return Ok(None);
-    };
-    Ok(staff_store::viewer(db, claims.sub, claims.sid)
-        .await?
-        .map(|staff| Viewer {
-            staff,
-            session_id: claims.sid,
-        }))
+/// Signed-in staff as last read from the database, so a moderator paging
+/// through the queue does not cost a database round trip per request for
+/// who they are.
+///
+/// Kept only on SQLite, where hamlet is one process and every change to an
+/// account or a session (logout, password change, deactivation, demotion, a
+/// reused refresh token) goes through this process, which calls
+/// [`Viewers::changed`] after it commits: the next request reads the
+/// database again, so such changes still act at once. On PostgreSQL another
+/// process may make the change, so every request asks the database.
+pub struct Viewers {
+    enabled: bool,
+    generation: std::sync::atomic::AtomicU64,
+    kept: std::sync::RwLock<std::collections::HashMap<Uuid, (u64, std::time::Instant, Viewer)>>,
+}
+
+impl Viewers {
+    /// How long a kept viewer is trusted even without a change (a safety net).
+    const FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(5);
+    /// Sessions kept at most.
+    const MAX: usize = 10_000;
+
+    pub fn for_database(db: &impl ConnectionTrait) -> Self {
+        Self {
+            enabled: db.get_database_backend() == sea_orm::DbBackend::Sqlite,
+            generation: std::sync::atomic::AtomicU64::new(0),
+            kept: std::sync::RwLock::default(),
+        }
+    }
+
+    /// An account or session changed: forget every kept viewer.
+    pub fn changed(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        if let Ok(mut kept) = self.kept.write() {
+            kept.clear();
+        }
+    }
+
+    /// The staff member behind a bearer token, or `None` when the token is
+    /// not valid, its session has ended or the account is inactive.
+    pub async fn viewer_of(
+        &self,
+        db: &impl ConnectionTrait,
+        keys: &TokenKeys,
+        token: &str,
+    ) -> AppResult<Option<Viewer>> {
+        use std::sync::atomic::Ordering;
+        let Some(claims) = keys.verify(token) else {
+            return Ok(None);
+        };
+        let generation = self.generation.load(Ordering::Acquire);
+        if self.enabled
+            && let Ok(kept) = self.kept.read()
+            && let Some((kept_generation, read_at, viewer)) = kept.get(&claims.sid)
+            && *kept_generation == generation
+            && read_at.elapsed() < Self::FRESH_FOR
+            && viewer.staff.id == claims.sub
+        {
+            return Ok(Some(viewer.clone()));
+        }
+        let viewer = staff_store::viewer(db, claims.sub, claims.sid)
+            .await?
+            .map(|staff| Viewer {
+                staff,
+                session_id: claims.sid,
+            });
+        if self.enabled
+            && let Some(viewer) = &viewer
+            && let Ok(mut kept) = self.kept.write()
+        {
+            if kept.len() >= Self::MAX {
+                kept.clear();
+            }
+            kept.insert(
+                claims.sid,
+                (generation, std::time::Instant::now(), viewer.clone()),
+            );
+        }
+        Ok(viewer)
+    }
 }
 
 /// Lets a field through for staff holding any of its roles (any staff at all

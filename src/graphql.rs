@@ -69,6 +69,7 @@ pub struct Services {
     pub keys: Arc<TokenKeys>,
     pub passwords: Passwords,
     pub signals: ContentSignals,
+    pub viewers: Arc<crate::auth::Viewers>,
 }
 
 /// Receipt look-ups allowed per submission allowed: enough for a resident
@@ -112,6 +113,7 @@ pub fn schema(config: &Config, services: Services) -> HamletSchema {
         .data(services.keys)
         .data(services.passwords)
         .data(services.signals)
+        .data(services.viewers)
         .data(LoginLimit(RateLimiter::for_database(
             config.login_per_minute,
             &db,

@@ -52,6 +52,7 @@ pub struct AppState {
     pub schema: HamletSchema,
     pub db: DatabaseConnection,
     pub keys: Arc<TokenKeys>,
+    pub viewers: Arc<auth::Viewers>,
     pub metrics: Metrics,
     pub cache_max_age: u32,
     pub max_body_bytes: usize,
@@ -574,7 +575,11 @@ async fn client_of(
                 Err(error) => Err(unavailable(error)),
             }
         }
-        Credentials::Bearer(token) => match auth::viewer_of(&state.db, &state.keys, &token).await {
+        Credentials::Bearer(token) => match state
+            .viewers
+            .viewer_of(&state.db, &state.keys, &token)
+            .await
+        {
             Ok(Some(viewer)) => Ok((
                 Client {
                     address,
@@ -607,6 +612,7 @@ async fn graphql_ws(
         .on_upgrade(move |socket| {
             let db = state.db.clone();
             let keys = state.keys.clone();
+            let viewers = state.viewers.clone();
             GraphQLWebSocket::new(socket, schema, protocol)
                 .on_connection_init(move |payload| async move {
                     let mut data = async_graphql::Data::default();
@@ -623,7 +629,7 @@ async fn graphql_ws(
                         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
                         .map(|(_, token)| token.trim());
                     let viewer = match bearer {
-                        Some(token) => auth::viewer_of(&db, &keys, token).await,
+                        Some(token) => viewers.viewer_of(&db, &keys, token).await,
                         None => Ok(None),
                     };
                     match viewer {

@@ -161,11 +161,7 @@ async fn feedback_filter(
             let db = ctx
                 .data::<DatabaseConnection>()
                 .map_err(|_| AppError::Internal(anyhow::anyhow!("no database in the schema")))?;
-            Some(
-                crate::content::store::service_id_by_slug(db, slug.trim())
-                    .await?
-                    .ok_or_else(|| AppError::bad_input("filter.serviceSlug", "is not a service"))?,
-            )
+            Some(service_by_slug(ctx, db, slug.trim()).await?)
         }
     };
     Ok(FeedbackFilter {
@@ -174,6 +170,26 @@ async fn feedback_filter(
         ratings: input.rating.unwrap_or_default(),
         common: input.common.parse()?,
     })
+}
+
+/// A service by slug: an active one from memory, or any from the database
+/// (feedback about a service that has since closed is still in the queue).
+async fn service_by_slug(
+    ctx: &Context<'_>,
+    db: &DatabaseConnection,
+    slug: &str,
+) -> AppResult<Uuid> {
+    let not_a_service = || AppError::bad_input("filter.serviceSlug", "is not a service");
+    let parsed = crate::content::model::Slug::parse(slug, "filter.serviceSlug")
+        .map_err(|_| not_a_service())?;
+    if let Ok(directory) = ctx.data::<crate::submissions::services::ServiceDirectory>()
+        && let Some(id) = directory.id_of(db, &parsed).await?
+    {
+        return Ok(id);
+    }
+    crate::content::store::service_id_by_slug(db, slug)
+        .await?
+        .ok_or_else(not_a_service)
 }
 
 fn idea_filter(input: Option<IdeaFilterInput>) -> AppResult<IdeaFilter> {

@@ -13,7 +13,7 @@ use super::password::{Passwords, Verdict};
 use super::store::{self, NewStaff, Refreshed, StaffChange, StaffView};
 use super::throttle::LoginThrottle;
 use super::token::TokenKeys;
-use crate::auth::{Client, RoleGuard, viewer};
+use crate::auth::{Client, RoleGuard, Viewers, viewer};
 use crate::error::{AppError, AppResult, IntoGraphql as _};
 use crate::moderation::audit::{self, AuditEntry};
 use crate::rate_limit::RateLimiter;
@@ -171,6 +171,9 @@ impl StaffMutation {
             tracing::warn!("a used refresh token was presented again; its session is revoked");
         }
         txn.commit().await.map_err(AppError::from).into_graphql()?;
+        if let Refreshed::Reused = outcome {
+            ctx.data::<Arc<Viewers>>()?.changed();
+        }
         match outcome {
             Refreshed::Renewed {
                 staff,
@@ -191,6 +194,7 @@ impl StaffMutation {
         store::end_session_of(ctx.data::<DatabaseConnection>()?, &refresh_token)
             .await
             .into_graphql()?;
+        ctx.data::<Arc<Viewers>>()?.changed();
         Ok(true)
     }
 
@@ -253,6 +257,7 @@ impl StaffMutation {
             .await
             .into_graphql()?;
         txn.commit().await.map_err(AppError::from).into_graphql()?;
+        ctx.data::<Arc<Viewers>>()?.changed();
         Ok(true)
     }
 
@@ -330,6 +335,7 @@ impl StaffMutation {
         .await
         .into_graphql()?;
         txn.commit().await.map_err(AppError::from).into_graphql()?;
+        ctx.data::<Arc<Viewers>>()?.changed();
         Ok(StaffMember(after))
     }
 }
