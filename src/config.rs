@@ -176,7 +176,7 @@ pub const VARIABLES: &[Variable] = &[
     },
     Variable {
         name: "HAMLET_DB_MAX_CONNECTIONS",
-        default: "16 (PostgreSQL), 8 (SQLite)",
+        default: "16 (PostgreSQL), 4 (SQLite)",
         meaning: "database connection pool size",
     },
     Variable {
@@ -340,7 +340,7 @@ impl Config {
                 parse(
                     &get,
                     "HAMLET_DB_MAX_CONNECTIONS",
-                    if is_sqlite { "8" } else { "16" },
+                    if is_sqlite { "4" } else { "16" },
                 )?,
                 "HAMLET_DB_MAX_CONNECTIONS",
             )?,
