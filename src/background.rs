@@ -21,8 +21,11 @@ pub struct BackgroundSettings {
     /// How often the scheduler looks for pages that are due.
     pub schedule_poll: Duration,
     pub webhooks: DeliverySettings,
-    /// How often retention is applied (and once at start).
+    /// How often retention is applied.
     pub retention_every: Duration,
+    /// How long after start it is first applied: not at once, so a restart
+    /// under load does not begin with a long purge.
+    pub retention_first: Duration,
     /// `HAMLET_RETENTION_DAYS`.
     pub retention_days: u32,
 }
@@ -33,6 +36,7 @@ impl BackgroundSettings {
             schedule_poll: Duration::from_secs(1),
             webhooks: DeliverySettings::default(),
             retention_every: Duration::from_secs(24 * 60 * 60),
+            retention_first: Duration::from_secs(10 * 60),
             retention_days,
         }
     }
@@ -55,12 +59,7 @@ pub fn spawn(
         settings.webhooks.clone(),
         signals.webhooks.clone(),
     ));
-    tasks.spawn(retention(
-        db,
-        signals,
-        settings.retention_every,
-        settings.retention_days,
-    ));
+    tasks.spawn(retention(db, signals, settings));
     tasks
 }
 
@@ -118,16 +117,11 @@ pub async fn publish_due(db: &DatabaseConnection) -> AppResult<usize> {
     Ok(published)
 }
 
-async fn retention(db: DatabaseConnection, signals: ContentSignals, every: Duration, days: u32) {
+async fn retention(db: DatabaseConnection, signals: ContentSignals, settings: BackgroundSettings) {
+    let (every, days) = (settings.retention_every, settings.retention_days);
+    tokio::time::sleep(settings.retention_first).await;
     loop {
-        let outcome = async {
-            let txn = crate::db::write(&db).await?;
-            let purged =
-                lifecycle::purge(&txn, None, chrono::Duration::days(i64::from(days))).await?;
-            txn.commit().await?;
-            AppResult::Ok(purged)
-        }
-        .await;
+        let outcome = lifecycle::purge(&db, None, chrono::Duration::days(i64::from(days))).await;
         match outcome {
             Ok(purged) => {
                 tracing::info!(?purged, at = %Utc::now(), "applied the retention period");

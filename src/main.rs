@@ -243,14 +243,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Purge => {
             let db = db::connect(&config).await?;
             db::migrate(&db).await?;
-            let txn = db::write(&db).await?;
             let purged = hamlet::privacy::lifecycle::purge(
-                &txn,
+                &db,
                 None,
                 chrono::Duration::days(i64::from(config.retention_days)),
             )
             .await?;
-            txn.commit().await?;
             println!(
                 "purge: erased {} feedback and {} ideas; removed contact details from {} published ideas",
                 purged.feedback, purged.ideas, purged.contacts

@@ -176,8 +176,13 @@ pub struct Purged {
 /// SPAM; a published idea keeps its text, which the partnership chose to
 /// show, and loses only contact details. A run that changes anything is
 /// audited once.
+///
+/// Each batch of [`BATCH`] items is its own transaction, so that a first
+/// purge over years of feedback never holds the write lock for long:
+/// residents' submissions go on between batches. A purge that stops half
+/// way loses nothing and the next one carries on.
 pub async fn purge(
-    db: &impl ConnectionTrait,
+    db: &sea_orm::DatabaseConnection,
     actor: Option<Uuid>,
     retention: Duration,
 ) -> AppResult<Purged> {
@@ -185,6 +190,7 @@ pub async fn purge(
     let cutoff = now - retention;
     let mut purged = Purged::default();
     loop {
+        let txn = db::write(db).await?;
         let ids: Vec<Uuid> = feedback::Entity::find()
             .select_only()
             .column(feedback::Column::Id)
@@ -196,12 +202,13 @@ pub async fn purge(
             .filter(feedback::Column::ErasedAt.is_null())
             .limit(BATCH)
             .into_tuple()
-            .all(db)
+            .all(&txn)
             .await?;
         if ids.is_empty() {
             break;
         }
-        erase_feedback(db, &ids, now).await?;
+        erase_feedback(&txn, &ids, now).await?;
+        txn.commit().await?;
         purged.feedback += ids.len() as u64;
     }
     let closed = [
@@ -211,6 +218,7 @@ pub async fn purge(
         IdeaStatus::Spam.as_str(),
     ];
     loop {
+        let txn = db::write(db).await?;
         let ids: Vec<Uuid> = idea::Entity::find()
             .select_only()
             .column(idea::Column::Id)
@@ -220,14 +228,16 @@ pub async fn purge(
             .filter(idea::Column::ErasedAt.is_null())
             .limit(BATCH)
             .into_tuple()
-            .all(db)
+            .all(&txn)
             .await?;
         if ids.is_empty() {
             break;
         }
-        erase_ideas(db, &ids, now).await?;
+        erase_ideas(&txn, &ids, now).await?;
+        txn.commit().await?;
         purged.ideas += ids.len() as u64;
     }
+    let txn = db::write(db).await?;
     let contacts = idea::Entity::update_many()
         .col_expr(
             idea::Column::ContactName,
@@ -250,14 +260,14 @@ pub async fn purge(
                 .add(idea::Column::ContactEmail.is_not_null())
                 .add(idea::Column::ContactPhone.is_not_null()),
         )
-        .exec(db)
+        .exec(&txn)
         .await?;
     purged.contacts = contacts.rows_affected;
     if purged == Purged::default() {
         return Ok(purged);
     }
     audit::record(
-        db,
+        &txn,
         AuditEntry::other(
             "retention.purged",
             actor,
@@ -272,5 +282,6 @@ pub async fn purge(
         ),
     )
     .await?;
+    txn.commit().await?;
     Ok(purged)
 }
