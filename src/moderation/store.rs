@@ -113,6 +113,58 @@ fn tagged(tag: &Tag) -> sea_orm::sea_query::SelectStatement {
         .to_owned()
 }
 
+/// The columns the shared filters read, in feedback or ideas.
+struct CommonColumns<C> {
+    channel: C,
+    kiosk: C,
+    safeguarding: C,
+    pii_flags: C,
+    assignee: C,
+    id: C,
+    received_at: C,
+}
+
+impl CommonFilter {
+    /// The filters both queues share, over `columns` of one of them. Free
+    /// text is left to each queue, which searches its own text columns.
+    fn condition<C: sea_orm::ColumnTrait>(&self, columns: CommonColumns<C>) -> Condition {
+        let mut condition = Condition::all();
+        if !self.channels.is_empty() {
+            condition = condition.add(
+                columns
+                    .channel
+                    .is_in(self.channels.iter().map(|c| c.as_str())),
+            );
+        }
+        if let Some(kiosk) = self.kiosk_id {
+            condition = condition.add(columns.kiosk.eq(kiosk));
+        }
+        if let Some(flag) = self.safeguarding {
+            condition = condition.add(columns.safeguarding.eq(flag));
+        }
+        match self.pii_flagged {
+            Some(true) => condition = condition.add(columns.pii_flags.ne("")),
+            Some(false) => condition = condition.add(columns.pii_flags.eq("")),
+            None => {}
+        }
+        match self.assignee {
+            Some(Some(staff)) => condition = condition.add(columns.assignee.eq(staff)),
+            Some(None) => condition = condition.add(columns.assignee.is_null()),
+            None => {}
+        }
+        if let Some(tag) = &self.tag {
+            condition = condition.add(columns.id.in_subquery(tagged(tag)));
+        }
+        if let Some(from) = self.received_from {
+            condition = condition.add(columns.received_at.gte(from));
+        }
+        if let Some(to) = self.received_to {
+            condition = condition.add(columns.received_at.lt(to));
+        }
+        condition
+    }
+}
+
 impl FeedbackFilter {
     fn condition(&self) -> Condition {
         use feedback::Column as C;
@@ -127,34 +179,15 @@ impl FeedbackFilter {
         if !self.ratings.is_empty() {
             condition = condition.add(C::Rating.is_in(self.ratings.iter().map(|r| r.as_str())));
         }
-        if !common.channels.is_empty() {
-            condition = condition.add(C::Channel.is_in(common.channels.iter().map(|c| c.as_str())));
-        }
-        if let Some(kiosk) = common.kiosk_id {
-            condition = condition.add(C::KioskId.eq(kiosk));
-        }
-        if let Some(flag) = common.safeguarding {
-            condition = condition.add(C::Safeguarding.eq(flag));
-        }
-        match common.pii_flagged {
-            Some(true) => condition = condition.add(C::PiiFlags.ne("")),
-            Some(false) => condition = condition.add(C::PiiFlags.eq("")),
-            None => {}
-        }
-        match common.assignee {
-            Some(Some(staff)) => condition = condition.add(C::AssigneeId.eq(staff)),
-            Some(None) => condition = condition.add(C::AssigneeId.is_null()),
-            None => {}
-        }
-        if let Some(tag) = &common.tag {
-            condition = condition.add(C::Id.in_subquery(tagged(tag)));
-        }
-        if let Some(from) = common.received_from {
-            condition = condition.add(C::ReceivedAt.gte(from));
-        }
-        if let Some(to) = common.received_to {
-            condition = condition.add(C::ReceivedAt.lt(to));
-        }
+        condition = condition.add(common.condition(CommonColumns {
+            channel: C::Channel,
+            kiosk: C::KioskId,
+            safeguarding: C::Safeguarding,
+            pii_flags: C::PiiFlags,
+            assignee: C::AssigneeId,
+            id: C::Id,
+            received_at: C::ReceivedAt,
+        }));
         if let Some(text) = &common.text {
             condition = condition.add(contains_text(C::Comment, text));
         }
@@ -176,34 +209,15 @@ impl IdeaFilter {
         if let Some(theme) = &self.theme {
             condition = condition.add(C::Theme.eq(theme.as_str()));
         }
-        if !common.channels.is_empty() {
-            condition = condition.add(C::Channel.is_in(common.channels.iter().map(|c| c.as_str())));
-        }
-        if let Some(kiosk) = common.kiosk_id {
-            condition = condition.add(C::KioskId.eq(kiosk));
-        }
-        if let Some(flag) = common.safeguarding {
-            condition = condition.add(C::Safeguarding.eq(flag));
-        }
-        match common.pii_flagged {
-            Some(true) => condition = condition.add(C::PiiFlags.ne("")),
-            Some(false) => condition = condition.add(C::PiiFlags.eq("")),
-            None => {}
-        }
-        match common.assignee {
-            Some(Some(staff)) => condition = condition.add(C::AssigneeId.eq(staff)),
-            Some(None) => condition = condition.add(C::AssigneeId.is_null()),
-            None => {}
-        }
-        if let Some(tag) = &common.tag {
-            condition = condition.add(C::Id.in_subquery(tagged(tag)));
-        }
-        if let Some(from) = common.received_from {
-            condition = condition.add(C::ReceivedAt.gte(from));
-        }
-        if let Some(to) = common.received_to {
-            condition = condition.add(C::ReceivedAt.lt(to));
-        }
+        condition = condition.add(common.condition(CommonColumns {
+            channel: C::Channel,
+            kiosk: C::KioskId,
+            safeguarding: C::Safeguarding,
+            pii_flags: C::PiiFlags,
+            assignee: C::AssigneeId,
+            id: C::Id,
+            received_at: C::ReceivedAt,
+        }));
         if let Some(text) = &common.text {
             condition = condition.add(
                 Condition::any()
