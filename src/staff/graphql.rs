@@ -35,7 +35,8 @@ pub struct StaffQuery;
 
 #[Object]
 impl StaffQuery {
-    /// The signed-in staff member.
+    /// The signed-in staff member. Like every staff field, it answers
+    /// UNAUTHENTICATED (not null) without a signed-in staff member.
     #[graphql(guard = "RoleGuard::STAFF")]
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<StaffMember>> {
         Ok(Some(StaffMember(viewer(ctx)?.staff.clone())))
