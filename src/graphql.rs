@@ -102,12 +102,16 @@ fn builder(config: &Config) -> SchemaBuilder<Query, Mutation, Subscription> {
 /// events channel.
 pub fn schema(config: &Config, services: Services) -> HamletSchema {
     let db = services.db.clone();
+    let directory = crate::submissions::services::ServiceDirectory::default();
     builder(config)
-        .data(crate::loaders::shared(services.db.clone()))
+        .data(crate::loaders::shared(
+            services.db.clone(),
+            directory.clone(),
+        ))
         .data(crate::submissions::writer::SubmissionWriter::start(
             services.db.clone(),
         ))
-        .data(crate::submissions::services::ServiceDirectory::default())
+        .data(directory)
         .data(services.db)
         .data(services.events)
         .data(services.keys)

@@ -14,19 +14,23 @@ use crate::content::model::ServiceView;
 use crate::moderation::entity::moderation_note;
 use crate::staff::store::StaffView;
 use crate::submissions::store::KioskView;
-use crate::{content, moderation, staff, submissions};
+use crate::{moderation, staff, submissions};
 
 /// Loads by id, in batches.
 pub struct Loaders {
     db: DatabaseConnection,
+    services: crate::submissions::services::ServiceDirectory,
 }
 
 /// The loader every request shares. It caches nothing, so nothing stale is
 /// ever served; it only batches the keys asked for at the same moment.
 pub type SharedLoader = DataLoader<Loaders>;
 
-pub fn shared(db: DatabaseConnection) -> SharedLoader {
-    DataLoader::new(Loaders { db }, tokio::spawn)
+pub fn shared(
+    db: DatabaseConnection,
+    services: crate::submissions::services::ServiceDirectory,
+) -> SharedLoader {
+    DataLoader::new(Loaders { db, services }, tokio::spawn)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -54,7 +58,9 @@ impl Loader<ServiceKey> for Loaders {
         &self,
         keys: &[ServiceKey],
     ) -> Result<HashMap<ServiceKey, ServiceView>, Self::Error> {
-        let rows = content::store::services_by_ids(&self.db, &ids(keys, |key| key.0))
+        let rows = self
+            .services
+            .by_ids(&self.db, &ids(keys, |key| key.0))
             .await
             .map_err(|error| error.extend())?;
         Ok(rows
