@@ -429,6 +429,23 @@ async fn replace_tags(db: &impl ConnectionTrait, subject: Uuid, tags: &[Tag]) ->
     Ok(())
 }
 
+/// Replaces a subject's tags when a change gives new ones; answers the tags
+/// it has afterwards.
+async fn retag(
+    db: &impl ConnectionTrait,
+    subject: Uuid,
+    tags: Option<&[Tag]>,
+    before: &[String],
+) -> AppResult<Vec<String>> {
+    match tags {
+        Some(tags) => {
+            replace_tags(db, subject, tags).await?;
+            Ok(tags.iter().map(|tag| tag.as_str().to_owned()).collect())
+        }
+        None => Ok(before.to_vec()),
+    }
+}
+
 /// An assignee must be an active moderator.
 async fn check_assignee(
     db: &impl ConnectionTrait,
@@ -518,16 +535,10 @@ pub async fn moderate_feedback(
     if updated.rows_affected == 0 {
         return Err(stale(row.version + 1));
     }
-    if let Some(tags) = &change.tags {
-        replace_tags(db, id, tags).await?;
-    }
+    let tags_after = retag(db, id, change.tags.as_deref(), &tags_before).await?;
     let after = feedback_by_id(db, id)
         .await?
         .ok_or(AppError::NotFound("the feedback"))?;
-    let tags_after = match &change.tags {
-        Some(tags) => tags.iter().map(|tag| tag.as_str().to_owned()).collect(),
-        None => tags_before.clone(),
-    };
     audit::record(
         db,
         AuditEntry::feedback_moderated(
@@ -617,16 +628,10 @@ pub async fn moderate_idea(
     if updated.rows_affected == 0 {
         return Err(stale(row.version + 1));
     }
-    if let Some(tags) = &change.tags {
-        replace_tags(db, id, tags).await?;
-    }
+    let tags_after = retag(db, id, change.tags.as_deref(), &tags_before).await?;
     let after = idea_by_id(db, id)
         .await?
         .ok_or(AppError::NotFound("the idea"))?;
-    let tags_after = match &change.tags {
-        Some(tags) => tags.iter().map(|tag| tag.as_str().to_owned()).collect(),
-        None => tags_before.clone(),
-    };
     audit::record(
         db,
         AuditEntry::idea_moderated(

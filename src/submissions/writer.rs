@@ -57,7 +57,7 @@ impl SubmissionWriter {
 async fn run(db: DatabaseConnection, mut queue: mpsc::Receiver<Job>) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let pending: Vec<Pending> = batch.iter().map(|(pending, _)| pending.clone()).collect();
+        let (pending, answers): (Vec<Pending>, Vec<_>) = batch.drain(..).unzip();
         let started = std::time::Instant::now();
         let stored = store::store_batch(&db, &pending).await;
         tracing::debug!(
@@ -67,13 +67,13 @@ async fn run(db: DatabaseConnection, mut queue: mpsc::Receiver<Job>) {
         );
         match stored {
             Ok(outcomes) => {
-                for ((_, answer), outcome) in batch.drain(..).zip(outcomes) {
+                for (answer, outcome) in answers.into_iter().zip(outcomes) {
                     let _ = answer.send(outcome);
                 }
             }
             Err(error) => {
-                tracing::warn!(%error, size = batch.len(), "a batch of submissions failed; storing them one by one");
-                for (pending, answer) in batch.drain(..) {
+                tracing::warn!(%error, size = pending.len(), "a batch of submissions failed; storing them one by one");
+                for (pending, answer) in pending.into_iter().zip(answers) {
                     let _ = answer.send(store::store_one(&db, pending).await);
                 }
             }
