@@ -75,12 +75,6 @@ impl App {
             metrics,
             cache_max_age: config.cache_max_age_seconds,
             max_body_bytes: config.max_body_bytes,
-            max_nesting: crate::query_limits::DocumentLimits::new(
-                config.max_depth,
-                config.max_aliases,
-                config.max_complexity,
-            )
-            .max_nesting,
             trusted_proxies: config.trusted_proxies.clone(),
             answers: crate::cache::ResponseCache::new(signals.generation.clone()),
             persisted: crate::cache::PersistedQueries::default(),

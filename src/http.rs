@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_graphql::http::GraphiQLSource;
-use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use std::net::SocketAddr;
@@ -42,22 +42,20 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use crate::auth::{self, Client, Credentials, Viewer};
 use crate::cache::{CachedAnswer, PersistedQueries, ResponseCache};
 use crate::config::Config;
-use crate::graphql::HamletSchema;
+use crate::graphql::Api;
 use crate::metrics::Metrics;
 use crate::staff::token::TokenKeys;
 use crate::submissions::store as submissions_store;
 
 /// What every handler shares.
 pub struct AppState {
-    pub schema: HamletSchema,
+    pub schema: Api,
     pub db: DatabaseConnection,
     pub keys: Arc<TokenKeys>,
     pub viewers: Arc<auth::Viewers>,
     pub metrics: Metrics,
     pub cache_max_age: u32,
     pub max_body_bytes: usize,
-    /// Deepest nesting of a query's text (see [`crate::query_limits`]).
-    pub max_nesting: usize,
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Public answers kept in memory.
     pub answers: ResponseCache,
@@ -499,12 +497,13 @@ fn accepts_html(headers: &HeaderMap) -> bool {
         .is_some_and(|accept| accept.contains("text/html"))
 }
 
-/// The type and name of the operation a request will run, if its query parses
-/// and names an operation it contains. When it does not, the schema reports
-/// the problem as a GraphQL error.
-fn operation_of(request: &mut async_graphql::Request) -> Option<(OperationType, Option<String>)> {
-    let wanted = request.operation_name.clone();
-    let document = request.parsed_query().ok()?;
+/// The type and name of the operation a request will run, if its document
+/// names an operation it contains. When it does not, the schema reports the
+/// problem as a GraphQL error.
+fn operation_of(
+    document: &ExecutableDocument,
+    wanted: Option<String>,
+) -> Option<(OperationType, Option<String>)> {
     match (&document.operations, wanted) {
         (DocumentOperations::Single(operation), None) => Some((operation.node.ty, None)),
         (DocumentOperations::Single(operation), Some(name)) => {
@@ -672,14 +671,12 @@ async fn execute(
         return kept_answer(state, &method, headers, &answer, media);
     }
     let generation = state.answers.generation();
-    // The parser recurses once per level of nesting: refuse a deep document
-    // before it is parsed here to find its operation.
-    let operation = if crate::query_limits::check_nesting(&request.query, state.max_nesting).is_ok()
-    {
-        operation_of(&mut request)
-    } else {
-        None
-    };
+    let wanted = request.operation_name.clone();
+    let admitted = state
+        .schema
+        .admit(&mut request)
+        .map(|document| operation_of(document, wanted));
+    let operation = admitted.as_ref().ok().cloned().flatten();
     let kind = match operation.as_ref().map(|(ty, _)| *ty) {
         Some(OperationType::Query) => "query",
         Some(OperationType::Mutation) => "mutation",
@@ -711,7 +708,10 @@ async fn execute(
     if let Some(viewer) = viewer {
         request = request.data(viewer);
     }
-    let response = state.schema.execute(request).await;
+    let response = match admitted {
+        Ok(_) => state.schema.run(request).await,
+        Err(error) => async_graphql::Response::from_errors(vec![error]),
+    };
 
     let codes: Vec<&str> = response
         .errors

@@ -21,13 +21,9 @@
 //! `GRAPHQL_VALIDATION_FAILED`).
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest,
-};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{Name, Positioned, Request, ServerError, ServerResult};
+use async_graphql::{Name, Positioned, ServerError, ServerResult};
 
 /// What a document may hold.
 #[derive(Clone, Copy, Debug)]
@@ -208,33 +204,6 @@ pub fn check_document(document: &ExecutableDocument, limits: &DocumentLimits) ->
         }
     }
     Ok(())
-}
-
-/// Checks every request's document against [`DocumentLimits`] before
-/// async-graphql parses and validates it, over HTTP and WebSocket alike.
-pub struct DocumentGuard(pub DocumentLimits);
-
-impl ExtensionFactory for DocumentGuard {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(DocumentGuard(self.0))
-    }
-}
-
-#[async_trait::async_trait]
-impl Extension for DocumentGuard {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        mut request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        check_nesting(&request.query, self.0.max_nesting)?;
-        // A document that does not parse is left for async-graphql to report.
-        if let Ok(document) = request.parsed_query() {
-            check_document(document, &self.0)?;
-        }
-        next.run(ctx, request).await
-    }
 }
 
 #[cfg(test)]

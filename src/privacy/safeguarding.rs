@@ -175,13 +175,21 @@ const RISK_PHRASES: &[&str] = &[
 /// flagged item before anything else happens to it.
 pub fn suggests_risk(text: &str) -> bool {
     let words = words(text);
-    RISK_PHRASES.iter().any(|phrase| {
-        let phrase: Vec<&str> = phrase.split(' ').collect();
+    PHRASE_WORDS.iter().any(|phrase| {
         words
             .windows(phrase.len())
-            .any(|window| window.iter().zip(&phrase).all(|(w, p)| word_matches(w, p)))
+            .any(|window| window.iter().zip(phrase).all(|(w, p)| word_matches(w, p)))
     })
 }
+
+/// [`RISK_PHRASES`], each split into its words once (every submission is
+/// screened against all of them).
+static PHRASE_WORDS: std::sync::LazyLock<Vec<Vec<&'static str>>> = std::sync::LazyLock::new(|| {
+    RISK_PHRASES
+        .iter()
+        .map(|phrase| phrase.split(' ').collect())
+        .collect()
+});
 
 fn word_matches(word: &str, pattern: &str) -> bool {
     match pattern.strip_suffix('*') {

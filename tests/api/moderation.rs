@@ -848,6 +848,38 @@ async fn moderators_see_new_submissions_live_with_safeguarding_marked() {
 }
 
 #[tokio::test]
+async fn subscriptions_keep_the_same_document_limits_and_error_codes_as_http() {
+    let app = TestApp::spawn().await;
+    let moderator = app.staff(&[Role::Moderator]).await;
+    let aliases: String = (0..31)
+        .map(|i| format!("a{i}: submissionReceived {{ id }} "))
+        .collect();
+    let mut socket = subscribe(
+        &app,
+        &moderator.access_token,
+        &format!("subscription {{ {aliases} }}"),
+    )
+    .await;
+    let answer = next_message(&mut socket).await;
+    assert_eq!(
+        answer["payload"]["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX",
+        "{answer}"
+    );
+
+    let mut socket = subscribe(
+        &app,
+        &moderator.access_token,
+        "subscription { submissionReceived { noSuchField } }",
+    )
+    .await;
+    let answer = next_message(&mut socket).await;
+    assert_eq!(
+        answer["payload"]["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED",
+        "{answer}"
+    );
+}
+
+#[tokio::test]
 async fn the_live_queue_is_refused_to_anyone_but_moderators() {
     let app = TestApp::spawn().await;
     let editor = app.staff(&[Role::Editor]).await;
