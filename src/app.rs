@@ -67,6 +67,12 @@ impl App {
             signals: signals.clone(),
             viewers: viewers.clone(),
         };
+        let staff_answers = crate::cache::StaffAnswers::for_database(
+            config.database_url.expose(),
+            metrics.db_statements.clone(),
+        )
+        .await
+        .context("opening the database's version connection")?;
         let state = Arc::new(AppState {
             schema: graphql::schema(&config, services),
             db: db.clone(),
@@ -77,6 +83,7 @@ impl App {
             max_body_bytes: config.max_body_bytes,
             trusted_proxies: config.trusted_proxies.clone(),
             answers: crate::cache::ResponseCache::new(signals.generation.clone()),
+            staff_answers,
             persisted: crate::cache::PersistedQueries::default(),
         });
         let router = http::router(state, &config);

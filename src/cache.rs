@@ -225,3 +225,123 @@ impl PersistedQueries {
         true
     }
 }
+
+/// Staff answers kept between requests, on SQLite: a moderator's queue page,
+/// asked for again and again while nothing changes, is answered from memory
+/// instead of being read and assembled again.
+///
+/// Freshness comes from SQLite itself. `PRAGMA data_version`, read on a
+/// connection of its own that never writes, changes whenever any connection
+/// commits anything: the pool's, or another process's (the `hamlet`
+/// command, say). An answer is kept with the version read *before* it was
+/// made and given again only while the version is unchanged, so it is never
+/// older than the database; each kept answer costs one tiny statement. Answers
+/// are kept per staff member and set of roles, and only for
+/// [`StaffAnswers::FIELDS`], whose answers depend on nothing but the database
+/// and the viewer's roles. PostgreSQL has no such version (and other
+/// processes may write), so there nothing is kept.
+pub struct StaffAnswers {
+    version: Option<tokio::sync::Mutex<sea_orm::sqlx::SqliteConnection>>,
+    kept: std::sync::Mutex<KeptStaffAnswers>,
+    /// `hamlet_db_statements_total`, which the version reads count in.
+    statements: prometheus::IntCounter,
+}
+
+#[derive(Default)]
+struct KeptStaffAnswers {
+    answers: std::collections::HashMap<String, (i64, bytes::Bytes)>,
+    bytes: usize,
+}
+
+impl StaffAnswers {
+    /// The only root fields whose answers are kept: the two queues.
+    pub const FIELDS: [&'static str; 2] = ["feedbackQueue", "ideas"];
+    /// Bytes of answers kept at most; past this the store starts again empty.
+    const MAX_BYTES: usize = 8 << 20;
+    /// Answers larger than this are not kept.
+    const MAX_BODY: usize = 256 << 10;
+
+    /// For the database at `url`: kept answers on a SQLite file, none
+    /// otherwise (PostgreSQL, or SQLite in memory, where another connection
+    /// would be another database).
+    pub async fn for_database(
+        url: &str,
+        statements: prometheus::IntCounter,
+    ) -> anyhow::Result<Self> {
+        use sea_orm::sqlx::ConnectOptions as _;
+        use std::str::FromStr as _;
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        if !url.starts_with("sqlite:") || in_memory {
+            return Ok(Self {
+                version: None,
+                kept: std::sync::Mutex::default(),
+                statements,
+            });
+        }
+        let connection = sea_orm::sqlx::sqlite::SqliteConnectOptions::from_str(url)?
+            .create_if_missing(false)
+            .connect()
+            .await?;
+        Ok(Self {
+            version: Some(tokio::sync::Mutex::new(connection)),
+            kept: std::sync::Mutex::default(),
+            statements,
+        })
+    }
+
+    /// The database's version now, or `None` when answers are not kept (or
+    /// it could not be read: then nothing is kept or given).
+    pub async fn version(&self) -> Option<i64> {
+        let mut connection = self.version.as_ref()?.lock().await;
+        self.statements.inc();
+        sea_orm::sqlx::query_scalar::<_, i64>("PRAGMA data_version")
+            .fetch_one(&mut *connection)
+            .await
+            .ok()
+    }
+
+    /// The key of a request by `viewer`.
+    pub fn key(
+        viewer: &crate::auth::Viewer,
+        query: &str,
+        variables: &async_graphql::Variables,
+        operation: Option<&str>,
+    ) -> String {
+        format!(
+            "{}\0{:?}\0{query}\0{}\0{}",
+            viewer.id(),
+            viewer.staff.roles,
+            serde_json::to_string(variables).unwrap_or_default(),
+            operation.unwrap_or_default()
+        )
+    }
+
+    /// The answer kept for `key`, if it was made at `version`.
+    pub fn get(&self, key: &str, version: i64) -> Option<bytes::Bytes> {
+        let kept = self.kept.lock().ok()?;
+        let (made_at, body) = kept.answers.get(key)?;
+        (*made_at == version).then(|| body.clone())
+    }
+
+    /// Keeps `body`, made from the database at `version`.
+    pub fn put(&self, key: String, version: i64, body: bytes::Bytes) {
+        if body.len() > Self::MAX_BODY {
+            return;
+        }
+        let Ok(mut kept) = self.kept.lock() else {
+            return;
+        };
+        if kept.bytes + body.len() > Self::MAX_BYTES {
+            kept.answers.retain(|_, (made_at, _)| *made_at == version);
+            kept.bytes = kept.answers.values().map(|(_, body)| body.len()).sum();
+            if kept.bytes + body.len() > Self::MAX_BYTES {
+                kept.answers.clear();
+                kept.bytes = 0;
+            }
+        }
+        kept.bytes += body.len();
+        if let Some((_, replaced)) = kept.answers.insert(key, (version, body)) {
+            kept.bytes -= replaced.len();
+        }
+    }
+}

@@ -40,7 +40,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::auth::{self, Client, Credentials, Viewer};
-use crate::cache::{CachedAnswer, PersistedQueries, ResponseCache};
+use crate::cache::{CachedAnswer, PersistedQueries, ResponseCache, StaffAnswers};
 use crate::config::Config;
 use crate::graphql::Api;
 use crate::metrics::Metrics;
@@ -57,6 +57,8 @@ pub struct AppState {
     pub cache_max_age: u32,
     pub max_body_bytes: usize,
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Staff queue pages kept in memory (SQLite).
+    pub staff_answers: StaffAnswers,
     /// Public answers kept in memory.
     pub answers: ResponseCache,
     pub persisted: PersistedQueries,
@@ -497,6 +499,34 @@ fn accepts_html(headers: &HeaderMap) -> bool {
         .is_some_and(|accept| accept.contains("text/html"))
 }
 
+/// Whether the operation `wanted` in `document` selects nothing but `fields`
+/// at its root (no fragments there, no directives).
+fn asks_only(document: &ExecutableDocument, wanted: Option<&str>, fields: &[&str]) -> bool {
+    use async_graphql::parser::types::Selection;
+    let operation = match (&document.operations, wanted) {
+        (DocumentOperations::Single(operation), _) => operation,
+        (DocumentOperations::Multiple(operations), Some(name)) => match operations.get(name) {
+            Some(operation) => operation,
+            None => return false,
+        },
+        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
+            match operations.values().next() {
+                Some(operation) => operation,
+                None => return false,
+            }
+        }
+        (DocumentOperations::Multiple(_), None) => return false,
+    };
+    let selections = &operation.node.selection_set.node.items;
+    !selections.is_empty()
+        && selections.iter().all(|selection| match &selection.node {
+            Selection::Field(field) => {
+                field.node.directives.is_empty() && fields.contains(&field.node.name.node.as_str())
+            }
+            _ => false,
+        })
+}
+
 /// The type and name of the operation a request will run, if its document
 /// names an operation it contains. When it does not, the schema reports the
 /// problem as a GraphQL error.
@@ -672,11 +702,14 @@ async fn execute(
     }
     let generation = state.answers.generation();
     let wanted = request.operation_name.clone();
-    let admitted = state
-        .schema
-        .admit(&mut request)
-        .map(|document| operation_of(document, wanted));
-    let operation = admitted.as_ref().ok().cloned().flatten();
+    let admitted = state.schema.admit(&mut request).map(|document| {
+        let keepable = asks_only(document, wanted.as_deref(), &StaffAnswers::FIELDS);
+        (operation_of(document, wanted), keepable)
+    });
+    let (operation, keepable) = match &admitted {
+        Ok((operation, keepable)) => (operation.clone(), *keepable),
+        Err(_) => (None, false),
+    };
     let kind = match operation.as_ref().map(|(ty, _)| *ty) {
         Some(OperationType::Query) => "query",
         Some(OperationType::Mutation) => "mutation",
@@ -703,6 +736,39 @@ async fn execute(
     let label = state
         .metrics
         .operation_label(operation.as_ref().and_then(|(_, name)| name.as_deref()));
+
+    // A staff member's queue page that nothing has changed since it was last
+    // made is answered as it was then (see `StaffAnswers`).
+    let kept = match (&viewer, keepable && kind == "query") {
+        (Some(viewer), true) => state.staff_answers.version().await.map(|version| {
+            let key = StaffAnswers::key(
+                viewer,
+                &request.query,
+                &request.variables,
+                request.operation_name.as_deref(),
+            );
+            (key, version)
+        }),
+        _ => None,
+    };
+    if let Some(body) = kept
+        .as_ref()
+        .and_then(|(key, version)| state.staff_answers.get(key, *version))
+    {
+        state
+            .metrics
+            .observe_request(&label, kind, started.elapsed(), &[]);
+        state.metrics.observe_response(200);
+        return (
+            StatusCode::OK,
+            [
+                (header::CONTENT_TYPE, media.as_str()),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            body,
+        )
+            .into_response();
+    }
 
     let mut request = request.data(client);
     if let Some(viewer) = viewer {
@@ -744,7 +810,7 @@ async fn execute(
         && response.cache_control.public
         && response.cache_control.max_age > 0;
     let body = match serde_json::to_vec(&response) {
-        Ok(body) => body,
+        Ok(body) => Bytes::from(body),
         Err(error) => {
             tracing::error!(%error, "serialising a GraphQL response");
             return refuse(
@@ -774,6 +840,9 @@ async fn execute(
     } else {
         StatusCode::OK
     };
+    if let Some((key, version)) = kept.filter(|_| status == StatusCode::OK && codes.is_empty()) {
+        state.staff_answers.put(key, version, body.clone());
+    }
     if status != StatusCode::OK || !cacheable {
         state.metrics.observe_response(status.as_u16());
         let mut response = (
@@ -793,7 +862,7 @@ async fn execute(
         }
         return response;
     }
-    let answer = CachedAnswer::new(generation, Bytes::from(body), label, state.cache_max_age);
+    let answer = CachedAnswer::new(generation, body, label, state.cache_max_age);
     let response = kept_answer(state, &method, headers, &answer, media);
     if let Some(key) = cache_key {
         state.answers.put(key, answer);

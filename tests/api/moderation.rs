@@ -1010,3 +1010,89 @@ async fn a_page_of_twenty_costs_no_more_queries_than_a_page_of_one() {
         "the relations of twenty items load in the same batches as one"
     );
 }
+
+#[tokio::test]
+async fn a_kept_queue_page_is_never_older_than_the_database() {
+    let app = TestApp::spawn_with(crate::helpers::Seed::BuiltIn, |config| {
+        // Keep the background loops quiet while statements are counted.
+        config.background.schedule_poll = std::time::Duration::from_secs(3600);
+        config.background.webhooks.poll = std::time::Duration::from_secs(3600);
+    })
+    .await;
+    let sqlite = app.database_url.starts_with("sqlite:");
+    let moderator = app.staff(&[Role::Moderator]).await;
+    let colleague = app.staff(&[Role::Moderator]).await;
+    let first = app.feedback_reference(feedback()).await;
+    let page = |staff| {
+        let app = &app;
+        async move {
+            let before = statements(app).await;
+            let body = app
+                .data_as(
+                    staff,
+                    QUEUE,
+                    json!({ "first": 20, "filter": { "status": "NEW" } }),
+                )
+                .await;
+            let ran = statements(app).await - before;
+            let references: Vec<String> = body["feedbackQueue"]["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|edge| edge["node"]["reference"].as_str().unwrap().to_owned())
+                .collect();
+            (body, references, ran)
+        }
+    };
+
+    let (body, references, _) = page(&moderator).await;
+    assert_eq!(references, std::slice::from_ref(&first));
+    assert_eq!(body["feedbackQueue"]["totalCount"], 1);
+
+    // Asked again with nothing changed: on SQLite the page kept from last
+    // time, for the one statement that reads the database's version; on
+    // PostgreSQL nothing is kept, so the page is read again.
+    let (again, _, ran) = page(&moderator).await;
+    assert_eq!(again, body);
+    if sqlite {
+        assert_eq!(ran, 1, "a kept page ran {ran} statements");
+    } else {
+        assert!(ran >= 2, "a page on PostgreSQL ran {ran} statements");
+    }
+    // A colleague's page is made for them, not taken from another's.
+    let (theirs, _, ran) = page(&colleague).await;
+    assert_eq!(theirs, body);
+    assert!(ran >= 2, "a colleague's first page ran {ran} statements");
+
+    // A new submission is on the next page at once.
+    let second = app.feedback_reference(feedback()).await;
+    let (body, references, _) = page(&moderator).await;
+    assert_eq!(references, [second.clone(), first.clone()]);
+    assert_eq!(body["feedbackQueue"]["totalCount"], 2);
+
+    // So is a change another process commits (here, another connection).
+    let db = app.db().await;
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &db,
+        &format!("UPDATE feedback SET status = 'CLOSED' WHERE reference = '{second}'"),
+    )
+    .await
+    .unwrap();
+    db.close().await.ok();
+    let (body, references, _) = page(&moderator).await;
+    assert_eq!(references, std::slice::from_ref(&first));
+    assert_eq!(body["feedbackQueue"]["totalCount"], 1);
+
+    // Signing out ends the session whatever is kept.
+    let out = app
+        .data(
+            "mutation($token: String!) { logout(refreshToken: $token) }",
+            json!({ "token": moderator.refresh_token }),
+        )
+        .await;
+    assert_eq!(out["logout"], true);
+    let refused = app
+        .post_as(&moderator.access_token, QUEUE, json!({ "first": 20 }))
+        .await;
+    assert_eq!(refused.status(), reqwest::StatusCode::UNAUTHORIZED);
+}
