@@ -9,12 +9,6 @@ use hamlet::content::seed::{self, SeedFiles};
 use hamlet::staff::model::Role;
 use hamlet::{App, Config, db};
 
-/// mimalloc instead of the C library's allocator: a request allocates and
-/// frees thousands of small values (GraphQL values, rows, JSON), and glibc's
-/// malloc spent about a sixth of the server's time on them under load.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "hamlet",
