@@ -171,9 +171,12 @@ struct Documents(std::sync::Mutex<HashMap<String, ExecutableDocument>>);
 
 impl Documents {
     /// At most this many documents are kept; past it the store starts over.
-    const MAX: usize = 256;
-    /// Longer documents are not kept.
-    const MAX_LENGTH: usize = 8 * 1024;
+    /// With [`Self::MAX_LENGTH`], this bounds the store to a few megabytes
+    /// whoever sends what.
+    const MAX: usize = 128;
+    /// Longer documents are not kept (a client's usual queries are far
+    /// shorter).
+    const MAX_LENGTH: usize = 4 * 1024;
 
     fn get(&self, query: &str) -> Option<ExecutableDocument> {
         let documents = self
