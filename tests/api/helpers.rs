@@ -49,6 +49,39 @@ impl TestApp {
         Self::spawn_with(Seed::Fixture, |_| {}).await
     }
 
+    /// hamlet with the real seed and its background loops quiet, so that
+    /// what [`TestApp::statements`] counts is the requests' doing alone.
+    pub async fn spawn_quiet() -> Self {
+        Self::spawn_with(Seed::BuiltIn, |config| {
+            config.background.schedule_poll = std::time::Duration::from_secs(3600);
+            config.background.webhooks.poll = std::time::Duration::from_secs(3600);
+        })
+        .await
+    }
+
+    /// What `/metrics` says now.
+    pub async fn metrics(&self) -> String {
+        self.client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// SQL statements run so far (`hamlet_db_statements_total` in `/metrics`).
+    pub async fn statements(&self) -> u64 {
+        let text = self.metrics().await;
+        text.lines()
+            .find_map(|line| line.strip_prefix("hamlet_db_statements_total "))
+            .unwrap_or_else(|| panic!("no statement count in {text}"))
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
     pub async fn spawn_with(seed: Seed, configure: impl FnOnce(&mut Config)) -> Self {
         let (database_url, database) = fresh_database().await;
         let mut config = Config::for_database(&database_url).expect("test configuration");

@@ -308,15 +308,7 @@ async fn metrics_count_requests_by_operation_and_errors_by_code() {
     app.data(VISION, json!({})).await;
     app.graphql("{ page(slug: \"Bad Slug\") { title } }", json!({}))
         .await;
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     assert!(
         text.contains("hamlet_graphql_requests_total{operation=\"Vision\",type=\"query\"} 2"),
         "{text}"
@@ -436,31 +428,9 @@ async fn shutdown_finishes_and_stops_listening() {
     );
 }
 
-async fn statement_count(app: &TestApp) -> u64 {
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|line| line.strip_prefix("hamlet_db_statements_total "))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_repeated_public_query_is_answered_from_memory_until_content_changes() {
-    let app = TestApp::spawn_with(crate::helpers::Seed::BuiltIn, |config| {
-        config.background.schedule_poll = std::time::Duration::from_secs(3600);
-        config.background.webhooks.poll = std::time::Duration::from_secs(3600);
-    })
-    .await;
+    let app = TestApp::spawn_quiet().await;
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let query = "query($slug: String!) { page(slug: $slug) { title version } }";
     let first = app
@@ -468,7 +438,7 @@ async fn a_repeated_public_query_is_answered_from_memory_until_content_changes()
         .await;
     let etag = first.headers()["etag"].clone();
     let body = first.text().await.unwrap();
-    let before = statement_count(&app).await;
+    let before = app.statements().await;
     // The same request laid out differently.
     let again = app
         .post(
@@ -479,7 +449,7 @@ async fn a_repeated_public_query_is_answered_from_memory_until_content_changes()
     assert_eq!(again.headers()["etag"], etag);
     assert_eq!(again.text().await.unwrap(), body);
     assert_eq!(
-        statement_count(&app).await,
+        app.statements().await,
         before,
         "answered without the database"
     );

@@ -920,32 +920,10 @@ async fn the_live_queue_is_refused_to_anyone_but_moderators() {
 }
 
 /// `hamlet_db_statements_total` from `/metrics`.
-async fn statements(app: &TestApp) -> u64 {
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|line| line.strip_prefix("hamlet_db_statements_total "))
-        .unwrap_or_else(|| panic!("no statement count in {text}"))
-        .trim()
-        .parse()
-        .unwrap()
-}
 
 #[tokio::test]
 async fn a_page_of_twenty_costs_no_more_queries_than_a_page_of_one() {
-    let app = TestApp::spawn_with(crate::helpers::Seed::BuiltIn, |config| {
-        // Keep the background loops quiet while statements are counted.
-        config.background.schedule_poll = std::time::Duration::from_secs(3600);
-        config.background.webhooks.poll = std::time::Duration::from_secs(3600);
-    })
-    .await;
+    let app = TestApp::spawn_quiet().await;
     let moderator = app.staff(&[Role::Moderator]).await;
     let kiosk = app.cli(&["kiosk", "create", "--name", "Ward kiosk"]);
     let token = kiosk.lines().last().unwrap().trim().to_owned();
@@ -983,11 +961,11 @@ async fn a_page_of_twenty_costs_no_more_queries_than_a_page_of_one() {
         let app = &app;
         let moderator = &moderator;
         async move {
-            let before = statements(app).await;
+            let before = app.statements().await;
             let body = app
                 .data_as(moderator, QUEUE, json!({ "first": first }))
                 .await;
-            let after = statements(app).await;
+            let after = app.statements().await;
             let nodes = body["feedbackQueue"]["edges"].as_array().unwrap().clone();
             assert_eq!(nodes.len(), first as usize);
             for node in &nodes {
@@ -1013,12 +991,7 @@ async fn a_page_of_twenty_costs_no_more_queries_than_a_page_of_one() {
 
 #[tokio::test]
 async fn a_kept_queue_page_is_never_older_than_the_database() {
-    let app = TestApp::spawn_with(crate::helpers::Seed::BuiltIn, |config| {
-        // Keep the background loops quiet while statements are counted.
-        config.background.schedule_poll = std::time::Duration::from_secs(3600);
-        config.background.webhooks.poll = std::time::Duration::from_secs(3600);
-    })
-    .await;
+    let app = TestApp::spawn_quiet().await;
     let sqlite = app.database_url.starts_with("sqlite:");
     let moderator = app.staff(&[Role::Moderator]).await;
     let colleague = app.staff(&[Role::Moderator]).await;
@@ -1026,7 +999,7 @@ async fn a_kept_queue_page_is_never_older_than_the_database() {
     let page = |staff| {
         let app = &app;
         async move {
-            let before = statements(app).await;
+            let before = app.statements().await;
             let body = app
                 .data_as(
                     staff,
@@ -1034,7 +1007,7 @@ async fn a_kept_queue_page_is_never_older_than_the_database() {
                     json!({ "first": 20, "filter": { "status": "NEW" } }),
                 )
                 .await;
-            let ran = statements(app).await - before;
+            let ran = app.statements().await - before;
             let references: Vec<String> = body["feedbackQueue"]["edges"]
                 .as_array()
                 .unwrap()
