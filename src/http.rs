@@ -11,8 +11,11 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use async_graphql::Positioned;
 use async_graphql::http::GraphiQLSource;
-use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
+};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use std::net::SocketAddr;
@@ -499,24 +502,29 @@ fn accepts_html(headers: &HeaderMap) -> bool {
         .is_some_and(|accept| accept.contains("text/html"))
 }
 
-/// Whether the operation `wanted` in `document` selects nothing but `fields`
-/// at its root (no fragments there, no directives).
-fn asks_only(document: &ExecutableDocument, wanted: Option<&str>, fields: &[&str]) -> bool {
-    use async_graphql::parser::types::Selection;
-    let operation = match (&document.operations, wanted) {
-        (DocumentOperations::Single(operation), _) => operation,
-        (DocumentOperations::Multiple(operations), Some(name)) => match operations.get(name) {
-            Some(operation) => operation,
-            None => return false,
-        },
-        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
-            match operations.values().next() {
-                Some(operation) => operation,
-                None => return false,
-            }
-        }
-        (DocumentOperations::Multiple(_), None) => return false,
-    };
+/// The operation a request will run and its name, if its document names an
+/// operation it contains. When it does not, the schema reports the problem as
+/// a GraphQL error.
+fn selected_operation(
+    document: &ExecutableDocument,
+    wanted: Option<String>,
+) -> Option<(&Positioned<OperationDefinition>, Option<String>)> {
+    match (&document.operations, wanted) {
+        (DocumentOperations::Single(operation), name) => Some((operation, name)),
+        (DocumentOperations::Multiple(operations), Some(name)) => operations
+            .get(name.as_str())
+            .map(|operation| (operation, Some(name))),
+        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => operations
+            .iter()
+            .next()
+            .map(|(name, operation)| (operation, Some(name.to_string()))),
+        (DocumentOperations::Multiple(_), None) => None,
+    }
+}
+
+/// Whether `operation` selects nothing but `fields` at its root (no
+/// fragments there, no directives).
+fn asks_only(operation: &Positioned<OperationDefinition>, fields: &[&str]) -> bool {
     let selections = &operation.node.selection_set.node.items;
     !selections.is_empty()
         && selections.iter().all(|selection| match &selection.node {
@@ -525,30 +533,6 @@ fn asks_only(document: &ExecutableDocument, wanted: Option<&str>, fields: &[&str
             }
             _ => false,
         })
-}
-
-/// The type and name of the operation a request will run, if its document
-/// names an operation it contains. When it does not, the schema reports the
-/// problem as a GraphQL error.
-fn operation_of(
-    document: &ExecutableDocument,
-    wanted: Option<String>,
-) -> Option<(OperationType, Option<String>)> {
-    match (&document.operations, wanted) {
-        (DocumentOperations::Single(operation), None) => Some((operation.node.ty, None)),
-        (DocumentOperations::Single(operation), Some(name)) => {
-            Some((operation.node.ty, Some(name)))
-        }
-        (DocumentOperations::Multiple(operations), Some(name)) => operations
-            .iter()
-            .find(|(candidate, _)| candidate.as_str() == name)
-            .map(|(_, operation)| (operation.node.ty, Some(name))),
-        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => operations
-            .iter()
-            .next()
-            .map(|(name, operation)| (operation.node.ty, Some(name.to_string()))),
-        (DocumentOperations::Multiple(_), None) => None,
-    }
 }
 
 /// Who is calling, or the response that refuses them: credentials that are
@@ -703,12 +687,14 @@ async fn execute(
     let generation = state.answers.generation();
     let wanted = request.operation_name.clone();
     let admitted = state.schema.admit(&mut request).map(|document| {
-        let keepable = asks_only(document, wanted.as_deref(), &StaffAnswers::FIELDS);
-        (operation_of(document, wanted), keepable)
+        selected_operation(document, wanted).map(|(operation, name)| {
+            let keepable = asks_only(operation, &StaffAnswers::FIELDS);
+            ((operation.node.ty, name), keepable)
+        })
     });
     let (operation, keepable) = match &admitted {
-        Ok((operation, keepable)) => (operation.clone(), *keepable),
-        Err(_) => (None, false),
+        Ok(Some((operation, keepable))) => (Some(operation.clone()), *keepable),
+        _ => (None, false),
     };
     let kind = match operation.as_ref().map(|(ty, _)| *ty) {
         Some(OperationType::Query) => "query",
@@ -759,15 +745,7 @@ async fn execute(
             .metrics
             .observe_request(&label, kind, started.elapsed(), &[]);
         state.metrics.observe_response(200);
-        return (
-            StatusCode::OK,
-            [
-                (header::CONTENT_TYPE, media.as_str()),
-                (header::CACHE_CONTROL, "no-store"),
-            ],
-            body,
-        )
-            .into_response();
+        return private_answer(StatusCode::OK, media, body);
     }
 
     let mut request = request.data(client);
@@ -845,15 +823,7 @@ async fn execute(
     }
     if status != StatusCode::OK || !cacheable {
         state.metrics.observe_response(status.as_u16());
-        let mut response = (
-            status,
-            [
-                (header::CONTENT_TYPE, media.as_str()),
-                (header::CACHE_CONTROL, "no-store"),
-            ],
-            body,
-        )
-            .into_response();
+        let mut response = private_answer(status, media, body);
         let retry_after = retry_after.or(unavailable.then_some(1));
         if let Some(seconds) = retry_after.filter(|_| status != StatusCode::BAD_REQUEST) {
             response
@@ -922,6 +892,20 @@ impl ResponseMedia {
 
 /// A public answer: `Cache-Control`, a strong `ETag` over the exact bytes,
 /// and `304 Not Modified` for a GET whose `If-None-Match` matches.
+/// An answer no cache may keep: anything for a signed-in caller or a kiosk,
+/// and every error.
+fn private_answer(status: StatusCode, media: ResponseMedia, body: Bytes) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, media.as_str()),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
 fn kept_answer(
     state: &AppState,
     method: &Method,

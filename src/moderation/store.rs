@@ -254,15 +254,31 @@ pub async fn feedback_page(
     first: u64,
     after: Option<QueueCursor>,
 ) -> AppResult<(Vec<feedback::Model>, bool)> {
-    let mut rows = feedback::Entity::find()
-        .filter(filter.condition())
-        .filter(after_cursor(
-            feedback::Column::Safeguarding,
-            feedback::Column::Id,
-            after,
-        ))
-        .order_by_desc(feedback::Column::Safeguarding)
-        .order_by_desc(feedback::Column::Id)
+    use feedback::Column as C;
+    queue_page::<feedback::Entity>(
+        db,
+        filter.condition(),
+        (C::Safeguarding, C::Id),
+        first,
+        after,
+    )
+    .await
+}
+
+/// One page of a queue of `E` matching `condition`, in queue order
+/// (safeguarding first, newest first) after `after`, and whether more follow.
+async fn queue_page<E: sea_orm::EntityTrait>(
+    db: &impl ConnectionTrait,
+    condition: Condition,
+    (safeguarding, id): (E::Column, E::Column),
+    first: u64,
+    after: Option<QueueCursor>,
+) -> AppResult<(Vec<E::Model>, bool)> {
+    let mut rows = E::find()
+        .filter(condition)
+        .filter(after_cursor(safeguarding, id, after))
+        .order_by_desc(safeguarding)
+        .order_by_desc(id)
         .limit(first + 1)
         .all(db)
         .await?;
@@ -312,21 +328,15 @@ pub async fn idea_page(
     first: u64,
     after: Option<QueueCursor>,
 ) -> AppResult<(Vec<idea::Model>, bool)> {
-    let mut rows = idea::Entity::find()
-        .filter(filter.condition())
-        .filter(after_cursor(
-            idea::Column::Safeguarding,
-            idea::Column::Id,
-            after,
-        ))
-        .order_by_desc(idea::Column::Safeguarding)
-        .order_by_desc(idea::Column::Id)
-        .limit(first + 1)
-        .all(db)
-        .await?;
-    let has_next = rows.len() as u64 > first;
-    rows.truncate(first as usize);
-    Ok((rows, has_next))
+    use idea::Column as C;
+    queue_page::<idea::Entity>(
+        db,
+        filter.condition(),
+        (C::Safeguarding, C::Id),
+        first,
+        after,
+    )
+    .await
 }
 
 pub async fn count_ideas(db: &impl ConnectionTrait, filter: &IdeaFilter) -> AppResult<u64> {

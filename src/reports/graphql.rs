@@ -201,20 +201,9 @@ impl FeedbackStats {
         let groups = self.cube.by(|cell| cell.service);
         self.services
             .iter()
-            .map(|service| {
-                let figures = groups
-                    .get(&service.id)
-                    .copied()
-                    .unwrap_or_default()
-                    .publish();
-                ServiceStats {
-                    service: Service(service.clone()),
-                    total: count(figures.total),
-                    suppressed: figures.suppressed,
-                    percent_positive: figures.percent_positive,
-                    percent_negative: figures.percent_negative,
-                    by_rating: rating_counts(&figures),
-                }
+            .map(|service| ServiceStats {
+                service: Service(service.clone()),
+                figures: GroupFigures::of(groups.get(&service.id).copied().unwrap_or_default()),
             })
             .collect()
     }
@@ -227,20 +216,11 @@ impl FeedbackStats {
             .filter(|channel| {
                 self.query.channels.is_empty() || self.query.channels.contains(channel)
             })
-            .map(|&channel| {
-                let figures = groups
-                    .get(channel.as_str())
-                    .copied()
-                    .unwrap_or_default()
-                    .publish();
-                ChannelStats {
-                    channel,
-                    total: count(figures.total),
-                    suppressed: figures.suppressed,
-                    percent_positive: figures.percent_positive,
-                    percent_negative: figures.percent_negative,
-                    by_rating: rating_counts(&figures),
-                }
+            .map(|&channel| ChannelStats {
+                channel,
+                figures: GroupFigures::of(
+                    groups.get(channel.as_str()).copied().unwrap_or_default(),
+                ),
             })
             .collect()
     }
@@ -275,18 +255,11 @@ impl FeedbackStats {
         period
             .starts(first, last, MAX_PERIODS)
             .into_iter()
-            .map(|start| {
-                let figures = groups.get(&start).copied().unwrap_or_default().publish();
-                PeriodStats {
-                    period: period.label(start),
-                    start: start.start(),
-                    end: start.plus(period.months()).start(),
-                    total: count(figures.total),
-                    suppressed: figures.suppressed,
-                    percent_positive: figures.percent_positive,
-                    percent_negative: figures.percent_negative,
-                    by_rating: rating_counts(&figures),
-                }
+            .map(|start| PeriodStats {
+                period: period.label(start),
+                start: start.start(),
+                end: start.plus(period.months()).start(),
+                figures: GroupFigures::of(groups.get(&start).copied().unwrap_or_default()),
             })
             .collect()
     }
@@ -304,38 +277,16 @@ pub struct RatingCount {
 #[derive(SimpleObject)]
 pub struct ServiceStats {
     service: Service,
-    /// Every response about the service. Always shown.
-    total: i32,
-    /// True when the service had 1 to 4 responses, so its rating split and
-    /// percentages are withheld.
-    suppressed: bool,
-    /// (VERY_GOOD + GOOD) / (all − DONT_KNOW) × 100; null when withheld or
-    /// when nobody rated.
-    percent_positive: Option<f64>,
-    /// (POOR + VERY_POOR) / (all − DONT_KNOW) × 100; null when withheld or
-    /// when nobody rated.
-    percent_negative: Option<f64>,
-    /// Responses per rating; counts are null when withheld.
-    by_rating: Vec<RatingCount>,
+    #[graphql(flatten)]
+    figures: GroupFigures,
 }
 
 /// Friends and Family Test figures for one channel.
 #[derive(SimpleObject)]
 pub struct ChannelStats {
     channel: Channel,
-    /// Every response through the channel. Always shown.
-    total: i32,
-    /// True when the channel had 1 to 4 responses, so its rating split and
-    /// percentages are withheld.
-    suppressed: bool,
-    /// (VERY_GOOD + GOOD) / (all − DONT_KNOW) × 100; null when withheld or
-    /// when nobody rated.
-    percent_positive: Option<f64>,
-    /// (POOR + VERY_POOR) / (all − DONT_KNOW) × 100; null when withheld or
-    /// when nobody rated.
-    percent_negative: Option<f64>,
-    /// Responses per rating; counts are null when withheld.
-    by_rating: Vec<RatingCount>,
+    #[graphql(flatten)]
+    figures: GroupFigures,
 }
 
 /// Friends and Family Test figures for one calendar period.
@@ -347,9 +298,17 @@ pub struct PeriodStats {
     start: DateTime<Utc>,
     /// The next period's first instant: the period is `start <= t < end`.
     end: DateTime<Utc>,
-    /// Every response received in the period. Always shown.
+    #[graphql(flatten)]
+    figures: GroupFigures,
+}
+
+/// The figures every group (a service, a channel, a period) shows.
+#[derive(SimpleObject)]
+pub struct GroupFigures {
+    /// Every response in the group (the service, channel or period). Always
+    /// shown.
     total: i32,
-    /// True when the period had 1 to 4 responses, so its rating split and
+    /// True when the group had 1 to 4 responses, so its rating split and
     /// percentages are withheld.
     suppressed: bool,
     /// (VERY_GOOD + GOOD) / (all − DONT_KNOW) × 100; null when withheld or
@@ -360,4 +319,17 @@ pub struct PeriodStats {
     percent_negative: Option<f64>,
     /// Responses per rating; counts are null when withheld.
     by_rating: Vec<RatingCount>,
+}
+
+impl GroupFigures {
+    fn of(counts: RatingCounts) -> Self {
+        let figures = counts.publish();
+        Self {
+            total: count(figures.total),
+            suppressed: figures.suppressed,
+            percent_positive: figures.percent_positive,
+            percent_negative: figures.percent_negative,
+            by_rating: rating_counts(&figures),
+        }
+    }
 }

@@ -11,7 +11,8 @@ use uuid::Uuid;
 
 use super::entity::{feedback, idea, idea_support, idempotency_key, kiosk};
 use super::model::{
-    Channel, FeedbackStatus, IdeaStatus, NewFeedback, NewIdea, SubmissionKind, SupporterKey,
+    Channel, Contact, FeedbackStatus, IdeaStatus, IdempotencyKey, NewFeedback, NewIdea,
+    SubmissionKind, SupporterKey,
 };
 use super::reference::{Reference, ReferenceKind};
 use crate::error::{AppError, AppResult};
@@ -122,99 +123,115 @@ pub fn pending_feedback(
     kiosk_id: Option<Uuid>,
     screening: &Screening,
 ) -> Pending {
-    let contact = new.contact.as_ref();
-    let (id, reference, now) = draw(SubmissionKind::Feedback);
-    Pending {
-        key: new.key.as_str().to_owned(),
-        kind: SubmissionKind::Feedback,
-        fingerprint: new.fingerprint(),
-        id,
-        reference: reference.clone(),
-        received_at: now,
-        row: NewRow::Feedback(feedback::ActiveModel {
-            id: Set(id),
-            reference: Set(reference),
-            service_id: Set(service_id),
-            rating: Set(new.rating.as_str().to_owned()),
-            comment: Set(new.comment.as_ref().map(|c| c.as_str().to_owned())),
-            pii_flags: Set(screening.pii_flags.clone()),
-            channel: Set(new.channel.as_str().to_owned()),
-            locale: Set(new.locale.as_str().to_owned()),
-            kiosk_id: Set(kiosk_id),
-            status: Set(FeedbackStatus::New.as_str().to_owned()),
-            assignee_id: Set(None),
-            public_response: Set(None),
-            safeguarding: Set(screening.safeguarding),
-            contact_name: Set(contact
-                .and_then(|c| c.name.as_ref())
-                .map(|n| n.as_str().to_owned())),
-            contact_email: Set(contact
-                .and_then(|c| c.email.as_ref())
-                .map(|e| e.as_str().to_owned())),
-            contact_phone: Set(contact
-                .and_then(|c| c.phone.as_ref())
-                .map(|p| p.as_str().to_owned())),
-            version: Set(1),
-            captured_at: Set(new.captured_at),
-            received_at: Set(now),
-            updated_at: Set(now),
-            erased_at: Set(None),
-        }),
-    }
+    let [contact_name, contact_email, contact_phone] = contact_columns(new.contact.as_ref());
+    pending(
+        SubmissionKind::Feedback,
+        &new.key,
+        new.fingerprint(),
+        |id, reference, now| {
+            NewRow::Feedback(feedback::ActiveModel {
+                id: Set(id),
+                reference: Set(reference),
+                service_id: Set(service_id),
+                rating: Set(new.rating.as_str().to_owned()),
+                comment: Set(new.comment.as_ref().map(|c| c.as_str().to_owned())),
+                pii_flags: Set(screening.pii_flags.clone()),
+                channel: Set(new.channel.as_str().to_owned()),
+                locale: Set(new.locale.as_str().to_owned()),
+                kiosk_id: Set(kiosk_id),
+                status: Set(FeedbackStatus::New.as_str().to_owned()),
+                assignee_id: Set(None),
+                public_response: Set(None),
+                safeguarding: Set(screening.safeguarding),
+                contact_name: Set(contact_name),
+                contact_email: Set(contact_email),
+                contact_phone: Set(contact_phone),
+                version: Set(1),
+                captured_at: Set(new.captured_at),
+                received_at: Set(now),
+                updated_at: Set(now),
+                erased_at: Set(None),
+            })
+        },
+    )
 }
 
 /// An idea ready to store.
 pub fn pending_idea(new: &NewIdea, kiosk_id: Option<Uuid>, screening: &Screening) -> Pending {
-    let contact = new.contact.as_ref();
-    let (id, reference, now) = draw(SubmissionKind::Idea);
+    let [contact_name, contact_email, contact_phone] = contact_columns(new.contact.as_ref());
+    pending(
+        SubmissionKind::Idea,
+        &new.key,
+        new.fingerprint(),
+        |id, reference, now| {
+            NewRow::Idea(idea::ActiveModel {
+                id: Set(id),
+                reference: Set(reference),
+                title: Set(new.title.as_str().to_owned()),
+                description: Set(new.description.as_str().to_owned()),
+                theme: Set(new.theme.as_ref().map(|t| t.as_str().to_owned())),
+                pii_flags: Set(screening.pii_flags.clone()),
+                channel: Set(new.channel.as_str().to_owned()),
+                locale: Set(new.locale.as_str().to_owned()),
+                kiosk_id: Set(kiosk_id),
+                status: Set(IdeaStatus::New.as_str().to_owned()),
+                assignee_id: Set(None),
+                published: Set(false),
+                public_response: Set(None),
+                safeguarding: Set(screening.safeguarding),
+                support_count: Set(0),
+                merged_into_id: Set(None),
+                contact_name: Set(contact_name),
+                contact_email: Set(contact_email),
+                contact_phone: Set(contact_phone),
+                version: Set(1),
+                captured_at: Set(new.captured_at),
+                received_at: Set(now),
+                updated_at: Set(now),
+                erased_at: Set(None),
+            })
+        },
+    )
+}
+
+/// A submission of `kind` with its id, receipt reference and time drawn,
+/// and its row made from them by `row`.
+fn pending(
+    kind: SubmissionKind,
+    key: &IdempotencyKey,
+    fingerprint: String,
+    row: impl FnOnce(Uuid, String, DateTime<Utc>) -> NewRow,
+) -> Pending {
+    let id = Uuid::now_v7();
+    let reference = Reference::generate(reference_kind(kind)).to_string();
+    let received_at = crate::db::now();
     Pending {
-        key: new.key.as_str().to_owned(),
-        kind: SubmissionKind::Idea,
-        fingerprint: new.fingerprint(),
+        key: key.as_str().to_owned(),
+        kind,
+        fingerprint,
         id,
         reference: reference.clone(),
-        received_at: now,
-        row: NewRow::Idea(idea::ActiveModel {
-            id: Set(id),
-            reference: Set(reference),
-            title: Set(new.title.as_str().to_owned()),
-            description: Set(new.description.as_str().to_owned()),
-            theme: Set(new.theme.as_ref().map(|t| t.as_str().to_owned())),
-            pii_flags: Set(screening.pii_flags.clone()),
-            channel: Set(new.channel.as_str().to_owned()),
-            locale: Set(new.locale.as_str().to_owned()),
-            kiosk_id: Set(kiosk_id),
-            status: Set(IdeaStatus::New.as_str().to_owned()),
-            assignee_id: Set(None),
-            published: Set(false),
-            public_response: Set(None),
-            safeguarding: Set(screening.safeguarding),
-            support_count: Set(0),
-            merged_into_id: Set(None),
-            contact_name: Set(contact
-                .and_then(|c| c.name.as_ref())
-                .map(|n| n.as_str().to_owned())),
-            contact_email: Set(contact
-                .and_then(|c| c.email.as_ref())
-                .map(|e| e.as_str().to_owned())),
-            contact_phone: Set(contact
-                .and_then(|c| c.phone.as_ref())
-                .map(|p| p.as_str().to_owned())),
-            version: Set(1),
-            captured_at: Set(new.captured_at),
-            received_at: Set(now),
-            updated_at: Set(now),
-            erased_at: Set(None),
-        }),
+        received_at,
+        row: row(id, reference, received_at),
     }
 }
 
-fn draw(kind: SubmissionKind) -> (Uuid, String, DateTime<Utc>) {
-    (
-        Uuid::now_v7(),
-        Reference::generate(reference_kind(kind)).to_string(),
-        crate::db::now(),
-    )
+/// A contact's name, email and phone columns.
+fn contact_columns(contact: Option<&Contact>) -> [Option<String>; 3] {
+    let Some(contact) = contact else {
+        return [None, None, None];
+    };
+    [
+        contact.name.as_ref().map(|name| name.as_str().to_owned()),
+        contact
+            .email
+            .as_ref()
+            .map(|email| email.as_str().to_owned()),
+        contact
+            .phone
+            .as_ref()
+            .map(|phone| phone.as_str().to_owned()),
+    ]
 }
 
 /// Stores feedback unless its idempotency key was used before.
