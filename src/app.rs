@@ -85,6 +85,7 @@ impl App {
             answers: crate::cache::ResponseCache::new(signals.generation.clone()),
             staff_answers,
             persisted: crate::cache::PersistedQueries::default(),
+            storage: db::Storage::for_url(config.database_url.expose()),
         });
         let router = http::router(state, &config);
         let listener = TcpListener::bind(config.bind)

@@ -18,6 +18,20 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(5))
         .sqlx_logging(false)
+        // A connection goes back into the pool only with no transaction
+        // open on it, and is checked again before it is handed out.
+        .map_sqlx_sqlite_pool_opts(|pool| {
+            pool.after_release(|connection, _| Box::pin(settled(connection)))
+        })
+        .map_sqlx_sqlite_before_acquire(|connection, _| {
+            Box::pin(async move { Ok(!in_doubt(connection)) })
+        })
+        .map_sqlx_postgres_pool_opts(|pool| {
+            pool.after_release(|connection, _| Box::pin(settled(connection)))
+        })
+        .map_sqlx_postgres_before_acquire(|connection, _| {
+            Box::pin(async move { Ok(!in_doubt(connection)) })
+        })
         .map_sqlx_sqlite_opts(|options| {
             options
                 .create_if_missing(true)
@@ -35,14 +49,217 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
         .context("HAMLET_DATABASE_URL: could not open the database")
 }
 
+/// Whether a pooled connection still counts itself inside a transaction.
+///
+/// Every transaction hamlet opens ends in a COMMIT or a ROLLBACK before its
+/// connection is released, so one that is still open means a statement or
+/// its ROLLBACK failed. On SQLite that happens on a full disk: SQLite rolls
+/// the transaction back by itself on `SQLITE_FULL`, the driver's ROLLBACK
+/// then fails ("no transaction is active"), and the driver goes on counting
+/// the connection as inside a transaction. Reused, its next `BEGIN` would
+/// become a `SAVEPOINT` and its `COMMIT` a `RELEASE`: a receipt answered on
+/// a commit that never happened. Such a connection is closed instead.
+fn in_doubt<C: sea_orm::sqlx::Connection>(connection: &C) -> bool {
+    connection.is_in_transaction()
+}
+
+/// The pool's check on a connection coming back: `Ok(false)` closes it.
+async fn settled<C: sea_orm::sqlx::Connection>(
+    connection: &mut C,
+) -> Result<bool, sea_orm::sqlx::Error> {
+    if !in_doubt(connection) {
+        return Ok(true);
+    }
+    // A transaction dropped without COMMIT has queued its ROLLBACK; a round
+    // trip lets that land before the verdict.
+    connection.ping().await?;
+    if in_doubt(connection) {
+        tracing::warn!(
+            "closed a database connection whose transaction did not end (a statement or its \
+             ROLLBACK failed); the pool opens a fresh one"
+        );
+        return Ok(false);
+    }
+    Ok(true)
+}
+
 /// Applies every pending migration.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None).await.context("applying migrations")
 }
 
-/// Whether the database answers a trivial query.
-pub async fn is_ready(db: &DatabaseConnection) -> bool {
-    db.execute_unprepared("SELECT 1").await.is_ok()
+/// Whether the database answers a trivial query and, while storage is
+/// failing (see [`outage`]), can take writes again.
+pub async fn is_ready(db: &DatabaseConnection, storage: &Storage) -> Readiness {
+    if db.execute_unprepared("SELECT 1").await.is_err() {
+        return Readiness::Unreachable;
+    }
+    if !outage::is_failing() {
+        return Readiness::Ready;
+    }
+    if probe_write(db).await.is_ok() && storage.has_room() {
+        outage::recovered();
+        return Readiness::Ready;
+    }
+    Readiness::CannotWrite
+}
+
+/// What `/readyz` says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Readiness {
+    Ready,
+    /// The database does not answer.
+    Unreachable,
+    /// It answers, but refuses writes (a full disk, say).
+    CannotWrite,
+}
+
+/// Where the database keeps its data, for telling whether storage that
+/// failed is back.
+///
+/// One small write that succeeds does not show that a full disk has room
+/// again: SQLite reuses space its write-ahead log and database file already
+/// hold, so a probe (or a small batch) can commit while the next batch still
+/// finds the disk full, and storage would flap between failing and back. On
+/// SQLite, storage counts as back only when the database's folder also has
+/// [`Storage::ROOM`] free. PostgreSQL's disk is its server's: there a
+/// committed write is the evidence.
+#[derive(Clone, Debug, Default)]
+pub struct Storage {
+    folder: Option<std::sync::Arc<std::path::PathBuf>>,
+}
+
+impl Storage {
+    /// Free bytes that count as room again after a failure: enough for a
+    /// good many full batches of submissions.
+    pub const ROOM: u64 = 1 << 20;
+
+    /// For the database at `url`: its folder when it is a SQLite file.
+    pub fn for_url(url: &str) -> Self {
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .map(|rest| rest.split('?').next().unwrap_or_default())
+            .filter(|path| !path.is_empty() && !path.contains(":memory:"));
+        let folder = path.map(|path| {
+            let path = std::path::Path::new(path);
+            match path.parent() {
+                Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+                _ => std::path::PathBuf::from("."),
+            }
+        });
+        Self {
+            folder: folder.map(std::sync::Arc::new),
+        }
+    }
+
+    /// Whether there is room to store: always, unless the SQLite folder's
+    /// disk has less than [`Self::ROOM`] free.
+    pub fn has_room(&self) -> bool {
+        let Some(folder) = &self.folder else {
+            return true;
+        };
+        free_bytes(folder).is_none_or(|free| free >= Self::ROOM)
+    }
+
+    /// A write committed: if storage was failing and has room now, it is back.
+    pub fn wrote(&self) {
+        if outage::is_failing() && self.has_room() {
+            outage::recovered();
+        }
+    }
+}
+
+#[cfg(unix)]
+fn free_bytes(folder: &std::path::Path) -> Option<u64> {
+    let stats = rustix::fs::statvfs(folder).ok()?;
+    Some(stats.f_bavail.saturating_mul(stats.f_frsize))
+}
+
+#[cfg(not(unix))]
+fn free_bytes(_folder: &std::path::Path) -> Option<u64> {
+    None
+}
+
+/// One small write in a transaction of its own, as a submission would do.
+async fn probe_write(db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
+    let txn = write(db).await?;
+    txn.execute_raw(sea_orm::Statement::from_sql_and_values(
+        db.get_database_backend(),
+        match db.get_database_backend() {
+            DbBackend::Postgres => {
+                "INSERT INTO storage_probe (id, checked_at) VALUES (1, $1) \
+                 ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at"
+            }
+            _ => {
+                "INSERT INTO storage_probe (id, checked_at) VALUES (1, ?) \
+                 ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at"
+            }
+        },
+        [now().into()],
+    ))
+    .await?;
+    txn.commit().await
+}
+
+/// Storage outages, as the log tells them: once when writes start failing
+/// (with the database's own words for why), once when they work again, and
+/// in between a count, not a line per refused request.
+///
+/// This is the process's state, not a database connection's: one hamlet
+/// process serves one database, and its log is the process's log. (Tests
+/// that run several hamlets in one process share it; it changes nothing
+/// there but log lines and an extra probe write in `/readyz`.)
+pub mod outage {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::time::Instant;
+
+    static FAILING: AtomicBool = AtomicBool::new(false);
+    static REFUSED: AtomicU64 = AtomicU64::new(0);
+    static SINCE: Mutex<Option<Instant>> = Mutex::new(None);
+
+    /// Whether requests are being refused for want of the database.
+    pub fn is_failing() -> bool {
+        FAILING.load(Ordering::Acquire)
+    }
+
+    /// A request was refused because the database could not store or
+    /// answer (`error`).
+    pub fn failed(error: &sea_orm::DbErr) {
+        REFUSED.fetch_add(1, Ordering::AcqRel);
+        if FAILING.swap(true, Ordering::AcqRel) {
+            tracing::debug!(%error, "database unavailable");
+            return;
+        }
+        if let Ok(mut since) = SINCE.lock() {
+            *since = Some(Instant::now());
+        }
+        tracing::error!(
+            %error,
+            "storage is failing: requests that need the database are refused with \
+             SERVICE_UNAVAILABLE and Retry-After until it recovers (a full disk, a lost \
+             database server); /readyz says not ready"
+        );
+    }
+
+    /// Storage takes writes again (see [`super::Storage::wrote`]).
+    pub(super) fn recovered() {
+        if !FAILING.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        let refused = REFUSED.swap(0, Ordering::AcqRel);
+        let lasted = SINCE
+            .lock()
+            .ok()
+            .and_then(|mut since| since.take())
+            .map(|since| since.elapsed().as_secs_f64());
+        tracing::info!(
+            refused,
+            lasted_seconds = lasted,
+            "storage is back: writes commit again"
+        );
+    }
 }
 
 /// Connections in the pool: (open, idle).
@@ -250,6 +467,23 @@ mod tests {
         assert_eq!(failure_of_code(true, "773"), Failure::Unavailable);
         assert_eq!(failure_of_code(true, "778"), Failure::Unavailable);
         assert_eq!(failure_of_code(true, "2067"), Failure::Other);
+    }
+
+    #[test]
+    fn storage_knows_the_folder_of_a_sqlite_file() {
+        let folder = |url| {
+            Storage::for_url(url)
+                .folder
+                .map(|folder| folder.display().to_string())
+        };
+        assert_eq!(
+            folder("sqlite:///var/lib/hamlet/hamlet.db?mode=rwc").as_deref(),
+            Some("/var/lib/hamlet")
+        );
+        assert_eq!(folder("sqlite://hamlet.db?mode=rwc").as_deref(), Some("."));
+        assert_eq!(folder("sqlite::memory:"), None);
+        assert_eq!(folder("postgres://u@h/db"), None);
+        assert!(Storage::for_url("postgres://u@h/db").has_room());
     }
 
     #[test]

@@ -63,7 +63,7 @@ impl From<sea_orm::DbErr> for AppError {
         use crate::db::Failure;
         match crate::db::failure(&error) {
             Failure::Unavailable => {
-                tracing::warn!(error = %error, "database unavailable");
+                crate::db::outage::failed(&error);
                 Self::Unavailable
             }
             Failure::Conflict => {

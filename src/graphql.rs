@@ -104,6 +104,7 @@ pub fn schema(config: &Config, services: Services) -> Api {
         ))
         .data(crate::submissions::writer::SubmissionWriter::start(
             services.db.clone(),
+            crate::db::Storage::for_url(config.database_url.expose()),
         ))
         .data(directory)
         .data(services.db)

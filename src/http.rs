@@ -40,7 +40,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 
 use crate::auth::{self, Client, Credentials, Viewer};
 use crate::cache::{CachedAnswer, PersistedQueries, ResponseCache, StaffAnswers};
@@ -65,6 +65,8 @@ pub struct AppState {
     /// Public answers kept in memory.
     pub answers: ResponseCache,
     pub persisted: PersistedQueries,
+    /// Where the database keeps its data, for `/readyz` after a failure.
+    pub storage: crate::db::Storage,
 }
 
 pub fn router(state: Arc<AppState>, config: &Config) -> Router {
@@ -100,7 +102,12 @@ fn edge(routes: Router, config: &Config) -> Router {
                             path = request.uri().path(),
                         )
                     })
-                    .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+                    .on_response(DefaultOnResponse::new().level(tracing::Level::INFO))
+                    // Every response is logged above with its status; what
+                    // went wrong is logged where it is known (an internal
+                    // error with its cause, a storage outage once), not
+                    // again for each refused request.
+                    .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
             )
             .layer(PropagateRequestIdLayer::new(request_id))
             .layer(CatchPanicLayer::custom(panic_response))
@@ -254,10 +261,17 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
-    if crate::db::is_ready(&state.db).await {
-        (StatusCode::OK, "ready").into_response()
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+    use crate::db::Readiness;
+    match crate::db::is_ready(&state.db, &state.storage).await {
+        Readiness::Ready => (StatusCode::OK, "ready").into_response(),
+        Readiness::Unreachable => {
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+        Readiness::CannotWrite => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the database refuses writes (is its disk full?)",
+        )
+            .into_response(),
     }
 }
 
@@ -379,7 +393,19 @@ async fn graphql_post(
     }
     let bytes: Bytes = match axum::body::to_bytes(body, state.max_body_bytes).await {
         Ok(bytes) => bytes,
-        Err(_) => return too_large(&state),
+        Err(error) if over_the_limit(&error) => return too_large(&state),
+        // Broken chunked encoding, a client that hung up mid-body: its
+        // fault, and not a question of size. (A body that arrives too
+        // slowly is cut off by the request timeout: 408.)
+        Err(error) => {
+            tracing::debug!(%error, "reading a request body");
+            return refuse(
+                &state,
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                "the request body could not be read: it was malformed or cut short",
+            );
+        }
     };
     if bytes.iter().find(|byte| !byte.is_ascii_whitespace()) == Some(&b'[') {
         return refuse(
@@ -476,6 +502,12 @@ fn resolve_persisted(
         },
         (None, None) => Ok(String::new()),
     }
+}
+
+/// Whether reading a body failed because it was larger than allowed.
+fn over_the_limit(error: &axum::Error) -> bool {
+    std::error::Error::source(error)
+        .is_some_and(|source| source.is::<http_body_util::LengthLimitError>())
 }
 
 fn too_large(state: &AppState) -> Response {

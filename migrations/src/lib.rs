@@ -24,6 +24,7 @@ mod m20261125_000012_add_page_schedule;
 mod m20261125_000013_create_webhook;
 mod m20261125_000014_create_rate_limit_bucket;
 mod m20261125_000015_create_feedback_tally;
+mod m20261202_000016_create_storage_probe;
 
 /// Applies hamlet's migrations in order.
 pub struct Migrator;
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000013_create_webhook::Migration),
             Box::new(m20261125_000014_create_rate_limit_bucket::Migration),
             Box::new(m20261125_000015_create_feedback_tally::Migration),
+            Box::new(m20261202_000016_create_storage_probe::Migration),
         ]
     }
 }

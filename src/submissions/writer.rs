@@ -11,7 +11,9 @@
 //! moment batches itself.
 //!
 //! If a batch fails as a whole (a reference clash, say), its submissions are
-//! stored one by one, so one bad apple never costs the others their receipts.
+//! stored one by one, so one bad apple never costs the others their receipts;
+//! if it fails because the database cannot store anything (a full disk), each
+//! is refused with `SERVICE_UNAVAILABLE` at once.
 
 use sea_orm::DatabaseConnection;
 use tokio::sync::{mpsc, oneshot};
@@ -36,9 +38,9 @@ pub struct SubmissionWriter {
 
 impl SubmissionWriter {
     /// Starts the writer task on `db`; it ends when every handle is dropped.
-    pub fn start(db: DatabaseConnection) -> Self {
+    pub fn start(db: DatabaseConnection, storage: crate::db::Storage) -> Self {
         let (jobs, queue) = mpsc::channel(QUEUE);
-        tokio::spawn(run(db, queue));
+        tokio::spawn(run(db, storage, queue));
         Self { jobs }
     }
 
@@ -54,7 +56,7 @@ impl SubmissionWriter {
     }
 }
 
-async fn run(db: DatabaseConnection, mut queue: mpsc::Receiver<Job>) {
+async fn run(db: DatabaseConnection, storage: crate::db::Storage, mut queue: mpsc::Receiver<Job>) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (pending, answers): (Vec<Pending>, Vec<_>) = batch.drain(..).unzip();
@@ -67,8 +69,16 @@ async fn run(db: DatabaseConnection, mut queue: mpsc::Receiver<Job>) {
         );
         match stored {
             Ok(outcomes) => {
+                storage.wrote();
                 for (answer, outcome) in answers.into_iter().zip(outcomes) {
                     let _ = answer.send(outcome);
+                }
+            }
+            // The database cannot store anything now: one by one would
+            // fail the same way, only slower.
+            Err(AppError::Unavailable) => {
+                for answer in answers {
+                    let _ = answer.send(Err(AppError::Unavailable));
                 }
             }
             Err(error) => {

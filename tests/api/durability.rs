@@ -77,6 +77,18 @@ impl Server {
         }
     }
 
+    /// Stops the server as SIGTERM does, letting it finish what is in
+    /// flight, and waits for it to exit.
+    pub fn stop(&mut self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let exit = self.child.wait().unwrap();
+        assert!(exit.success(), "hamlet exited with {exit}");
+    }
+
     /// Everything the server has written to standard output and error so far.
     pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()

@@ -15,6 +15,7 @@ mod editing;
 mod helpers;
 mod http;
 mod moderation;
+mod outage;
 mod reports;
 mod roles;
 mod schema;

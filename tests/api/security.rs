@@ -254,6 +254,69 @@ async fn a_client_trickling_its_body_gets_408_and_nothing_is_stored() {
     assert_eq!(count(&app, "feedback").await, 0);
 }
 
+/// Sends `head` and then `body` on a raw connection, closes the sending
+/// side, and answers what the server said.
+async fn raw_exchange(app: &TestApp, head: &str, body: &[u8]) -> String {
+    let address = app.address.trim_start_matches("http://").to_owned();
+    let (reader, mut writer) = TcpStream::connect(&address).await.unwrap().into_split();
+    let answered = tokio::spawn(read_until_closed(reader));
+    writer.write_all(head.as_bytes()).await.unwrap();
+    writer.write_all(body).await.unwrap();
+    writer.shutdown().await.unwrap();
+    let answer = tokio::time::timeout(Duration::from_secs(5), answered)
+        .await
+        .expect("the server answered")
+        .unwrap();
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn broken_chunked_encoding_is_400_not_413() {
+    let app = TestApp::spawn().await;
+    let body =
+        json!({ "query": SUBMIT_FEEDBACK, "variables": { "input": feedback() } }).to_string();
+    // A chunk that says it is 0x20 bytes long and is followed by something
+    // that is not a chunk size at all.
+    let chunked = format!("20\r\n{}\r\nzz-not-a-size\r\n", &body[..32]);
+    let answer = raw_exchange(
+        &app,
+        "POST /graphql HTTP/1.1\r\nHost: hamlet\r\nContent-Type: application/json\r\n\
+         Transfer-Encoding: chunked\r\n\r\n",
+        chunked.as_bytes(),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("\"code\":\"BAD_REQUEST\""), "{answer}");
+    assert_eq!(count(&app, "feedback").await, 0);
+}
+
+#[tokio::test]
+async fn a_client_hanging_up_mid_body_is_400_and_nothing_is_stored() {
+    let app = TestApp::spawn().await;
+    let body =
+        json!({ "query": SUBMIT_FEEDBACK, "variables": { "input": feedback() } }).to_string();
+    // It promises the whole body, sends half, and stops sending.
+    let head = format!(
+        "POST /graphql HTTP/1.1\r\nHost: hamlet\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let answer = raw_exchange(&app, &head, &body.as_bytes()[..body.len() / 2]).await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("\"code\":\"BAD_REQUEST\""), "{answer}");
+    assert_eq!(count(&app, "feedback").await, 0);
+
+    // A body over the limit is still 413, on the same kind of connection.
+    let big = "x".repeat(app.config.max_body_bytes + 1);
+    let head = format!(
+        "POST /graphql HTTP/1.1\r\nHost: hamlet\r\nContent-Type: application/json\r\n\
+         Transfer-Encoding: chunked\r\n\r\n{:x}\r\n",
+        big.len()
+    );
+    let answer = raw_exchange(&app, &head, format!("{big}\r\n0\r\n\r\n").as_bytes()).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+}
+
 // --- GraphQL limits -----------------------------------------------------------
 
 /// A mutation submitting feedback under `n` aliases.
