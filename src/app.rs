@@ -69,6 +69,7 @@ impl App {
         };
         let staff_answers = crate::cache::StaffAnswers::for_database(
             config.database_url.expose(),
+            config.cache_bounds.staff_pages,
             metrics.db_statements.clone(),
         )
         .await
@@ -82,9 +83,12 @@ impl App {
             cache_max_age: config.cache_max_age_seconds,
             max_body_bytes: config.max_body_bytes,
             trusted_proxies: config.trusted_proxies.clone(),
-            answers: crate::cache::ResponseCache::new(signals.generation.clone()),
+            answers: crate::cache::ResponseCache::new(
+                signals.generation.clone(),
+                config.cache_bounds.answers,
+            ),
             staff_answers,
-            persisted: crate::cache::PersistedQueries::default(),
+            persisted: crate::cache::PersistedQueries::new(config.cache_bounds.persisted_queries),
             storage: db::Storage::for_url(config.database_url.expose()),
         });
         let router = http::router(state, &config);

@@ -70,30 +70,40 @@ impl Viewer {
 pub struct Viewers {
     enabled: bool,
     generation: std::sync::atomic::AtomicU64,
-    kept: std::sync::RwLock<std::collections::HashMap<Uuid, (u64, std::time::Instant, Viewer)>>,
+    kept: crate::cache::Bounded<Uuid, (u64, std::time::Instant, Viewer)>,
 }
 
 impl Viewers {
     /// How long a kept viewer is trusted even without a change (a safety net).
     const FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(5);
-    /// Sessions kept at most.
-    const MAX: usize = 10_000;
+    /// Bytes of signed-in staff kept at most: some thousands of sessions.
+    const CAPACITY: u64 = 2 << 20;
 
     pub fn for_database(db: &impl ConnectionTrait) -> Self {
         Self {
             enabled: db.get_database_backend() == sea_orm::DbBackend::Sqlite,
             generation: std::sync::atomic::AtomicU64::new(0),
-            kept: std::sync::RwLock::default(),
+            kept: crate::cache::Bounded::recent_first(
+                "viewers",
+                Self::CAPACITY,
+                |_, (_, _, viewer): &(u64, std::time::Instant, Viewer)| {
+                    viewer.staff.email.len()
+                        + viewer.staff.display_name.len()
+                        + crate::cache::ENTRY_OVERHEAD
+                },
+            ),
         }
+    }
+
+    pub fn usage(&self) -> crate::cache::Usage {
+        self.kept.usage()
     }
 
     /// An account or session changed: forget every kept viewer.
     pub fn changed(&self) {
         self.generation
             .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-        if let Ok(mut kept) = self.kept.write() {
-            kept.clear();
-        }
+        self.kept.clear();
     }
 
     /// The staff member behind a bearer token, or `None` when the token is
@@ -110,13 +120,12 @@ impl Viewers {
         };
         let generation = self.generation.load(Ordering::Acquire);
         if self.enabled
-            && let Ok(kept) = self.kept.read()
-            && let Some((kept_generation, read_at, viewer)) = kept.get(&claims.sid)
-            && *kept_generation == generation
+            && let Some((kept_generation, read_at, viewer)) = self.kept.get(&claims.sid)
+            && kept_generation == generation
             && read_at.elapsed() < Self::FRESH_FOR
             && viewer.staff.id == claims.sub
         {
-            return Ok(Some(viewer.clone()));
+            return Ok(Some(viewer));
         }
         let viewer = staff_store::viewer(db, claims.sub, claims.sid)
             .await?
@@ -126,12 +135,8 @@ impl Viewers {
             });
         if self.enabled
             && let Some(viewer) = &viewer
-            && let Ok(mut kept) = self.kept.write()
         {
-            if kept.len() >= Self::MAX {
-                kept.clear();
-            }
-            kept.insert(
+            self.kept.insert(
                 claims.sid,
                 (generation, std::time::Instant::now(), viewer.clone()),
             );

@@ -67,6 +67,8 @@ pub struct Config {
     /// The longest a run of failed sign-ins makes an email or an address wait.
     pub login_backoff_max: Duration,
     pub cache_max_age_seconds: u32,
+    /// Bytes each in-memory store may hold.
+    pub cache_bounds: crate::cache::CacheBounds,
     pub db_max_connections: u32,
     pub log_filter: String,
     pub log_format: LogFormat,
@@ -173,6 +175,26 @@ pub const VARIABLES: &[Variable] = &[
         name: "HAMLET_CACHE_MAX_AGE",
         default: "60",
         meaning: "seconds public content answers may be cached (Cache-Control max-age)",
+    },
+    Variable {
+        name: "HAMLET_CACHE_ANSWERS_BYTES",
+        default: "8MiB",
+        meaning: "memory for public answers kept between requests (bytes, or with KiB/MiB)",
+    },
+    Variable {
+        name: "HAMLET_CACHE_STAFF_PAGES_BYTES",
+        default: "8MiB",
+        meaning: "memory for staff queue pages kept while nothing changes (SQLite)",
+    },
+    Variable {
+        name: "HAMLET_CACHE_DOCUMENTS_BYTES",
+        default: "4MiB",
+        meaning: "memory for parsed GraphQL documents",
+    },
+    Variable {
+        name: "HAMLET_CACHE_PERSISTED_QUERIES_BYTES",
+        default: "4MiB",
+        meaning: "memory for automatic persisted queries",
     },
     Variable {
         name: "HAMLET_DB_MAX_CONNECTIONS",
@@ -336,6 +358,12 @@ impl Config {
             header_timeout: seconds(&get, "HAMLET_HEADER_TIMEOUT", "10")?,
             login_backoff_max: seconds(&get, "HAMLET_LOGIN_BACKOFF_MAX", "900")?,
             cache_max_age_seconds: parse(&get, "HAMLET_CACHE_MAX_AGE", "60")?,
+            cache_bounds: crate::cache::CacheBounds {
+                answers: bytes(&get, "HAMLET_CACHE_ANSWERS_BYTES", "8MiB")?,
+                staff_pages: bytes(&get, "HAMLET_CACHE_STAFF_PAGES_BYTES", "8MiB")?,
+                documents: bytes(&get, "HAMLET_CACHE_DOCUMENTS_BYTES", "4MiB")?,
+                persisted_queries: bytes(&get, "HAMLET_CACHE_PERSISTED_QUERIES_BYTES", "4MiB")?,
+            },
             db_max_connections: positive(
                 parse(
                     &get,
@@ -394,6 +422,36 @@ where
     })
 }
 
+/// A size in bytes: a whole number, or one with `KiB`, `MiB` or `GiB`.
+fn bytes(
+    get: &impl Fn(&'static str) -> Option<String>,
+    variable: &'static str,
+    default: &str,
+) -> Result<u64, ConfigError> {
+    let value = get(variable).unwrap_or_else(|| default.to_owned());
+    let (number, unit) = value.split_at(
+        value
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(value.len()),
+    );
+    let scale: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        _ => 0,
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .filter(|_| scale > 0)
+        .and_then(|number| number.checked_mul(scale))
+        .ok_or_else(|| ConfigError {
+            variable,
+            reason: format!("{value:?} is not a size like 4194304 or 4MiB"),
+        })
+}
+
 /// A positive whole number of seconds.
 fn seconds(
     get: &impl Fn(&'static str) -> Option<String>,
@@ -417,6 +475,25 @@ fn positive<T: PartialOrd + Default>(value: T, variable: &'static str) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cache_sizes_are_read_in_bytes_or_binary_units() {
+        let bounds = |value: &str| {
+            config(&[("HAMLET_CACHE_ANSWERS_BYTES", value)]).map(|c| c.cache_bounds.answers)
+        };
+        assert_eq!(bounds("1048576").unwrap(), 1 << 20);
+        assert_eq!(bounds("512KiB").unwrap(), 512 << 10);
+        assert_eq!(bounds("2 MiB").unwrap(), 2 << 20);
+        assert_eq!(bounds("1GiB").unwrap(), 1 << 30);
+        assert_eq!(
+            config(&[]).unwrap().cache_bounds,
+            crate::cache::CacheBounds::default()
+        );
+        for bad in ["8MB", "lots", "-1", "99999999999999999999GiB"] {
+            let error = bounds(bad).unwrap_err();
+            assert_eq!(error.variable, "HAMLET_CACHE_ANSWERS_BYTES", "{bad}");
+        }
+    }
 
     fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let pairs: Vec<(String, String)> = pairs

@@ -2,7 +2,6 @@
 //! query's cost, and [`Api`], which checks every document against them and
 //! gives every error an `extensions.code`.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::futures_util::stream::{BoxStream, StreamExt as _};
@@ -133,7 +132,7 @@ pub fn schema(config: &Config, services: Services) -> Api {
     Api {
         schema,
         limits: DocumentLimits::new(config.max_depth, config.max_aliases, config.max_complexity),
-        documents: Arc::default(),
+        documents: Arc::new(Documents::new(config.cache_bounds.documents)),
     }
 }
 
@@ -167,42 +166,45 @@ pub struct Api {
 /// Documents already parsed and found within the limits, by their text:
 /// clients send the same few queries over and over, and parsing one costs
 /// several times more than copying it.
-#[derive(Default)]
-struct Documents(std::sync::Mutex<HashMap<String, ExecutableDocument>>);
+struct Documents(crate::cache::Bounded<String, ExecutableDocument>);
 
 impl Documents {
-    /// At most this many documents are kept; past it the store starts over.
-    /// With [`Self::MAX_LENGTH`], this bounds the store to a few megabytes
-    /// whoever sends what.
-    const MAX: usize = 128;
     /// Longer documents are not kept (a client's usual queries are far
     /// shorter).
     const MAX_LENGTH: usize = 4 * 1024;
+    /// A parsed document holds about this many bytes per byte of its text
+    /// (measured: 30 to 38 for queries of 55 bytes to 6 KB; less for long
+    /// string literals).
+    const BYTES_PER_BYTE: usize = 40;
+
+    fn new(capacity: u64) -> Self {
+        Self(crate::cache::Bounded::new(
+            "documents",
+            capacity,
+            |query: &String, _| {
+                query.len() * (Self::BYTES_PER_BYTE + 1) + crate::cache::ENTRY_OVERHEAD
+            },
+        ))
+    }
 
     fn get(&self, query: &str) -> Option<ExecutableDocument> {
-        let documents = self
-            .0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        documents.get(query).cloned()
+        self.0.get(query)
     }
 
     fn put(&self, query: &str, document: &ExecutableDocument) {
         if query.len() > Self::MAX_LENGTH {
             return;
         }
-        let mut documents = self
-            .0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if documents.len() >= Self::MAX {
-            documents.clear();
-        }
-        documents.insert(query.to_owned(), document.clone());
+        self.0.insert(query.to_owned(), document.clone());
     }
 }
 
 impl Api {
+    /// How full the store of parsed documents is.
+    pub fn document_usage(&self) -> crate::cache::Usage {
+        self.documents.0.usage()
+    }
+
     /// Parses the request's document, or takes it from those parsed before,
     /// refusing one that is nested too deep, does not parse, or asks for too
     /// much once its fragments are expanded.

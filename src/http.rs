@@ -281,7 +281,16 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(&state.db),
+        state.metrics.render(
+            &state.db,
+            &[
+                state.answers.usage(),
+                state.staff_answers.usage(),
+                state.schema.document_usage(),
+                state.persisted.usage(),
+                state.viewers.usage(),
+            ],
+        ),
     )
         .into_response()
 }

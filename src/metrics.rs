@@ -6,8 +6,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use prometheus::{
-    Encoder as _, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
+    Encoder as _, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
+    Opts, Registry, TextEncoder,
 };
 use sea_orm::DatabaseConnection;
 
@@ -23,6 +23,9 @@ pub struct Metrics {
     responses: IntCounterVec,
     pool_open: IntGauge,
     pool_idle: IntGauge,
+    cache_bytes: IntGaugeVec,
+    cache_capacity: IntGaugeVec,
+    cache_entries: IntGaugeVec,
     /// SQL statements run, counted by the database connection's callback.
     pub db_statements: IntCounter,
     operation_names: Mutex<HashSet<String>>,
@@ -67,6 +70,24 @@ impl Metrics {
         let pool_max = IntGauge::new("db_pool_connections_max", "Database connection pool size")?;
         pool_max.set(i64::from(pool_size));
         let db_statements = IntCounter::new("db_statements_total", "SQL statements run")?;
+        let cache_bytes = IntGaugeVec::new(
+            Opts::new("cache_bytes", "Bytes held by each in-memory store"),
+            &["cache"],
+        )?;
+        let cache_capacity = IntGaugeVec::new(
+            Opts::new(
+                "cache_capacity_bytes",
+                "Bytes each in-memory store may hold",
+            ),
+            &["cache"],
+        )?;
+        let cache_entries = IntGaugeVec::new(
+            Opts::new("cache_entries", "Entries in each in-memory store"),
+            &["cache"],
+        )?;
+        registry.register(Box::new(cache_bytes.clone()))?;
+        registry.register(Box::new(cache_capacity.clone()))?;
+        registry.register(Box::new(cache_entries.clone()))?;
         registry.register(Box::new(db_statements.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
@@ -83,6 +104,9 @@ impl Metrics {
             responses,
             pool_open,
             pool_idle,
+            cache_bytes,
+            cache_capacity,
+            cache_entries,
             db_statements,
             operation_names: Mutex::new(HashSet::new()),
         })
@@ -132,11 +156,21 @@ impl Metrics {
             .inc();
     }
 
-    /// The Prometheus text exposition of every metric.
-    pub fn render(&self, db: &DatabaseConnection) -> String {
+    /// The Prometheus text exposition of every metric, with the pool's and
+    /// the in-memory stores' sizes as they are now.
+    pub fn render(&self, db: &DatabaseConnection, caches: &[crate::cache::Usage]) -> String {
         let (open, idle) = crate::db::pool_usage(db);
         self.pool_open.set(i64::from(open));
         self.pool_idle.set(idle as i64);
+        for cache in caches {
+            let gauge = |vec: &IntGaugeVec, value: u64| {
+                vec.with_label_values(&[cache.name])
+                    .set(i64::try_from(value).unwrap_or(i64::MAX));
+            };
+            gauge(&self.cache_bytes, cache.bytes);
+            gauge(&self.cache_capacity, cache.capacity);
+            gauge(&self.cache_entries, cache.entries);
+        }
         let mut buffer = Vec::new();
         if let Err(error) = TextEncoder::new().encode(&self.registry.gather(), &mut buffer) {
             tracing::error!(%error, "encoding metrics");

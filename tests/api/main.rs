@@ -14,6 +14,7 @@ mod durability;
 mod editing;
 mod helpers;
 mod http;
+mod memory;
 mod moderation;
 mod outage;
 mod reports;
