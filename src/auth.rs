@@ -16,6 +16,7 @@ use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
+use crate::ids::StaffId;
 use crate::staff::model::Role;
 use crate::staff::store::{self as staff_store, StaffView};
 use crate::staff::token::TokenKeys;
@@ -48,7 +49,7 @@ pub struct Viewer {
 }
 
 impl Viewer {
-    pub fn id(&self) -> Uuid {
+    pub fn id(&self) -> StaffId {
         self.staff.id
     }
 

@@ -10,6 +10,7 @@ use chrono::Utc;
 use sea_orm::DatabaseConnection;
 use tokio::task::JoinSet;
 
+use crate::audit::{self, AuditEntry};
 use crate::content::{ContentSignals, editing};
 use crate::error::AppResult;
 use crate::privacy::lifecycle;
@@ -80,37 +81,37 @@ async fn scheduler(db: DatabaseConnection, signals: ContentSignals, poll: Durati
 /// Publishes every page whose time has come; answers how many.
 pub async fn publish_due(db: &DatabaseConnection) -> AppResult<usize> {
     let mut published = 0;
-    for (page_id, version, at) in editing::due_pages(db, crate::db::now()).await? {
-        let txn = crate::db::write(db).await?;
-        if !editing::claim_due(&txn, page_id, at).await? {
-            continue;
-        }
-        match editing::publish(&txn, None, page_id, version).await {
-            Ok(()) => {
-                txn.commit().await?;
-                published += 1;
-            }
-            Err(error) => {
-                // The claim is dropped with the rest; clear the schedule on
-                // its own so a page that cannot be published does not block
-                // the loop, and say why in the audit trail.
-                txn.rollback().await?;
-                tracing::warn!(%error, page = %page_id, "a scheduled page could not be published");
-                let txn = crate::db::write(db).await?;
-                if editing::claim_due(&txn, page_id, at).await? {
-                    crate::moderation::audit::record(
-                        &txn,
-                        crate::moderation::audit::AuditEntry::other(
-                            "page.schedule_failed",
-                            None,
-                            Some(("PAGE", page_id)),
-                            None,
-                            Some(serde_json::json!({ "reason": error.to_string() })),
-                        ),
-                    )
-                    .await?;
+    for (page, version, at) in editing::due_pages(db, crate::db::now()).await? {
+        let outcome = crate::db::transaction(db, |txn, _| {
+            Box::pin(async move {
+                if !editing::claim_due(txn, page, at).await? {
+                    return Ok(false);
                 }
-                txn.commit().await?;
+                editing::publish(txn, None, page, version).await?;
+                Ok(true)
+            })
+        })
+        .await;
+        match outcome {
+            Ok(true) => published += 1,
+            Ok(false) => {}
+            Err(error) => {
+                // The claim was rolled back with the rest; clear the schedule
+                // on its own so a page that cannot be published does not block
+                // the loop, and say why in the audit trail.
+                tracing::warn!(%error, %page, "a scheduled page could not be published");
+                let reason = error.to_string();
+                let reason = reason.as_str();
+                crate::db::transaction(db, |txn, _| {
+                    Box::pin(async move {
+                        if editing::claim_due(txn, page, at).await? {
+                            audit::record(txn, AuditEntry::page_schedule_failed(page, reason))
+                                .await?;
+                        }
+                        Ok(())
+                    })
+                })
+                .await?;
             }
         }
     }

@@ -373,6 +373,50 @@ pub fn failure_of_code(sqlite: bool, code: &str) -> Failure {
     }
 }
 
+/// Runs `work` in a write transaction from [`write`] and commits it, with
+/// [`retrying`]'s policy: when PostgreSQL aborts it for a deadlock or a
+/// serialization failure, it runs again from the start (so `work` must do
+/// nothing but database work). Every transactional operation goes through
+/// here; resolvers never open a transaction themselves.
+///
+/// ```text
+/// db::transaction(db, |txn| Box::pin(store::moderate_feedback(txn, actor, id, version, change))).await
+/// ```
+///
+/// (`work` hands back a boxed future rather than being an async closure:
+/// async-graphql needs every resolver's future to be `Send`, which an async
+/// closure's future cannot yet promise through a generic bound.)
+pub async fn transaction<'a, T>(
+    db: &DatabaseConnection,
+    mut work: impl for<'t> FnMut(
+        &'t sea_orm::DatabaseTransaction,
+        Outlives<'t, 'a>,
+    ) -> futures_util::future::BoxFuture<'t, crate::error::AppResult<T>>,
+) -> crate::error::AppResult<T> {
+    use crate::error::AppError;
+    let mut attempts = 1;
+    loop {
+        let outcome = async {
+            let txn = write(db).await?;
+            let done = work(&txn, std::marker::PhantomData).await?;
+            txn.commit().await?;
+            Ok(done)
+        }
+        .await;
+        match outcome {
+            Err(AppError::Busy) if attempts < WRITE_ATTEMPTS => {
+                tokio::time::sleep(retry_pause(attempts)).await;
+                attempts += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Says that what a transaction's work borrows (for `'a`) outlives the
+/// transaction (`'t`), so the work's future may hold such borrows.
+pub type Outlives<'t, 'a> = std::marker::PhantomData<&'t &'a ()>;
+
 /// How many times [`retrying`] runs a write that keeps conflicting.
 const WRITE_ATTEMPTS: u32 = 4;
 

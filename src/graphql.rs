@@ -12,10 +12,13 @@ use async_graphql::{
 };
 use sea_orm::DatabaseConnection;
 
+use crate::audit::graphql::AuditQuery;
 use crate::config::Config;
 use crate::content::ContentSignals;
 use crate::content::graphql::{ContentMutation, ContentQuery};
-use crate::moderation::graphql::{ModerationMutation, ModerationQuery, ModerationSubscription};
+use crate::moderation::graphql::{
+    BoardMutation, BoardQuery, ModerationMutation, ModerationQuery, ModerationSubscription,
+};
 use crate::pagination::Limits;
 use crate::privacy::graphql::PrivacyMutation;
 use crate::query_limits::{self, DocumentLimits};
@@ -36,8 +39,10 @@ use crate::webhooks::graphql::{WebhookMutation, WebhookQuery};
 pub struct Query(
     ContentQuery,
     SubmissionsQuery,
+    BoardQuery,
     StaffQuery,
     ModerationQuery,
+    AuditQuery,
     KioskQuery,
     WebhookQuery,
     ReportsQuery,
@@ -47,6 +52,7 @@ pub struct Query(
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     SubmissionsMutation,
+    BoardMutation,
     StaffMutation,
     ModerationMutation,
     KioskMutation,

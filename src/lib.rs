@@ -5,6 +5,7 @@
 //! Shared plumbing sits at the top level; each feature has its own folder.
 
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod background;
 pub mod cache;
@@ -15,6 +16,7 @@ pub mod db;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod ids;
 pub mod loaders;
 pub mod locale;
 pub mod metrics;

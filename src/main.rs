@@ -341,7 +341,7 @@ async fn kiosk(command: KioskCommand, db: &sea_orm::DatabaseConnection) -> anyho
     match command {
         KioskCommand::Create { name, site } => {
             let (kiosk, token) =
-                hamlet::submissions::graphql::create_kiosk(db, &name, site.as_deref(), None)
+                hamlet::submissions::actions::create_kiosk(db, &name, site.as_deref(), None)
                     .await?;
             println!("kiosk {} created: {}", kiosk.id, kiosk.name);
             println!(
@@ -362,7 +362,13 @@ async fn kiosk(command: KioskCommand, db: &sea_orm::DatabaseConnection) -> anyho
             }
         }
         KioskCommand::Revoke { id } => {
-            match hamlet::submissions::graphql::revoke_kiosk(db, id, None).await? {
+            match hamlet::submissions::actions::revoke_kiosk(
+                db,
+                hamlet::ids::KioskId::from_uuid(id),
+                None,
+            )
+            .await?
+            {
                 Some(kiosk) => println!("kiosk {} revoked: {}", kiosk.id, kiosk.name),
                 None => anyhow::bail!("no kiosk {id}"),
             }
@@ -396,7 +402,7 @@ async fn staff(command: StaffCommand, db: &sea_orm::DatabaseConnection) -> anyho
                 roles,
                 password_hash,
             };
-            let created = hamlet::staff::graphql::create_staff(db, &new, None).await?;
+            let created = hamlet::staff::actions::create_staff(db, &new, None).await?;
             println!(
                 "staff {} created: {} <{}>",
                 created.id, created.display_name, created.email

@@ -1,5 +1,9 @@
-//! Relay-style pagination: `first` and opaque `after` cursors.
+//! Relay-style pagination: `first` and opaque `after` cursors, pages read
+//! one row past `first` to know whether more follow, and the one recipe that
+//! turns such a page into a GraphQL connection.
 
+use async_graphql::connection::{Connection, Edge, EmptyFields};
+use async_graphql::{ObjectType, OutputType};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -43,6 +47,52 @@ pub fn decode_cursor(kind: &str, cursor: &str) -> AppResult<String> {
         .ok_or_else(invalid)
 }
 
+/// One page of a list, and whether more rows follow it.
+#[derive(Debug)]
+pub struct Page<T> {
+    pub rows: Vec<T>,
+    pub has_next: bool,
+}
+
+impl<T> Page<T> {
+    /// The page of `rows`, read with a limit of `first + 1`: the extra row,
+    /// if it came, only says that more follow.
+    pub fn of(mut rows: Vec<T>, first: u64) -> Self {
+        let has_next = rows.len() as u64 > first;
+        rows.truncate(usize::try_from(first).unwrap_or(usize::MAX));
+        Self { rows, has_next }
+    }
+
+    /// The limit to read a page of `first` rows with.
+    pub fn limit(first: u64) -> u64 {
+        first.saturating_add(1)
+    }
+}
+
+/// `page` as a Relay connection: each row's cursor from `cursor`, its node
+/// from `node`, and `extra` for the connection's own fields (`totalCount`).
+/// `after_given` says whether the page started after a cursor, which is what
+/// `hasPreviousPage` reports.
+pub fn connection<Row, Node, Extra>(
+    page: Page<Row>,
+    after_given: bool,
+    extra: Extra,
+    cursor: impl Fn(&Row) -> String,
+    node: impl Fn(Row) -> Node,
+) -> Connection<String, Node, Extra, EmptyFields>
+where
+    Node: OutputType,
+    Extra: ObjectType,
+{
+    let mut connection = Connection::with_additional_fields(after_given, page.has_next, extra);
+    connection.edges.extend(
+        page.rows
+            .into_iter()
+            .map(|row| Edge::new(cursor(&row), node(row))),
+    );
+    connection
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -58,6 +108,16 @@ mod tests {
         );
         assert!(decode_cursor("idea", &cursor).is_err());
         assert!(decode_cursor("page", "!!not base64").is_err());
+    }
+
+    #[test]
+    fn a_page_read_one_past_first_knows_whether_more_follow() {
+        let page = Page::of(vec![1, 2, 3], 2);
+        assert_eq!(page.rows, [1, 2]);
+        assert!(page.has_next);
+        let page = Page::of(vec![1, 2], 2);
+        assert!(!page.has_next);
+        assert_eq!(Page::<u8>::limit(20), 21);
     }
 
     #[test]

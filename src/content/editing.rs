@@ -24,10 +24,11 @@ use super::entity::{
 use super::markdown;
 use super::model::{MediaDraft, PageStatus, PageView, SearchHitKind, Slug, check_accessible};
 use super::store;
+use crate::audit::{self, AuditEntry};
 use crate::db;
 use crate::error::{AppError, AppResult};
+use crate::ids::{PageId, StaffId};
 use crate::locale::{Locale, LocaleChain};
-use crate::moderation::audit::{self, AuditEntry};
 use crate::submissions::model::FreeText;
 use crate::webhooks;
 
@@ -57,8 +58,8 @@ async fn page_by_id(db: &impl ConnectionTrait, id: Uuid) -> AppResult<page::Mode
 }
 
 /// A page's version now.
-pub async fn current_version(db: &impl ConnectionTrait, page_id: Uuid) -> AppResult<i32> {
-    Ok(page_by_id(db, page_id).await?.version)
+pub async fn current_version(db: &impl ConnectionTrait, page: PageId) -> AppResult<i32> {
+    Ok(page_by_id(db, page.uuid()).await?.version)
 }
 
 /// A page's revisions, newest first.
@@ -145,10 +146,11 @@ async fn slug_taken(
 /// read. Answers the page's id and new version.
 pub async fn save_page(
     db: &impl ConnectionTrait,
-    actor: Uuid,
-    existing: Option<(Uuid, Option<i32>)>,
+    actor: StaffId,
+    existing: Option<(PageId, Option<i32>)>,
     draft: &PageDraft,
-) -> AppResult<(Uuid, i32)> {
+) -> AppResult<(PageId, i32)> {
+    let existing = existing.map(|(page, version)| (page.uuid(), version));
     let now = db::now();
     let (page_id, version, media) = match existing {
         None => {
@@ -225,34 +227,34 @@ pub async fn save_page(
         body: Set(draft.body.as_str().to_owned()),
         body_html: Set(markdown::to_html(draft.body.as_str())),
         media: Set(media_json),
-        author_id: Set(Some(actor)),
+        author_id: Set(Some(actor.uuid())),
         created_at: Set(now),
     })
     .exec_without_returning(db)
     .await?;
     audit::record(
         db,
-        AuditEntry::other(
-            "page.saved",
-            Some(actor),
-            Some(("PAGE", page_id)),
-            None,
-            Some(json!({ "version": version, "locale": draft.locale.as_str(), "slug": draft.slug.as_str() })),
+        AuditEntry::page_saved(
+            actor,
+            PageId::from_uuid(page_id),
+            version,
+            draft.locale.as_str(),
+            draft.slug.as_str(),
         ),
     )
     .await?;
-    Ok((page_id, version))
+    Ok((PageId::from_uuid(page_id), version))
 }
 
 /// Copies a revision into a new one, so an old text becomes the draft again.
 pub async fn restore_revision(
     db: &impl ConnectionTrait,
-    actor: Uuid,
-    page_id: Uuid,
+    actor: StaffId,
+    page: PageId,
     version: i32,
     expected: i32,
 ) -> AppResult<i32> {
-    let all = revisions(db, page_id).await?;
+    let all = revisions(db, page.uuid()).await?;
     let old = all
         .iter()
         .find(|revision| revision.version == version)
@@ -269,16 +271,10 @@ pub async fn restore_revision(
         body: FreeText::parse(&old.body, "body", usize::MAX)?,
         media: Some(media_of(old)?),
     };
-    let (_, new_version) = save_page(db, actor, Some((page_id, Some(expected))), &draft).await?;
+    let (_, new_version) = save_page(db, actor, Some((page, Some(expected))), &draft).await?;
     audit::record(
         db,
-        AuditEntry::other(
-            "page.restored",
-            Some(actor),
-            Some(("PAGE", page_id)),
-            None,
-            Some(json!({ "from": version, "version": new_version })),
-        ),
+        AuditEntry::page_restored(actor, page, version, new_version),
     )
     .await?;
     Ok(new_version)
@@ -289,10 +285,11 @@ pub async fn restore_revision(
 /// follows, and webhooks are told. `actor` is `None` for the scheduler.
 pub async fn publish(
     db: &impl ConnectionTrait,
-    actor: Option<Uuid>,
-    page_id: Uuid,
+    actor: Option<StaffId>,
+    page: PageId,
     version: i32,
 ) -> AppResult<()> {
+    let (page_key, page_id) = (page, page.uuid());
     let page = page_by_id(db, page_id).await?;
     let all = revisions(db, page_id).await?;
     let (by_locale, newest) = latest_by_locale(&all, version);
@@ -391,12 +388,11 @@ pub async fn publish(
         .collect();
     audit::record(
         db,
-        AuditEntry::other(
-            "page.published",
+        AuditEntry::page_published(
             actor,
-            Some(("PAGE", page_id)),
-            Some(json!({ "status": page.status, "slug": page.slug })),
-            Some(json!({ "status": "PUBLISHED", "slug": slug.as_str(), "version": version })),
+            page_key,
+            json!({ "status": page.status, "slug": page.slug }),
+            json!({ "status": "PUBLISHED", "slug": slug.as_str(), "version": version }),
         ),
     )
     .await?;
@@ -414,10 +410,11 @@ pub async fn publish(
 /// The media must already meet the accessibility rules.
 pub async fn schedule(
     db: &impl ConnectionTrait,
-    actor: Uuid,
-    page_id: Uuid,
+    actor: StaffId,
+    page: PageId,
     at: DateTime<Utc>,
 ) -> AppResult<()> {
+    let (page_key, page_id) = (page, page.uuid());
     let page = page_by_id(db, page_id).await?;
     let all = revisions(db, page_id).await?;
     let media = match all.first() {
@@ -434,19 +431,14 @@ pub async fn schedule(
         .await?;
     audit::record(
         db,
-        AuditEntry::other(
-            "page.scheduled",
-            Some(actor),
-            Some(("PAGE", page_id)),
-            None,
-            Some(json!({ "at": at, "version": page.version })),
-        ),
+        AuditEntry::page_scheduled(actor, page_key, at, page.version),
     )
     .await
 }
 
 /// Withdraws a published page from the public.
-pub async fn unpublish(db: &impl ConnectionTrait, actor: Uuid, page_id: Uuid) -> AppResult<()> {
+pub async fn unpublish(db: &impl ConnectionTrait, actor: StaffId, page: PageId) -> AppResult<()> {
+    let (page_key, page_id) = (page, page.uuid());
     let page = page_by_id(db, page_id).await?;
     let was_public = page.status == PageStatus::Published.as_str();
     if !was_public && page.scheduled_at.is_none() {
@@ -479,12 +471,11 @@ pub async fn unpublish(db: &impl ConnectionTrait, actor: Uuid, page_id: Uuid) ->
     store::remove_from_index(db, SearchHitKind::Page, &page.slug).await?;
     audit::record(
         db,
-        AuditEntry::other(
-            "page.unpublished",
-            Some(actor),
-            Some(("PAGE", page_id)),
-            Some(json!({ "status": page.status, "scheduledAt": page.scheduled_at })),
-            Some(json!({ "status": if was_public { "ARCHIVED" } else { page.status.as_str() } })),
+        AuditEntry::page_unpublished(
+            actor,
+            page_key,
+            json!({ "status": page.status, "scheduledAt": page.scheduled_at }),
+            json!({ "status": if was_public { "ARCHIVED" } else { page.status.as_str() } }),
         ),
     )
     .await?;
@@ -503,13 +494,19 @@ pub async fn unpublish(db: &impl ConnectionTrait, actor: Uuid, page_id: Uuid) ->
 pub async fn due_pages(
     db: &impl ConnectionTrait,
     now: DateTime<Utc>,
-) -> AppResult<Vec<(Uuid, i32, DateTime<Utc>)>> {
+) -> AppResult<Vec<(PageId, i32, DateTime<Utc>)>> {
     Ok(page::Entity::find()
         .filter(page::Column::ScheduledAt.lte(now))
         .all(db)
         .await?
         .into_iter()
-        .filter_map(|page| Some((page.id, page.scheduled_version?, page.scheduled_at?)))
+        .filter_map(|page| {
+            Some((
+                PageId::from_uuid(page.id),
+                page.scheduled_version?,
+                page.scheduled_at?,
+            ))
+        })
         .collect())
 }
 
@@ -517,9 +514,10 @@ pub async fn due_pages(
 /// database exactly one publishes it: clears its schedule if nobody did.
 pub async fn claim_due(
     db: &impl ConnectionTrait,
-    page_id: Uuid,
+    page: PageId,
     at: DateTime<Utc>,
 ) -> AppResult<bool> {
+    let page_id = page.uuid();
     let claimed = page::Entity::update_many()
         .col_expr(
             page::Column::ScheduledAt,
@@ -536,9 +534,10 @@ pub async fn claim_due(
 /// `chain`, falling back to the published text, with the newest media.
 pub async fn editor_view(
     db: &impl ConnectionTrait,
-    page_id: Uuid,
+    page: PageId,
     chain: &LocaleChain,
 ) -> AppResult<Option<PageView>> {
+    let page_id = page.uuid();
     let Some(page) = page::Entity::find_by_id(page_id).one(db).await? else {
         return Ok(None);
     };
@@ -602,16 +601,19 @@ pub async fn editor_view(
 
 /// The page with this slug for an editor: a page whose slug it is now, or
 /// whose newest draft gives it this slug.
-pub async fn page_id_for_editor(db: &impl ConnectionTrait, slug: &Slug) -> AppResult<Option<Uuid>> {
+pub async fn page_id_for_editor(
+    db: &impl ConnectionTrait,
+    slug: &Slug,
+) -> AppResult<Option<PageId>> {
     if let Some(id) = store::page_id_by_slug(db, slug).await? {
-        return Ok(Some(id));
+        return Ok(Some(PageId::from_uuid(id)));
     }
     Ok(page_revision::Entity::find()
         .filter(page_revision::Column::Slug.eq(slug.as_str()))
         .order_by_desc(page_revision::Column::Id)
         .one(db)
         .await?
-        .map(|revision| revision.page_id))
+        .map(|revision| PageId::from_uuid(revision.page_id)))
 }
 
 /// The organisation's text in one locale, as an editor saves it.
@@ -628,7 +630,7 @@ pub struct OrganisationDraft {
 /// new). It is public at once, and webhooks are told.
 pub async fn update_organisation(
     db: &impl ConnectionTrait,
-    actor: Uuid,
+    actor: StaffId,
     draft: &OrganisationDraft,
 ) -> AppResult<()> {
     let organisation = organisation::Entity::find()
@@ -677,13 +679,7 @@ pub async fn update_organisation(
         .await?;
     audit::record(
         db,
-        AuditEntry::other(
-            "organisation.updated",
-            Some(actor),
-            Some(("ORGANISATION", organisation.id)),
-            None,
-            Some(json!({ "locale": locale, "values": draft.values.len() })),
-        ),
+        AuditEntry::organisation_updated(actor, organisation.id, locale, draft.values.len()),
     )
     .await?;
     webhooks::store::enqueue(

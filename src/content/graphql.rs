@@ -12,13 +12,13 @@ use super::model::{
     MediaDraft, MediaKind, MediaView, OrganisationView, PageStatus, PageView, SearchHitKind,
     SearchHitView, SearchText, ServiceView, Slug, limits, media_url,
 };
-use super::{editing, markdown, store};
+use super::{actions, editing, markdown, store};
 use crate::auth::{RoleGuard, viewer};
 use crate::error::{AppError, AppResult, IntoGraphql as _};
+use crate::ids::PageId;
 use crate::locale::{Locale, LocaleChain};
 use crate::pagination::{self, Limits};
 use crate::submissions::model::FreeText;
-use uuid::Uuid;
 
 /// Content queries.
 #[derive(Default)]
@@ -351,7 +351,8 @@ impl PageRevision {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<crate::staff::graphql::StaffMember>> {
-        crate::moderation::graphql::staff_member(ctx, self.0.author_id).await
+        crate::loaders::staff_member(ctx, self.0.author_id.map(crate::ids::StaffId::from_uuid))
+            .await
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
@@ -588,30 +589,13 @@ fn media_drafts(media: &[MediaInput]) -> AppResult<Vec<MediaDraft>> {
         .collect()
 }
 
-fn page_id(id: &ID) -> AppResult<Uuid> {
-    Uuid::parse_str(id).map_err(|_| AppError::NotFound("the page"))
-}
-
-/// Runs an editorial change in one write transaction, then tells the rest
-/// of hamlet public content may have changed.
-async fn edit<T>(
-    ctx: &Context<'_>,
-    change: impl AsyncFnOnce(&sea_orm::DatabaseTransaction) -> AppResult<T>,
-) -> async_graphql::Result<T> {
-    let db = ctx.data::<DatabaseConnection>()?;
-    let txn = crate::db::write(db)
-        .await
-        .map_err(AppError::from)
-        .into_graphql()?;
-    let value = change(&txn).await.into_graphql()?;
-    txn.commit().await.map_err(AppError::from).into_graphql()?;
-    ctx.data::<ContentSignals>()?.changed();
-    Ok(value)
+fn page_id(id: &ID) -> AppResult<PageId> {
+    PageId::parse_or_none(id).ok_or(AppError::NotFound("the page"))
 }
 
 async fn editor_page(
     ctx: &Context<'_>,
-    id: Uuid,
+    id: PageId,
     locale: Option<&Locale>,
 ) -> async_graphql::Result<Page> {
     let chain = LocaleChain::new(locale.cloned());
@@ -662,10 +646,15 @@ impl ContentMutation {
             .map(|id| page_id(id).map(|id| (id, input.expected_version)))
             .transpose()
             .into_graphql()?;
-        let (id, _) = edit(ctx, async |txn| {
-            editing::save_page(txn, actor, existing, &draft).await
-        })
-        .await?;
+        let id = actions::save_page(
+            ctx.data::<DatabaseConnection>()?,
+            ctx.data::<ContentSignals>()?,
+            actor,
+            existing,
+            &draft,
+        )
+        .await
+        .into_graphql()?;
         editor_page(ctx, id, Some(&locale)).await
     }
 
@@ -681,17 +670,15 @@ impl ContentMutation {
     ) -> async_graphql::Result<Page> {
         let actor = viewer(ctx)?.id();
         let id = page_id(&id).into_graphql()?;
-        let now = crate::db::now();
-        match at.filter(|at| *at > now) {
-            Some(at) => edit(ctx, async |txn| editing::schedule(txn, actor, id, at).await).await?,
-            None => {
-                edit(ctx, async |txn| {
-                    let version = editing::current_version(txn, id).await?;
-                    editing::publish(txn, Some(actor), id, version).await
-                })
-                .await?
-            }
-        }
+        actions::publish(
+            ctx.data::<DatabaseConnection>()?,
+            ctx.data::<ContentSignals>()?,
+            actor,
+            id,
+            at,
+        )
+        .await
+        .into_graphql()?;
         editor_page(ctx, id, None).await
     }
 
@@ -701,7 +688,14 @@ impl ContentMutation {
     async fn unpublish_page(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Page> {
         let actor = viewer(ctx)?.id();
         let id = page_id(&id).into_graphql()?;
-        edit(ctx, async |txn| editing::unpublish(txn, actor, id).await).await?;
+        actions::unpublish(
+            ctx.data::<DatabaseConnection>()?,
+            ctx.data::<ContentSignals>()?,
+            actor,
+            id,
+        )
+        .await
+        .into_graphql()?;
         editor_page(ctx, id, None).await
     }
 
@@ -717,10 +711,16 @@ impl ContentMutation {
     ) -> async_graphql::Result<Page> {
         let actor = viewer(ctx)?.id();
         let id = page_id(&id).into_graphql()?;
-        edit(ctx, async |txn| {
-            editing::restore_revision(txn, actor, id, version, expected_version).await
-        })
-        .await?;
+        actions::restore_revision(
+            ctx.data::<DatabaseConnection>()?,
+            ctx.data::<ContentSignals>()?,
+            actor,
+            id,
+            version,
+            expected_version,
+        )
+        .await
+        .into_graphql()?;
         editor_page(ctx, id, None).await
     }
 
@@ -767,10 +767,14 @@ impl ContentMutation {
                 .collect::<AppResult<Vec<_>>>()
                 .into_graphql()?,
         };
-        edit(ctx, async |txn| {
-            editing::update_organisation(txn, actor, &draft).await
-        })
-        .await?;
+        actions::update_organisation(
+            ctx.data::<DatabaseConnection>()?,
+            ctx.data::<ContentSignals>()?,
+            actor,
+            &draft,
+        )
+        .await
+        .into_graphql()?;
         store::organisation(
             ctx.data::<DatabaseConnection>()?,
             &LocaleChain::new(Some(locale)),

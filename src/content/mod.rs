@@ -2,6 +2,7 @@
 //! give feedback about, in every locale the partnership publishes, and the
 //! full-text search over them. Partner websites read all of it without signing in.
 
+pub mod actions;
 pub mod editing;
 pub mod entity;
 pub mod graphql;

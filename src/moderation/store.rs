@@ -1,7 +1,7 @@
 //! Moderation's database operations: the staff queues, the workflow changes
-//! with their audit events, notes, merging ideas, and reading the audit log.
-//! Changes take the caller's transaction, so the change and its audit event
-//! commit together.
+//! with their audit events, bulk changes, notes and merging ideas. Changes
+//! take the caller's transaction, so the change and its audit event commit
+//! together; [`super::actions`] runs each in a transaction of its own.
 
 use std::collections::HashMap;
 
@@ -14,11 +14,13 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use super::audit::{self, AuditEntry};
-use super::entity::{audit_event, feedback_tally, moderation_note, submission_tag};
+use super::entity::{feedback_tally, moderation_note, submission_tag};
 use super::model::{Tag, Workflow as _, publishable};
+use crate::audit::{self, AuditEntry};
 use crate::db;
 use crate::error::{AppError, AppResult};
+use crate::ids::{FeedbackId, IdeaId, KioskId, StaffId, SubmissionId};
+use crate::pagination::Page;
 use crate::staff::model::Role;
 use crate::staff::store as staff_store;
 use crate::submissions::entity::{feedback, idea, idea_support};
@@ -34,6 +36,11 @@ pub struct QueueCursor {
 }
 
 impl QueueCursor {
+    /// The cursor of an item with this flag and id.
+    pub fn of(safeguarding: bool, id: Uuid) -> Self {
+        Self { safeguarding, id }
+    }
+
     pub fn encode(&self) -> String {
         crate::pagination::encode_cursor(
             "queue",
@@ -60,11 +67,11 @@ impl QueueCursor {
 #[derive(Clone, Debug, Default)]
 pub struct CommonFilter {
     pub channels: Vec<Channel>,
-    pub kiosk_id: Option<Uuid>,
+    pub kiosk_id: Option<KioskId>,
     pub safeguarding: Option<bool>,
     pub pii_flagged: Option<bool>,
     /// `Some(None)`: unassigned only.
-    pub assignee: Option<Option<Uuid>>,
+    pub assignee: Option<Option<StaffId>>,
     pub tag: Option<Tag>,
     pub received_from: Option<DateTime<Utc>>,
     pub received_to: Option<DateTime<Utc>>,
@@ -137,7 +144,7 @@ impl CommonFilter {
             );
         }
         if let Some(kiosk) = self.kiosk_id {
-            condition = condition.add(columns.kiosk.eq(kiosk));
+            condition = condition.add(columns.kiosk.eq(kiosk.uuid()));
         }
         if let Some(flag) = self.safeguarding {
             condition = condition.add(columns.safeguarding.eq(flag));
@@ -148,7 +155,7 @@ impl CommonFilter {
             None => {}
         }
         match self.assignee {
-            Some(Some(staff)) => condition = condition.add(columns.assignee.eq(staff)),
+            Some(Some(staff)) => condition = condition.add(columns.assignee.eq(staff.uuid())),
             Some(None) => condition = condition.add(columns.assignee.is_null()),
             None => {}
         }
@@ -253,7 +260,7 @@ pub async fn feedback_page(
     filter: &FeedbackFilter,
     first: u64,
     after: Option<QueueCursor>,
-) -> AppResult<(Vec<feedback::Model>, bool)> {
+) -> AppResult<Page<feedback::Model>> {
     use feedback::Column as C;
     queue_page::<feedback::Entity>(
         db,
@@ -273,18 +280,16 @@ async fn queue_page<E: sea_orm::EntityTrait>(
     (safeguarding, id): (E::Column, E::Column),
     first: u64,
     after: Option<QueueCursor>,
-) -> AppResult<(Vec<E::Model>, bool)> {
-    let mut rows = E::find()
+) -> AppResult<Page<E::Model>> {
+    let rows = E::find()
         .filter(condition)
         .filter(after_cursor(safeguarding, id, after))
         .order_by_desc(safeguarding)
         .order_by_desc(id)
-        .limit(first + 1)
+        .limit(Page::<()>::limit(first))
         .all(db)
         .await?;
-    let has_next = rows.len() as u64 > first;
-    rows.truncate(first as usize);
-    Ok((rows, has_next))
+    Ok(Page::of(rows, first))
 }
 
 /// How much feedback matches `filter`. Filters by status and service alone
@@ -327,7 +332,7 @@ pub async fn idea_page(
     filter: &IdeaFilter,
     first: u64,
     after: Option<QueueCursor>,
-) -> AppResult<(Vec<idea::Model>, bool)> {
+) -> AppResult<Page<idea::Model>> {
     use idea::Column as C;
     queue_page::<idea::Entity>(
         db,
@@ -348,9 +353,9 @@ pub async fn count_ideas(db: &impl ConnectionTrait, filter: &IdeaFilter) -> AppR
 
 pub async fn feedback_by_id(
     db: &impl ConnectionTrait,
-    id: Uuid,
+    id: FeedbackId,
 ) -> AppResult<Option<feedback::Model>> {
-    Ok(feedback::Entity::find_by_id(id).one(db).await?)
+    Ok(feedback::Entity::find_by_id(id.uuid()).one(db).await?)
 }
 
 /// A piece of feedback, locked until the transaction ends, so that what a
@@ -359,9 +364,9 @@ pub async fn feedback_by_id(
 /// holds the database's write lock already (see [`crate::db::write`]).
 pub async fn feedback_for_update(
     db: &impl ConnectionTrait,
-    id: Uuid,
+    id: FeedbackId,
 ) -> AppResult<Option<feedback::Model>> {
-    Ok(feedback::Entity::find_by_id(id)
+    Ok(feedback::Entity::find_by_id(id.uuid())
         .lock_exclusive()
         .one(db)
         .await?)
@@ -370,21 +375,24 @@ pub async fn feedback_for_update(
 /// An idea, locked until the transaction ends; see [`feedback_for_update`].
 pub async fn idea_for_update(
     db: &impl ConnectionTrait,
-    id: Uuid,
+    id: IdeaId,
 ) -> AppResult<Option<idea::Model>> {
-    Ok(idea::Entity::find_by_id(id)
+    Ok(idea::Entity::find_by_id(id.uuid())
         .lock_exclusive()
         .one(db)
         .await?)
 }
 
-pub async fn idea_by_id(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<idea::Model>> {
-    Ok(idea::Entity::find_by_id(id).one(db).await?)
+pub async fn idea_by_id(db: &impl ConnectionTrait, id: IdeaId) -> AppResult<Option<idea::Model>> {
+    Ok(idea::Entity::find_by_id(id.uuid()).one(db).await?)
 }
 
-pub async fn ideas_by_ids(db: &impl ConnectionTrait, ids: &[Uuid]) -> AppResult<Vec<idea::Model>> {
+pub async fn ideas_by_ids(
+    db: &impl ConnectionTrait,
+    ids: &[IdeaId],
+) -> AppResult<Vec<idea::Model>> {
     Ok(idea::Entity::find()
-        .filter(idea::Column::Id.is_in(ids.iter().copied()))
+        .filter(idea::Column::Id.is_in(ids.iter().map(|id| id.uuid())))
         .all(db)
         .await?)
 }
@@ -459,7 +467,7 @@ async fn retag(
 /// An assignee must be an active moderator.
 async fn check_assignee(
     db: &impl ConnectionTrait,
-    assignee: Option<Option<Uuid>>,
+    assignee: Option<Option<StaffId>>,
 ) -> AppResult<()> {
     if let Some(Some(id)) = assignee {
         let ok = staff_store::staff_by_id(db, id)
@@ -486,7 +494,7 @@ fn stale(version: i32) -> AppError {
 pub struct FeedbackChange {
     pub status: Option<FeedbackStatus>,
     /// `Some(None)` unassigns.
-    pub assignee: Option<Option<Uuid>>,
+    pub assignee: Option<Option<StaffId>>,
     pub tags: Option<Vec<Tag>>,
     /// `Some(None)` removes the response.
     pub public_response: Option<Option<String>>,
@@ -507,8 +515,8 @@ fn feedback_state(row: &feedback::Model, tags: &[String]) -> serde_json::Value {
 /// `CONFLICT`.
 pub async fn moderate_feedback(
     db: &impl ConnectionTrait,
-    actor: Uuid,
-    id: Uuid,
+    actor: StaffId,
+    id: FeedbackId,
     expected_version: Option<i32>,
     change: &FeedbackChange,
 ) -> AppResult<feedback::Model> {
@@ -522,14 +530,20 @@ pub async fn moderate_feedback(
     let status = change.status.unwrap_or(current);
     current.check_move(status, "status")?;
     check_assignee(db, change.assignee).await?;
-    let tags_before = tags_of(db, &[id]).await?.remove(&id).unwrap_or_default();
+    let tags_before = tags_of(db, &[id.uuid()])
+        .await?
+        .remove(&id.uuid())
+        .unwrap_or_default();
     let now = db::now();
     let mut update = feedback::Entity::update_many()
         .col_expr(feedback::Column::Status, Expr::value(status.as_str()))
         .col_expr(feedback::Column::Version, Expr::value(row.version + 1))
         .col_expr(feedback::Column::UpdatedAt, Expr::value(now));
     if let Some(assignee) = change.assignee {
-        update = update.col_expr(feedback::Column::AssigneeId, Expr::value(assignee));
+        update = update.col_expr(
+            feedback::Column::AssigneeId,
+            Expr::value(assignee.map(StaffId::uuid)),
+        );
     }
     if let Some(response) = &change.public_response {
         update = update.col_expr(
@@ -538,14 +552,14 @@ pub async fn moderate_feedback(
         );
     }
     let updated = update
-        .filter(feedback::Column::Id.eq(id))
+        .filter(feedback::Column::Id.eq(id.uuid()))
         .filter(feedback::Column::Version.eq(row.version))
         .exec(db)
         .await?;
     if updated.rows_affected == 0 {
         return Err(stale(row.version + 1));
     }
-    let tags_after = retag(db, id, change.tags.as_deref(), &tags_before).await?;
+    let tags_after = retag(db, id.uuid(), change.tags.as_deref(), &tags_before).await?;
     let after = feedback_by_id(db, id)
         .await?
         .ok_or(AppError::NotFound("the feedback"))?;
@@ -571,7 +585,7 @@ pub struct IdeaChange {
     pub public_response: Option<Option<String>>,
     /// `Some(None)` removes the theme.
     pub theme: Option<Option<String>>,
-    pub assignee: Option<Option<Uuid>>,
+    pub assignee: Option<Option<StaffId>>,
     pub tags: Option<Vec<Tag>>,
 }
 
@@ -592,8 +606,8 @@ fn idea_state(row: &idea::Model, tags: &[String]) -> serde_json::Value {
 /// ideas cannot be published.
 pub async fn moderate_idea(
     db: &impl ConnectionTrait,
-    actor: Uuid,
-    id: Uuid,
+    actor: StaffId,
+    id: IdeaId,
     expected_version: Option<i32>,
     change: &IdeaChange,
 ) -> AppResult<idea::Model> {
@@ -614,7 +628,10 @@ pub async fn moderate_idea(
         published = false;
     }
     check_assignee(db, change.assignee).await?;
-    let tags_before = tags_of(db, &[id]).await?.remove(&id).unwrap_or_default();
+    let tags_before = tags_of(db, &[id.uuid()])
+        .await?
+        .remove(&id.uuid())
+        .unwrap_or_default();
     let now = db::now();
     let mut update = idea::Entity::update_many()
         .col_expr(idea::Column::Status, Expr::value(status.as_str()))
@@ -622,7 +639,10 @@ pub async fn moderate_idea(
         .col_expr(idea::Column::Version, Expr::value(row.version + 1))
         .col_expr(idea::Column::UpdatedAt, Expr::value(now));
     if let Some(assignee) = change.assignee {
-        update = update.col_expr(idea::Column::AssigneeId, Expr::value(assignee));
+        update = update.col_expr(
+            idea::Column::AssigneeId,
+            Expr::value(assignee.map(StaffId::uuid)),
+        );
     }
     if let Some(response) = &change.public_response {
         update = update.col_expr(idea::Column::PublicResponse, Expr::value(response.clone()));
@@ -631,14 +651,14 @@ pub async fn moderate_idea(
         update = update.col_expr(idea::Column::Theme, Expr::value(theme.clone()));
     }
     let updated = update
-        .filter(idea::Column::Id.eq(id))
+        .filter(idea::Column::Id.eq(id.uuid()))
         .filter(idea::Column::Version.eq(row.version))
         .exec(db)
         .await?;
     if updated.rows_affected == 0 {
         return Err(stale(row.version + 1));
     }
-    let tags_after = retag(db, id, change.tags.as_deref(), &tags_before).await?;
+    let tags_after = retag(db, id.uuid(), change.tags.as_deref(), &tags_before).await?;
     let after = idea_by_id(db, id)
         .await?
         .ok_or(AppError::NotFound("the idea"))?;
@@ -661,9 +681,9 @@ pub async fn moderate_idea(
 /// target as it now stands.
 pub async fn merge_idea(
     db: &impl ConnectionTrait,
-    actor: Uuid,
-    source_id: Uuid,
-    target_id: Uuid,
+    actor: StaffId,
+    source_id: IdeaId,
+    target_id: IdeaId,
 ) -> AppResult<idea::Model> {
     if source_id == target_id {
         return Err(AppError::bad_input(
@@ -703,11 +723,11 @@ pub async fn merge_idea(
         ])
         .select_from(
             Query::select()
-                .expr(Expr::val(target_id))
+                .expr(Expr::val(target_id.uuid()))
                 .column(idea_support::Column::SupporterHash)
                 .column(idea_support::Column::CreatedAt)
                 .from(idea_support::Entity)
-                .and_where(idea_support::Column::IdeaId.eq(source_id))
+                .and_where(idea_support::Column::IdeaId.eq(source_id.uuid()))
                 .to_owned(),
         )
         .map_err(|error| AppError::Internal(anyhow::anyhow!("building the merge: {error}")))?
@@ -722,7 +742,7 @@ pub async fn merge_idea(
         .to_owned();
     db.execute(&copy_supporters).await?;
     let supporters = idea_support::Entity::find()
-        .filter(idea_support::Column::IdeaId.eq(target_id))
+        .filter(idea_support::Column::IdeaId.eq(target_id.uuid()))
         .count(db)
         .await?;
     let support_count = i32::try_from(supporters).unwrap_or(i32::MAX);
@@ -730,7 +750,7 @@ pub async fn merge_idea(
     idea::Entity::update_many()
         .col_expr(idea::Column::SupportCount, Expr::value(support_count))
         .col_expr(idea::Column::UpdatedAt, Expr::value(now))
-        .filter(idea::Column::Id.eq(target_id))
+        .filter(idea::Column::Id.eq(target_id.uuid()))
         .exec(db)
         .await?;
     idea::Entity::update_many()
@@ -739,13 +759,13 @@ pub async fn merge_idea(
             Expr::value(IdeaStatus::Duplicate.as_str()),
         )
         .col_expr(idea::Column::Published, Expr::value(false))
-        .col_expr(idea::Column::MergedIntoId, Expr::value(target_id))
+        .col_expr(idea::Column::MergedIntoId, Expr::value(target_id.uuid()))
         .col_expr(
             idea::Column::Version,
             Expr::col(idea::Column::Version).add(1),
         )
         .col_expr(idea::Column::UpdatedAt, Expr::value(now))
-        .filter(idea::Column::Id.eq(source_id))
+        .filter(idea::Column::Id.eq(source_id.uuid()))
         .exec(db)
         .await?;
     audit::record(
@@ -758,83 +778,148 @@ pub async fn merge_idea(
         .ok_or(AppError::NotFound("the target idea"))
 }
 
+/// The submission with this id: a piece of feedback or an idea.
+pub async fn submission_by_id(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> AppResult<Option<SubmissionId>> {
+    let feedback = FeedbackId::from_uuid(id);
+    if feedback_by_id(db, feedback).await?.is_some() {
+        return Ok(Some(SubmissionId::Feedback(feedback)));
+    }
+    let idea = IdeaId::from_uuid(id);
+    Ok(idea_by_id(db, idea)
+        .await?
+        .map(|_| SubmissionId::Idea(idea)))
+}
+
 /// Adds an internal note to a piece of feedback or an idea.
 pub async fn add_note(
     db: &impl ConnectionTrait,
-    actor: Uuid,
+    actor: StaffId,
     subject_id: Uuid,
     body: &str,
 ) -> AppResult<moderation_note::Model> {
-    let kind = if feedback_by_id(db, subject_id).await?.is_some() {
-        SubmissionKind::Feedback
-    } else if idea_by_id(db, subject_id).await?.is_some() {
-        SubmissionKind::Idea
-    } else {
-        return Err(AppError::NotFound("a feedback or idea with that id"));
+    let subject = submission_by_id(db, subject_id)
+        .await?
+        .ok_or(AppError::NotFound("a feedback or idea with that id"))?;
+    let kind = match subject {
+        SubmissionId::Feedback(_) => SubmissionKind::Feedback,
+        SubmissionId::Idea(_) => SubmissionKind::Idea,
     };
     let note = moderation_note::Model {
         id: Uuid::now_v7(),
         subject_id,
         subject_kind: kind.as_str().to_owned(),
-        author_id: actor,
+        author_id: actor.uuid(),
         body: body.to_owned(),
         created_at: db::now(),
     };
     moderation_note::Entity::insert(moderation_note::ActiveModel::from(note.clone()))
         .exec_without_returning(db)
         .await?;
-    audit::record(
-        db,
-        AuditEntry::note_added(actor, kind.as_str(), subject_id, note.id),
-    )
-    .await?;
+    audit::record(db, AuditEntry::note_added(actor, subject, note.id)).await?;
     Ok(note)
 }
 
-/// Which audit events to read.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct AuditFilter {
-    pub subject_id: Option<Uuid>,
-    pub actor_id: Option<Uuid>,
+/// One change for many items: what a bulk change sets on each.
+#[derive(Clone, Copy, Debug)]
+pub struct BulkChange<'a, Status> {
+    pub status: Option<Status>,
+    /// `Some(None)` unassigns.
+    pub assignee: Option<Option<StaffId>>,
+    /// Added to each item's tags.
+    pub add_tags: Option<&'a [Tag]>,
 }
 
-impl AuditFilter {
-    fn condition(self) -> Condition {
-        let mut condition = Condition::all();
-        if let Some(subject) = self.subject_id {
-            condition = condition.add(audit_event::Column::SubjectId.eq(subject));
-        }
-        if let Some(actor) = self.actor_id {
-            condition = condition.add(audit_event::Column::ActorId.eq(actor));
-        }
-        condition
-    }
+/// What a bulk change did to each item: its new version, or why it was
+/// left alone.
+pub type BulkOutcome<Id> = Vec<(Id, AppResult<i32>)>;
+
+/// Errors that end a whole bulk change: the database, not the items.
+fn is_fatal(error: &AppError) -> bool {
+    matches!(
+        error,
+        AppError::Internal(_) | AppError::Unavailable | AppError::Busy
+    )
 }
 
-/// A page of the audit log, newest first.
-pub async fn audit_page(
+/// Applies one change to many pieces of feedback: items it cannot apply to
+/// (an illegal move) are reported and left alone, the rest are changed, each
+/// with its audit event. A database failure ends the whole change.
+pub async fn bulk_moderate_feedback(
     db: &impl ConnectionTrait,
-    filter: AuditFilter,
-    first: u64,
-    after: Option<Uuid>,
-) -> AppResult<(Vec<audit_event::Model>, bool)> {
-    let mut query = audit_event::Entity::find().filter(filter.condition());
-    if let Some(after) = after {
-        query = query.filter(audit_event::Column::Id.lt(after));
+    actor: StaffId,
+    ids: &[FeedbackId],
+    change: BulkChange<'_, FeedbackStatus>,
+) -> AppResult<BulkOutcome<FeedbackId>> {
+    let mut outcomes = Vec::with_capacity(ids.len());
+    for &id in ids {
+        let outcome = async {
+            // Locked before its tags are read, so two bulk changes adding
+            // tags at once both keep theirs.
+            feedback_for_update(db, id).await?;
+            let one = FeedbackChange {
+                status: change.status,
+                assignee: change.assignee,
+                tags: merged_tags(db, id.uuid(), change.add_tags).await?,
+                public_response: None,
+            };
+            moderate_feedback(db, actor, id, None, &one)
+                .await
+                .map(|row| row.version)
+        }
+        .await;
+        match outcome {
+            Err(error) if is_fatal(&error) => return Err(error),
+            outcome => outcomes.push((id, outcome)),
+        }
     }
-    let mut rows = query
-        .order_by_desc(audit_event::Column::Id)
-        .limit(first + 1)
-        .all(db)
-        .await?;
-    let has_next = rows.len() as u64 > first;
-    rows.truncate(first as usize);
-    Ok((rows, has_next))
+    Ok(outcomes)
 }
 
-pub async fn count_audit(db: &impl ConnectionTrait, filter: AuditFilter) -> AppResult<u64> {
-    Ok(audit_event::Entity::find()
-        .filter(filter.condition())
-        .count(db)
-        .await?)
+/// Applies one change to many ideas; see [`bulk_moderate_feedback`].
+pub async fn bulk_moderate_ideas(
+    db: &impl ConnectionTrait,
+    actor: StaffId,
+    ids: &[IdeaId],
+    change: BulkChange<'_, IdeaStatus>,
+    published: Option<bool>,
+) -> AppResult<BulkOutcome<IdeaId>> {
+    let mut outcomes = Vec::with_capacity(ids.len());
+    for &id in ids {
+        let outcome = async {
+            idea_for_update(db, id).await?;
+            let one = IdeaChange {
+                status: change.status,
+                published,
+                assignee: change.assignee,
+                tags: merged_tags(db, id.uuid(), change.add_tags).await?,
+                ..IdeaChange::default()
+            };
+            moderate_idea(db, actor, id, None, &one)
+                .await
+                .map(|row| row.version)
+        }
+        .await;
+        match outcome {
+            Err(error) if is_fatal(&error) => return Err(error),
+            outcome => outcomes.push((id, outcome)),
+        }
+    }
+    Ok(outcomes)
+}
+
+/// An item's tags with `add` added, or `None` when nothing is added.
+async fn merged_tags(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    add: Option<&[Tag]>,
+) -> AppResult<Option<Vec<Tag>>> {
+    let Some(add) = add.filter(|add| !add.is_empty()) else {
+        return Ok(None);
+    };
+    let mut current: Vec<String> = tags_of(db, &[id]).await?.remove(&id).unwrap_or_default();
+    current.extend(add.iter().map(|tag| tag.as_str().to_owned()));
+    Tag::parse_all(&current, "addTags").map(Some)
 }

@@ -29,15 +29,9 @@ impl PrivacyMutation {
         let Ok(reference) = Reference::parse(&reference) else {
             return Err(AppError::NotFound("a submission with that reference")).into_graphql();
         };
-        let db = ctx.data::<DatabaseConnection>()?;
-        let txn = crate::db::write(db)
-            .await
-            .map_err(AppError::from)
-            .into_graphql()?;
-        lifecycle::erase(&txn, Some(actor), &reference)
+        lifecycle::erase_submission(ctx.data::<DatabaseConnection>()?, Some(actor), &reference)
             .await
             .into_graphql()?;
-        txn.commit().await.map_err(AppError::from).into_graphql()?;
         ctx.data::<ContentSignals>()?.changed();
         Ok(true)
     }

@@ -9,12 +9,12 @@ use sea_orm::sea_query::{Expr, ExprTrait as _};
 use sea_orm::{
     ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _, QuerySelect as _,
 };
-use serde_json::json;
 use uuid::Uuid;
 
+use crate::audit::{self, AuditEntry};
 use crate::db;
 use crate::error::{AppError, AppResult};
-use crate::moderation::audit::{self, AuditEntry};
+use crate::ids::{FeedbackId, IdeaId, StaffId, SubmissionId};
 use crate::moderation::entity::moderation_note;
 use crate::submissions::entity::{feedback, idea, idempotency_key};
 use crate::submissions::model::{FeedbackStatus, IdeaStatus};
@@ -26,78 +26,83 @@ pub const ERASED: &str = "[erased]";
 /// How many items one purge statement changes at most.
 const BATCH: u64 = 500;
 
-async fn erase_feedback(
+/// The columns erasure empties in both feedback and ideas, and sets.
+struct Erasable<C> {
+    id: C,
+    pii_flags: C,
+    contact: [C; 3],
+    public_response: C,
+    erased_at: C,
+    updated_at: C,
+    version: C,
+}
+
+/// Empties `ids`' free text (`text`, each set to its given value) and contact
+/// details in table `E`, marks them erased and forgets their notes.
+async fn erase_rows<E: sea_orm::EntityTrait>(
     db: &impl ConnectionTrait,
+    columns: Erasable<E::Column>,
+    text: Vec<(E::Column, sea_orm::Value)>,
     ids: &[Uuid],
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    feedback::Entity::update_many()
-        .col_expr(
-            feedback::Column::Comment,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(feedback::Column::PiiFlags, Expr::value(""))
-        .col_expr(
-            feedback::Column::ContactName,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            feedback::Column::ContactEmail,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            feedback::Column::ContactPhone,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            feedback::Column::PublicResponse,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(feedback::Column::ErasedAt, Expr::value(now))
-        .col_expr(feedback::Column::UpdatedAt, Expr::value(now))
-        .col_expr(
-            feedback::Column::Version,
-            Expr::col(feedback::Column::Version).add(1),
-        )
-        .filter(feedback::Column::Id.is_in(ids.iter().copied()))
+    let none = || Expr::value(Option::<String>::None);
+    let mut update = E::update_many()
+        .col_expr(columns.pii_flags, Expr::value(""))
+        .col_expr(columns.public_response, none())
+        .col_expr(columns.erased_at, Expr::value(now))
+        .col_expr(columns.updated_at, Expr::value(now))
+        .col_expr(columns.version, Expr::col(columns.version).add(1));
+    for column in columns.contact {
+        update = update.col_expr(column, none());
+    }
+    for (column, value) in text {
+        update = update.col_expr(column, Expr::value(value));
+    }
+    update
+        .filter(columns.id.is_in(ids.iter().copied()))
         .exec(db)
         .await?;
     forget_notes(db, ids).await
 }
 
+async fn erase_feedback(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    use feedback::Column as C;
+    let columns = Erasable {
+        id: C::Id,
+        pii_flags: C::PiiFlags,
+        contact: [C::ContactName, C::ContactEmail, C::ContactPhone],
+        public_response: C::PublicResponse,
+        erased_at: C::ErasedAt,
+        updated_at: C::UpdatedAt,
+        version: C::Version,
+    };
+    let text = vec![(C::Comment, Option::<String>::None.into())];
+    erase_rows::<feedback::Entity>(db, columns, text, ids, now).await
+}
+
 async fn erase_ideas(db: &impl ConnectionTrait, ids: &[Uuid], now: DateTime<Utc>) -> AppResult<()> {
-    idea::Entity::update_many()
-        .col_expr(idea::Column::Title, Expr::value(ERASED))
-        .col_expr(idea::Column::Description, Expr::value(ERASED))
-        .col_expr(idea::Column::Theme, Expr::value(Option::<String>::None))
-        .col_expr(idea::Column::PiiFlags, Expr::value(""))
-        .col_expr(
-            idea::Column::ContactName,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            idea::Column::ContactEmail,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            idea::Column::ContactPhone,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            idea::Column::PublicResponse,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(idea::Column::Published, Expr::value(false))
-        .col_expr(idea::Column::ErasedAt, Expr::value(now))
-        .col_expr(idea::Column::UpdatedAt, Expr::value(now))
-        .col_expr(
-            idea::Column::Version,
-            Expr::col(idea::Column::Version).add(1),
-        )
-        .filter(idea::Column::Id.is_in(ids.iter().copied()))
-        .exec(db)
-        .await?;
-    forget_notes(db, ids).await
+    use idea::Column as C;
+    let columns = Erasable {
+        id: C::Id,
+        pii_flags: C::PiiFlags,
+        contact: [C::ContactName, C::ContactEmail, C::ContactPhone],
+        public_response: C::PublicResponse,
+        erased_at: C::ErasedAt,
+        updated_at: C::UpdatedAt,
+        version: C::Version,
+    };
+    let text = vec![
+        (C::Title, ERASED.into()),
+        (C::Description, ERASED.into()),
+        (C::Theme, Option::<String>::None.into()),
+        (C::Published, false.into()),
+    ];
+    erase_rows::<idea::Entity>(db, columns, text, ids, now).await
 }
 
 /// Moderators' notes can quote what the resident wrote, so they go too.
@@ -115,12 +120,12 @@ async fn forget_notes(db: &impl ConnectionTrait, ids: &[Uuid]) -> AppResult<()> 
 /// a reference that names nothing.
 pub async fn erase(
     db: &impl ConnectionTrait,
-    actor: Option<Uuid>,
+    actor: Option<StaffId>,
     reference: &Reference,
-) -> AppResult<Uuid> {
+) -> AppResult<SubmissionId> {
     let now = db::now();
     let code = reference.to_string();
-    let (kind, id) = match reference.kind() {
+    let id = match reference.kind() {
         ReferenceKind::Feedback => {
             let row = feedback::Entity::find()
                 .filter(feedback::Column::Reference.eq(code.as_str()))
@@ -128,7 +133,7 @@ pub async fn erase(
                 .await?
                 .ok_or(AppError::NotFound("a submission with that reference"))?;
             erase_feedback(db, &[row.id], now).await?;
-            ("FEEDBACK", row.id)
+            SubmissionId::Feedback(FeedbackId::from_uuid(row.id))
         }
         ReferenceKind::Idea => {
             let row = idea::Entity::find()
@@ -137,7 +142,7 @@ pub async fn erase(
                 .await?
                 .ok_or(AppError::NotFound("a submission with that reference"))?;
             erase_ideas(db, &[row.id], now).await?;
-            ("IDEA", row.id)
+            SubmissionId::Idea(IdeaId::from_uuid(row.id))
         }
     };
     // The fingerprint is a hash of what was sent, contact details included.
@@ -146,18 +151,17 @@ pub async fn erase(
         .filter(idempotency_key::Column::Reference.eq(code.as_str()))
         .exec(db)
         .await?;
-    audit::record(
-        db,
-        AuditEntry::other(
-            "submission.erased",
-            actor,
-            Some((kind, id)),
-            None,
-            Some(json!({ "erasedAt": now })),
-        ),
-    )
-    .await?;
+    audit::record(db, AuditEntry::submission_erased(actor, id, now)).await?;
     Ok(id)
+}
+
+/// [`erase`] in a transaction of its own, for admins and the command line.
+pub async fn erase_submission(
+    db: &sea_orm::DatabaseConnection,
+    actor: Option<StaffId>,
+    reference: &Reference,
+) -> AppResult<SubmissionId> {
+    db::transaction(db, |txn, _| Box::pin(erase(txn, actor, reference))).await
 }
 
 /// What a purge did.
@@ -183,33 +187,37 @@ pub struct Purged {
 /// way loses nothing and the next one carries on.
 pub async fn purge(
     db: &sea_orm::DatabaseConnection,
-    actor: Option<Uuid>,
+    actor: Option<StaffId>,
     retention: Duration,
 ) -> AppResult<Purged> {
     let now = db::now();
     let cutoff = now - retention;
     let mut purged = Purged::default();
     loop {
-        let txn = db::write(db).await?;
-        let ids: Vec<Uuid> = feedback::Entity::find()
-            .select_only()
-            .column(feedback::Column::Id)
-            .filter(feedback::Column::Status.is_in([
-                FeedbackStatus::Closed.as_str(),
-                FeedbackStatus::Spam.as_str(),
-            ]))
-            .filter(feedback::Column::UpdatedAt.lt(cutoff))
-            .filter(feedback::Column::ErasedAt.is_null())
-            .limit(BATCH)
-            .into_tuple()
-            .all(&txn)
-            .await?;
-        if ids.is_empty() {
+        let erased = db::transaction(db, |txn, _| {
+            Box::pin(async move {
+                let ids: Vec<Uuid> = feedback::Entity::find()
+                    .select_only()
+                    .column(feedback::Column::Id)
+                    .filter(feedback::Column::Status.is_in([
+                        FeedbackStatus::Closed.as_str(),
+                        FeedbackStatus::Spam.as_str(),
+                    ]))
+                    .filter(feedback::Column::UpdatedAt.lt(cutoff))
+                    .filter(feedback::Column::ErasedAt.is_null())
+                    .limit(BATCH)
+                    .into_tuple()
+                    .all(txn)
+                    .await?;
+                erase_feedback(txn, &ids, now).await?;
+                Ok(ids.len() as u64)
+            })
+        })
+        .await?;
+        if erased == 0 {
             break;
         }
-        erase_feedback(&txn, &ids, now).await?;
-        txn.commit().await?;
-        purged.feedback += ids.len() as u64;
+        purged.feedback += erased;
     }
     let closed = [
         IdeaStatus::Implemented.as_str(),
@@ -218,70 +226,63 @@ pub async fn purge(
         IdeaStatus::Spam.as_str(),
     ];
     loop {
-        let txn = db::write(db).await?;
-        let ids: Vec<Uuid> = idea::Entity::find()
-            .select_only()
-            .column(idea::Column::Id)
-            .filter(idea::Column::Status.is_in(closed))
-            .filter(idea::Column::Published.eq(false))
-            .filter(idea::Column::UpdatedAt.lt(cutoff))
-            .filter(idea::Column::ErasedAt.is_null())
-            .limit(BATCH)
-            .into_tuple()
-            .all(&txn)
-            .await?;
-        if ids.is_empty() {
+        let erased = db::transaction(db, |txn, _| {
+            Box::pin(async move {
+                let ids: Vec<Uuid> = idea::Entity::find()
+                    .select_only()
+                    .column(idea::Column::Id)
+                    .filter(idea::Column::Status.is_in(closed))
+                    .filter(idea::Column::Published.eq(false))
+                    .filter(idea::Column::UpdatedAt.lt(cutoff))
+                    .filter(idea::Column::ErasedAt.is_null())
+                    .limit(BATCH)
+                    .into_tuple()
+                    .all(txn)
+                    .await?;
+                erase_ideas(txn, &ids, now).await?;
+                Ok(ids.len() as u64)
+            })
+        })
+        .await?;
+        if erased == 0 {
             break;
         }
-        erase_ideas(&txn, &ids, now).await?;
-        txn.commit().await?;
-        purged.ideas += ids.len() as u64;
+        purged.ideas += erased;
     }
-    let txn = db::write(db).await?;
-    let contacts = idea::Entity::update_many()
-        .col_expr(
-            idea::Column::ContactName,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            idea::Column::ContactEmail,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            idea::Column::ContactPhone,
-            Expr::value(Option::<String>::None),
-        )
-        .filter(idea::Column::Status.is_in(closed))
-        .filter(idea::Column::Published.eq(true))
-        .filter(idea::Column::UpdatedAt.lt(cutoff))
-        .filter(
-            sea_orm::Condition::any()
-                .add(idea::Column::ContactName.is_not_null())
-                .add(idea::Column::ContactEmail.is_not_null())
-                .add(idea::Column::ContactPhone.is_not_null()),
-        )
-        .exec(&txn)
-        .await?;
-    purged.contacts = contacts.rows_affected;
-    if purged == Purged::default() {
-        return Ok(purged);
-    }
-    audit::record(
-        &txn,
-        AuditEntry::other(
-            "retention.purged",
-            actor,
-            None,
-            None,
-            Some(json!({
-                "cutoff": cutoff,
-                "feedback": purged.feedback,
-                "ideas": purged.ideas,
-                "contacts": purged.contacts,
-            })),
-        ),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(purged)
+    db::transaction(db, |txn, _| {
+        Box::pin(async move {
+            let none = || Expr::value(Option::<String>::None);
+            let contacts = idea::Entity::update_many()
+                .col_expr(idea::Column::ContactName, none())
+                .col_expr(idea::Column::ContactEmail, none())
+                .col_expr(idea::Column::ContactPhone, none())
+                .filter(idea::Column::Status.is_in(closed))
+                .filter(idea::Column::Published.eq(true))
+                .filter(idea::Column::UpdatedAt.lt(cutoff))
+                .filter(
+                    sea_orm::Condition::any()
+                        .add(idea::Column::ContactName.is_not_null())
+                        .add(idea::Column::ContactEmail.is_not_null())
+                        .add(idea::Column::ContactPhone.is_not_null()),
+                )
+                .exec(txn)
+                .await?;
+            purged.contacts = contacts.rows_affected;
+            if purged != Purged::default() {
+                audit::record(
+                    txn,
+                    AuditEntry::retention_purged(
+                        actor,
+                        cutoff,
+                        purged.feedback,
+                        purged.ideas,
+                        purged.contacts,
+                    ),
+                )
+                .await?;
+            }
+            Ok(purged)
+        })
+    })
+    .await
 }

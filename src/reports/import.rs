@@ -21,10 +21,10 @@ use uuid::{NoContext, Timestamp, Uuid};
 
 use super::export::{LIST_SEPARATOR, unprotect};
 use super::store::{self, ImportedFeedback};
+use crate::audit::{self, AuditEntry};
 use crate::content::model::Slug;
 use crate::error::AppError;
 use crate::locale::Locale;
-use crate::moderation::audit::{self, AuditEntry};
 use crate::moderation::model::Tag;
 use crate::privacy::{self, PiiKind};
 use crate::submissions::model::{
@@ -703,16 +703,7 @@ pub async fn import_feedback(
     if outcome.imported > 0 {
         audit::record(
             &txn,
-            AuditEntry::other(
-                "feedback.imported",
-                None,
-                None,
-                None,
-                Some(serde_json::json!({
-                    "rows": outcome.imported,
-                    "skipped": outcome.skipped,
-                })),
-            ),
+            AuditEntry::feedback_imported(outcome.imported, outcome.skipped),
         )
         .await?;
         txn.commit().await?;

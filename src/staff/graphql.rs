@@ -6,28 +6,20 @@ use std::sync::Arc;
 use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
-use uuid::Uuid;
 
+use super::actions::{self, SignInLimits, SignedIn};
 use super::model::{DisplayName, NewPassword, Role, Roles, StaffEmail};
-use super::password::{Passwords, Verdict};
-use super::store::{self, NewStaff, Refreshed, StaffChange, StaffView};
+use super::password::Passwords;
+use super::store::{self, NewStaff, StaffChange, StaffView};
 use super::throttle::LoginThrottle;
 use super::token::TokenKeys;
 use crate::auth::{Client, RoleGuard, Viewers, viewer};
 use crate::error::{AppError, AppResult, IntoGraphql as _};
-use crate::moderation::audit::{self, AuditEntry};
+use crate::ids::StaffId;
 use crate::rate_limit::RateLimiter;
 
 /// The login rate limit (`HAMLET_LOGIN_PER_MINUTE`), per address and per email.
 pub struct LoginLimit(pub RateLimiter);
-
-fn wrong_credentials() -> AppError {
-    AppError::Unauthenticated
-}
-
-fn parse_id(id: &ID, field: &str) -> AppResult<Uuid> {
-    Uuid::parse_str(id).map_err(|_| AppError::bad_input(field, "is not an id"))
-}
 
 /// Signed-in staff and, for admins, every account.
 #[derive(Default)]
@@ -90,67 +82,21 @@ impl StaffMutation {
         email: String,
         password: String,
     ) -> async_graphql::Result<AuthPayload> {
-        let client = ctx.data::<Client>()?;
-        let limit = &ctx.data::<LoginLimit>()?.0;
-        let email = StaffEmail::parse(&email, "email").ok();
-        let email_key = email.as_ref().map_or("", StaffEmail::as_str);
-        let throttle = ctx.data::<LoginThrottle>()?;
-        if let Some(retry_after_seconds) = throttle.wait(email_key, client.address) {
-            return Err(AppError::RateLimited {
-                retry_after_seconds,
-            })
-            .into_graphql();
-        }
-        // Both allowances are spent, so guessing many emails from one address
-        // and one email from many addresses are both slowed.
-        let by_address = limit
-            .allow(&format!("login-ip:{}", client.address), 1)
-            .await;
-        let by_email = limit.allow(&format!("login-email:{email_key}"), 1).await;
-        if let Err(retry_after_seconds) = by_address.and(by_email) {
-            return Err(AppError::RateLimited {
-                retry_after_seconds,
-            })
-            .into_graphql();
-        }
-        let db = ctx.data::<DatabaseConnection>()?;
-        let passwords = ctx.data::<Passwords>()?;
-        let account = match &email {
-            Some(email) => store::staff_for_login(db, email).await.into_graphql()?,
-            None => None,
+        let limits = SignInLimits {
+            per_minute: &ctx.data::<LoginLimit>()?.0,
+            throttle: ctx.data::<LoginThrottle>()?,
         };
-        let verdict = passwords
-            .verify(
-                &password,
-                account
-                    .as_ref()
-                    .map(|account| account.password_hash.as_str()),
-            )
-            .await
-            .into_graphql()?;
-        let Some(account) = account.filter(|account| account.active && verdict != Verdict::Wrong)
-        else {
-            throttle.failed(email_key, client.address);
-            tracing::info!("a staff sign-in was refused");
-            return Err(wrong_credentials()).into_graphql();
-        };
-        throttle.succeeded(email_key, client.address);
-        if verdict == Verdict::RightButRehash {
-            let hash = passwords.hash(&password).await.into_graphql()?;
-            store::set_password_hash(db, account.id, &hash)
-                .await
-                .into_graphql()?;
-        }
-        let txn = crate::db::write(db)
-            .await
-            .map_err(AppError::from)
-            .into_graphql()?;
-        let (session_id, refresh_token) = store::start_session(&txn, account.id)
-            .await
-            .into_graphql()?;
-        txn.commit().await.map_err(AppError::from).into_graphql()?;
-        tracing::info!(staff = %account.id, "staff signed in");
-        AuthPayload::new(ctx, account.into(), session_id, refresh_token).into_graphql()
+        let signed_in = actions::sign_in(
+            ctx.data::<DatabaseConnection>()?,
+            ctx.data::<Passwords>()?,
+            limits,
+            &email,
+            &password,
+            ctx.data::<Client>()?.address,
+        )
+        .await
+        .into_graphql()?;
+        AuthPayload::new(ctx, signed_in).into_graphql()
     }
 
     /// Exchanges a refresh token for a new access token and a new refresh
@@ -162,27 +108,14 @@ impl StaffMutation {
         ctx: &Context<'_>,
         refresh_token: String,
     ) -> async_graphql::Result<AuthPayload> {
-        let db = ctx.data::<DatabaseConnection>()?;
-        let txn = crate::db::write(db)
-            .await
-            .map_err(AppError::from)
-            .into_graphql()?;
-        let outcome = store::refresh(&txn, &refresh_token).await.into_graphql()?;
-        if let Refreshed::Reused = outcome {
-            tracing::warn!("a used refresh token was presented again; its session is revoked");
-        }
-        txn.commit().await.map_err(AppError::from).into_graphql()?;
-        if let Refreshed::Reused = outcome {
-            ctx.data::<Arc<Viewers>>()?.changed();
-        }
-        match outcome {
-            Refreshed::Renewed {
-                staff,
-                session_id,
-                refresh_token,
-            } => AuthPayload::new(ctx, staff, session_id, refresh_token).into_graphql(),
-            Refreshed::Refused | Refreshed::Reused => Err(AppError::Unauthenticated).into_graphql(),
-        }
+        let signed_in = actions::refresh(
+            ctx.data::<DatabaseConnection>()?,
+            ctx.data::<Arc<Viewers>>()?,
+            &refresh_token,
+        )
+        .await
+        .into_graphql()?;
+        AuthPayload::new(ctx, signed_in).into_graphql()
     }
 
     /// Ends the session the refresh token belongs to: its access tokens stop
@@ -192,10 +125,13 @@ impl StaffMutation {
         ctx: &Context<'_>,
         refresh_token: String,
     ) -> async_graphql::Result<bool> {
-        store::end_session_of(ctx.data::<DatabaseConnection>()?, &refresh_token)
-            .await
-            .into_graphql()?;
-        ctx.data::<Arc<Viewers>>()?.changed();
+        actions::sign_out(
+            ctx.data::<DatabaseConnection>()?,
+            ctx.data::<Arc<Viewers>>()?,
+            &refresh_token,
+        )
+        .await
+        .into_graphql()?;
         Ok(true)
     }
 
@@ -208,57 +144,24 @@ impl StaffMutation {
         new_password: String,
     ) -> async_graphql::Result<bool> {
         let viewer = viewer(ctx)?;
-        let limit = &ctx.data::<LoginLimit>()?.0;
-        limit
+        ctx.data::<LoginLimit>()?
+            .0
             .allow(&format!("password-change:{}", viewer.id()), 1)
             .await
             .map_err(|retry_after_seconds| AppError::RateLimited {
                 retry_after_seconds,
             })
             .into_graphql()?;
-        let db = ctx.data::<DatabaseConnection>()?;
-        let passwords = ctx.data::<Passwords>()?;
-        let account = store::staff_with_hash(db, viewer.id())
-            .await
-            .and_then(|account| account.ok_or(AppError::Unauthenticated))
-            .into_graphql()?;
-        let verdict = passwords
-            .verify(&current_password, Some(&account.password_hash))
-            .await
-            .into_graphql()?;
-        if verdict == Verdict::Wrong {
-            return Err(AppError::bad_input(
-                "currentPassword",
-                "is not your current password",
-            ))
-            .into_graphql();
-        }
-        let email = StaffEmail::parse(&account.email, "email").ok();
-        let new =
-            NewPassword::parse(&new_password, email.as_ref(), "newPassword").into_graphql()?;
-        if new.expose() == current_password {
-            return Err(AppError::bad_input(
-                "newPassword",
-                "must differ from the current one",
-            ))
-            .into_graphql();
-        }
-        let hash = passwords.hash(new.expose()).await.into_graphql()?;
-        let txn = crate::db::write(db)
-            .await
-            .map_err(AppError::from)
-            .into_graphql()?;
-        store::set_password_hash(&txn, viewer.id(), &hash)
-            .await
-            .into_graphql()?;
-        store::revoke_sessions(&txn, viewer.id(), Some(viewer.session_id))
-            .await
-            .into_graphql()?;
-        audit::record(&txn, AuditEntry::password_changed(viewer.id()))
-            .await
-            .into_graphql()?;
-        txn.commit().await.map_err(AppError::from).into_graphql()?;
-        ctx.data::<Arc<Viewers>>()?.changed();
+        actions::change_password(
+            ctx.data::<DatabaseConnection>()?,
+            ctx.data::<Passwords>()?,
+            ctx.data::<Arc<Viewers>>()?,
+            (viewer.id(), viewer.session_id),
+            &current_password,
+            &new_password,
+        )
+        .await
+        .into_graphql()?;
         Ok(true)
     }
 
@@ -286,7 +189,7 @@ impl StaffMutation {
             roles,
             password_hash,
         };
-        create_staff(ctx.data::<DatabaseConnection>()?, &new, Some(actor))
+        actions::create_staff(ctx.data::<DatabaseConnection>()?, &new, Some(actor))
             .await
             .map(StaffMember)
             .into_graphql()
@@ -302,7 +205,7 @@ impl StaffMutation {
         input: UpdateStaffInput,
     ) -> async_graphql::Result<StaffMember> {
         let actor = viewer(ctx)?.id();
-        let id = parse_id(&input.id, "id").into_graphql()?;
+        let id = StaffId::parse(&input.id, "id").into_graphql()?;
         let change = StaffChange {
             display_name: input
                 .display_name
@@ -318,45 +221,18 @@ impl StaffMutation {
                 .into_graphql()?,
             active: input.active,
         };
-        let db = ctx.data::<DatabaseConnection>()?;
-        let txn = crate::db::write(db)
-            .await
-            .map_err(AppError::from)
-            .into_graphql()?;
-        let Some((before, after)) = store::update_staff(&txn, id, &change)
-            .await
-            .into_graphql()?
-        else {
-            return Err(AppError::NotFound("the staff member")).into_graphql();
-        };
-        audit::record(
-            &txn,
-            AuditEntry::staff_updated(actor, id, before.audit_state(), after.audit_state()),
+        actions::update_staff(
+            ctx.data::<DatabaseConnection>()?,
+            ctx.data::<Arc<Viewers>>()?,
+            actor,
+            id,
+            &change,
         )
         .await
-        .into_graphql()?;
-        txn.commit().await.map_err(AppError::from).into_graphql()?;
-        ctx.data::<Arc<Viewers>>()?.changed();
-        Ok(StaffMember(after))
+        .and_then(|staff| staff.ok_or(AppError::NotFound("the staff member")))
+        .map(StaffMember)
+        .into_graphql()
     }
-}
-
-/// Creates an account and its audit event together; `actor` is `None` for
-/// the command line.
-pub async fn create_staff(
-    db: &DatabaseConnection,
-    new: &NewStaff,
-    actor: Option<Uuid>,
-) -> AppResult<StaffView> {
-    let txn = crate::db::write(db).await?;
-    let created = store::create_staff(&txn, new).await?;
-    audit::record(
-        &txn,
-        AuditEntry::staff_created(actor, created.id, created.audit_state()),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(created)
 }
 
 /// A signed-in session's tokens.
@@ -368,12 +244,12 @@ pub struct AuthPayload {
 }
 
 impl AuthPayload {
-    fn new(
-        ctx: &Context<'_>,
-        staff: StaffView,
-        session_id: Uuid,
-        refresh_token: String,
-    ) -> AppResult<Self> {
+    fn new(ctx: &Context<'_>, signed_in: SignedIn) -> AppResult<Self> {
+        let SignedIn {
+            staff,
+            session_id,
+            refresh_token,
+        } = signed_in;
         let keys = ctx
             .data::<Arc<TokenKeys>>()
             .map_err(|_| AppError::Internal(anyhow::anyhow!("no token keys in the schema")))?;
@@ -416,7 +292,7 @@ pub struct StaffMember(pub StaffView);
 #[Object]
 impl StaffMember {
     async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+        self.0.id.into()
     }
 
     async fn email(&self) -> &str {

@@ -3,6 +3,7 @@
 //! tokens, sessions) and the admin's management of accounts. The edge turns a
 //! bearer token into a [`crate::auth::Viewer`] through this feature's store.
 
+pub mod actions;
 pub mod entity;
 pub mod graphql;
 pub mod model;

@@ -51,9 +51,21 @@ impl Roles {
         Ok(Self(roles.iter().copied().collect()))
     }
 
-    /// Roles as stored; unknown names (from a future version) are skipped.
-    pub fn from_stored(value: &str) -> Self {
-        Self(value.split(',').filter_map(Role::parse).collect())
+    /// Roles as stored. A name hamlet does not know (a newer version's, or
+    /// a hand edit) is an error, logged, never silently dropped or guessed.
+    pub fn from_stored(value: &str) -> Result<Self, AppError> {
+        value
+            .split(',')
+            .filter(|name| !name.is_empty())
+            .map(|name| {
+                Role::parse(name).ok_or_else(|| {
+                    AppError::Internal(anyhow::anyhow!(
+                        "a stored role is not one hamlet knows: {name:?}"
+                    ))
+                })
+            })
+            .collect::<Result<_, _>>()
+            .map(Self)
     }
 
     pub fn to_stored(&self) -> String {
@@ -186,7 +198,9 @@ mod tests {
     fn roles_round_trip_through_storage() {
         let roles = Roles::parse(&[Role::Admin, Role::Moderator, Role::Admin], "roles").unwrap();
         assert_eq!(roles.to_stored(), "MODERATOR,ADMIN");
-        assert_eq!(Roles::from_stored("MODERATOR,ADMIN"), roles);
+        assert_eq!(Roles::from_stored("MODERATOR,ADMIN").unwrap(), roles);
+        let unknown = Roles::from_stored("MODERATOR,OVERLORD").unwrap_err();
+        assert_eq!(unknown.code(), "INTERNAL");
         assert!(Roles::parse(&[], "roles").is_err());
         assert!(roles.any_of(&[Role::Analyst, Role::Admin]));
         assert!(!roles.any_of(&[Role::Editor]));

@@ -14,11 +14,12 @@ use super::model::{DisplayName, Role, Roles, StaffEmail};
 use super::token::{self, SESSION_IDLE_LIFETIME};
 use crate::db;
 use crate::error::{AppError, AppResult};
+use crate::ids::StaffId;
 
 /// A staff member as the rest of hamlet sees one: never the password hash.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StaffView {
-    pub id: Uuid,
+    pub id: StaffId,
     pub email: String,
     pub display_name: String,
     pub roles: Roles,
@@ -27,18 +28,27 @@ pub struct StaffView {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<staff::Model> for StaffView {
-    fn from(model: staff::Model) -> Self {
-        Self {
-            id: model.id,
+impl TryFrom<staff::Model> for StaffView {
+    type Error = AppError;
+
+    /// Fails, and the failure is logged, when the stored roles name one
+    /// hamlet does not know: never a silent guess at someone's rights.
+    fn try_from(model: staff::Model) -> AppResult<Self> {
+        Ok(Self {
+            id: StaffId::from_uuid(model.id),
+            roles: Roles::from_stored(&model.roles)?,
             email: model.email,
             display_name: model.display_name,
-            roles: Roles::from_stored(&model.roles),
             active: model.active,
             created_at: model.created_at,
             updated_at: model.updated_at,
-        }
+        })
     }
+}
+
+/// Rows as staff members; one with roles hamlet does not know fails them all.
+fn views(rows: Vec<staff::Model>) -> AppResult<Vec<StaffView>> {
+    rows.into_iter().map(StaffView::try_from).collect()
 }
 
 impl StaffView {
@@ -64,7 +74,7 @@ pub struct NewStaff {
 pub async fn create_staff(db: &impl ConnectionTrait, new: &NewStaff) -> AppResult<StaffView> {
     let now = db::now();
     let model = staff::Model {
-        id: Uuid::now_v7(),
+        id: StaffId::new().uuid(),
         email: new.email.as_str().to_owned(),
         display_name: new.display_name.as_str().to_owned(),
         password_hash: new.password_hash.clone(),
@@ -77,7 +87,7 @@ pub async fn create_staff(db: &impl ConnectionTrait, new: &NewStaff) -> AppResul
         .exec_without_returning(db)
         .await;
     match inserted {
-        Ok(_) => Ok(model.into()),
+        Ok(_) => model.try_into(),
         Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => Err(
             AppError::Conflict("a staff member with this email already exists".into()),
         ),
@@ -98,34 +108,35 @@ pub async fn staff_for_login(
 
 pub async fn staff_with_hash(
     db: &impl ConnectionTrait,
-    id: Uuid,
+    id: StaffId,
 ) -> AppResult<Option<staff::Model>> {
-    Ok(staff::Entity::find_by_id(id).one(db).await?)
+    Ok(staff::Entity::find_by_id(id.uuid()).one(db).await?)
 }
 
-pub async fn staff_by_id(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<StaffView>> {
-    Ok(staff_with_hash(db, id).await?.map(Into::into))
-}
-
-pub async fn staff_by_ids(db: &impl ConnectionTrait, ids: &[Uuid]) -> AppResult<Vec<StaffView>> {
-    Ok(staff::Entity::find()
-        .filter(staff::Column::Id.is_in(ids.iter().copied()))
-        .all(db)
+pub async fn staff_by_id(db: &impl ConnectionTrait, id: StaffId) -> AppResult<Option<StaffView>> {
+    staff_with_hash(db, id)
         .await?
-        .into_iter()
-        .map(Into::into)
-        .collect())
+        .map(TryInto::try_into)
+        .transpose()
+}
+
+pub async fn staff_by_ids(db: &impl ConnectionTrait, ids: &[StaffId]) -> AppResult<Vec<StaffView>> {
+    views(
+        staff::Entity::find()
+            .filter(staff::Column::Id.is_in(ids.iter().map(|id| id.uuid())))
+            .all(db)
+            .await?,
+    )
 }
 
 pub async fn staff_members(db: &impl ConnectionTrait) -> AppResult<Vec<StaffView>> {
-    Ok(staff::Entity::find()
-        .order_by_asc(staff::Column::DisplayName)
-        .order_by_asc(staff::Column::Id)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(Into::into)
-        .collect())
+    views(
+        staff::Entity::find()
+            .order_by_asc(staff::Column::DisplayName)
+            .order_by_asc(staff::Column::Id)
+            .all(db)
+            .await?,
+    )
 }
 
 /// A change to an account; `None` leaves a field as it is.
@@ -140,13 +151,12 @@ pub struct StaffChange {
 /// admin, who alone could put things right.
 pub async fn update_staff(
     db: &impl ConnectionTrait,
-    id: Uuid,
+    id: StaffId,
     change: &StaffChange,
 ) -> AppResult<Option<(StaffView, StaffView)>> {
-    let Some(before) = staff_with_hash(db, id).await? else {
+    let Some(before) = staff_by_id(db, id).await? else {
         return Ok(None);
     };
-    let before = StaffView::from(before);
     let mut after = before.clone();
     if let Some(name) = &change.display_name {
         after.display_name = name.as_str().to_owned();
@@ -173,7 +183,7 @@ pub async fn update_staff(
         .col_expr(staff::Column::Roles, Expr::value(after.roles.to_stored()))
         .col_expr(staff::Column::Active, Expr::value(after.active))
         .col_expr(staff::Column::UpdatedAt, Expr::value(after.updated_at))
-        .filter(staff::Column::Id.eq(id))
+        .filter(staff::Column::Id.eq(id.uuid()))
         .exec(db)
         .await?;
     if !after.active {
@@ -183,32 +193,40 @@ pub async fn update_staff(
 }
 
 async fn active_admins(db: &impl ConnectionTrait) -> AppResult<usize> {
-    Ok(staff::Entity::find()
+    let active = staff::Entity::find()
         .filter(staff::Column::Active.eq(true))
         .all(db)
-        .await?
-        .into_iter()
-        .filter(|member| Roles::from_stored(&member.roles).contains(Role::Admin))
+        .await?;
+    Ok(views(active)?
+        .iter()
+        .filter(|member| member.roles.contains(Role::Admin))
         .count())
 }
 
-pub async fn set_password_hash(db: &impl ConnectionTrait, id: Uuid, hash: &str) -> AppResult<()> {
+pub async fn set_password_hash(
+    db: &impl ConnectionTrait,
+    id: StaffId,
+    hash: &str,
+) -> AppResult<()> {
     staff::Entity::update_many()
         .col_expr(staff::Column::PasswordHash, Expr::value(hash.to_owned()))
         .col_expr(staff::Column::UpdatedAt, Expr::value(db::now()))
-        .filter(staff::Column::Id.eq(id))
+        .filter(staff::Column::Id.eq(id.uuid()))
         .exec(db)
         .await?;
     Ok(())
 }
 
 /// A new session for `staff_id`, and its first refresh token.
-pub async fn start_session(db: &impl ConnectionTrait, staff_id: Uuid) -> AppResult<(Uuid, String)> {
+pub async fn start_session(
+    db: &impl ConnectionTrait,
+    staff_id: StaffId,
+) -> AppResult<(Uuid, String)> {
     let now = db::now();
     let id = Uuid::now_v7();
     staff_session::Entity::insert(staff_session::ActiveModel {
         id: Set(id),
-        staff_id: Set(staff_id),
+        staff_id: Set(staff_id.uuid()),
         created_at: Set(now),
         expires_at: Set(now + SESSION_IDLE_LIFETIME),
         revoked_at: Set(None),
@@ -276,7 +294,7 @@ pub async fn refresh(db: &impl ConnectionTrait, presented: &str) -> AppResult<Re
     let Some(session) = live_session(db, row.session_id, now).await? else {
         return Ok(Refreshed::Refused);
     };
-    let Some(staff) = staff_by_id(db, session.staff_id).await? else {
+    let Some(staff) = staff_by_id(db, StaffId::from_uuid(session.staff_id)).await? else {
         return Ok(Refreshed::Refused);
     };
     if !staff.active {
@@ -332,12 +350,12 @@ pub async fn revoke_session(db: &impl ConnectionTrait, id: Uuid) -> AppResult<()
 /// Ends every session of a staff member, but `except` one.
 pub async fn revoke_sessions(
     db: &impl ConnectionTrait,
-    staff_id: Uuid,
+    staff_id: StaffId,
     except: Option<Uuid>,
 ) -> AppResult<()> {
     let mut update = staff_session::Entity::update_many()
         .col_expr(staff_session::Column::RevokedAt, Expr::value(db::now()))
-        .filter(staff_session::Column::StaffId.eq(staff_id))
+        .filter(staff_session::Column::StaffId.eq(staff_id.uuid()))
         .filter(staff_session::Column::RevokedAt.is_null());
     if let Some(except) = except {
         update = update.filter(staff_session::Column::Id.ne(except));
@@ -350,7 +368,7 @@ pub async fn revoke_sessions(
 /// is still live. Called on every staff request.
 pub async fn viewer(
     db: &impl ConnectionTrait,
-    staff_id: Uuid,
+    staff_id: StaffId,
     session_id: Uuid,
 ) -> AppResult<Option<StaffView>> {
     // One statement: this runs on every staff request.
@@ -358,16 +376,17 @@ pub async fn viewer(
         .expr(Expr::val(1))
         .from(staff_session::Entity)
         .and_where(staff_session::Column::Id.eq(session_id))
-        .and_where(staff_session::Column::StaffId.eq(staff_id))
+        .and_where(staff_session::Column::StaffId.eq(staff_id.uuid()))
         .and_where(staff_session::Column::RevokedAt.is_null())
         .and_where(staff_session::Column::ExpiresAt.gt(db::now()))
         .to_owned();
-    Ok(staff::Entity::find_by_id(staff_id)
+    staff::Entity::find_by_id(staff_id.uuid())
         .filter(staff::Column::Active.eq(true))
         .filter(Expr::exists(live_session))
         .one(db)
         .await?
-        .map(Into::into))
+        .map(TryInto::try_into)
+        .transpose()
 }
 
 const SIGNING_SECRET: &str = "jwt_secret";

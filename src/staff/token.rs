@@ -13,6 +13,7 @@ use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
+use crate::ids::StaffId;
 
 /// Who issues access tokens, and for whom; both are checked.
 pub const ISSUER: &str = "hamlet";
@@ -33,7 +34,7 @@ pub const MIN_SECRET_BYTES: usize = 32;
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Claims {
     /// The staff member's id.
-    pub sub: Uuid,
+    pub sub: StaffId,
     /// The session the token belongs to.
     pub sid: Uuid,
     pub iss: String,
@@ -70,7 +71,7 @@ impl TokenKeys {
     /// A new access token for `staff` in `session`, and when it expires.
     pub fn issue(
         &self,
-        staff: Uuid,
+        staff: StaffId,
         session: Uuid,
         now: DateTime<Utc>,
     ) -> AppResult<(String, DateTime<Utc>)> {
@@ -138,7 +139,7 @@ mod tests {
     #[test]
     fn an_issued_token_verifies() {
         let keys = TokenKeys::new(SECRET);
-        let staff = Uuid::now_v7();
+        let staff = StaffId::new();
         let session = Uuid::now_v7();
         let (token, expires) = keys.issue(staff, session, Utc::now()).unwrap();
         let claims = keys.verify(&token).unwrap();
@@ -184,7 +185,7 @@ mod tests {
         assert!(keys.verify(&format!("{header}.{body}.")).is_none());
         // A tampered claim breaks the signature.
         let (token, _) = keys
-            .issue(Uuid::now_v7(), Uuid::now_v7(), Utc::now())
+            .issue(StaffId::new(), Uuid::now_v7(), Utc::now())
             .unwrap();
         let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
         let mut tampered = claims(now);

@@ -1,30 +1,26 @@
-//! Submissions' GraphQL face: submitting feedback and ideas, supporting an
-//! idea, tracking a receipt, and the public idea board.
+//! Submissions' GraphQL face: submitting feedback and ideas, tracking a
+//! receipt, and registering kiosks. (What staff and the public idea board
+//! show of a submission is moderation's.)
 
-use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
-use uuid::Uuid;
 
-use super::entity::idea;
 use super::model::{
-    self, Channel, Contact, FftRating, FreeText, IdeaStatus, IdempotencyKey, NewFeedback, NewIdea,
-    SubmissionKind, SupporterKey, limits,
+    self, Channel, Contact, FftRating, FreeText, IdempotencyKey, NewFeedback, NewIdea,
+    SubmissionKind, limits,
 };
 use super::reference::{Reference, ReferenceKind};
-use super::store::{self, BoardCursor, IdeaOrder, KioskView, Receipt, ReceiptStatus, Screening};
+use super::store::{self, KioskView, Receipt, ReceiptStatus, Screening};
 use super::writer::SubmissionWriter;
 use super::{SubmissionEvent, SubmissionEvents};
 use crate::auth::{Client, RoleGuard};
 use crate::content::model::Slug;
 use crate::error::{AppError, AppResult, IntoGraphql as _};
+use crate::ids::KioskId;
 use crate::locale::Locale;
-use crate::moderation::audit::{self, AuditEntry};
-use crate::pagination::{self, Limits};
 use crate::privacy;
 use crate::rate_limit::RateLimiter;
-use crate::staff::graphql::StaffMember;
 
 /// The submission rate limit, and the one for receipt look-ups.
 pub struct SubmissionLimits {
@@ -36,7 +32,19 @@ pub struct SubmissionLimits {
 /// per-address allowance.
 const KIOSK_MULTIPLIER: u32 = 10;
 
-async fn rate_limit(limiter: &RateLimiter, client: &Client) -> AppResult<()> {
+impl SubmissionLimits {
+    /// Takes one submission (or support) from `client`'s allowance.
+    pub async fn submission(&self, client: &Client) -> AppResult<()> {
+        allow(&self.submissions, client).await
+    }
+
+    /// Takes one receipt look-up from `client`'s allowance.
+    pub async fn lookup(&self, client: &Client) -> AppResult<()> {
+        allow(&self.lookups, client).await
+    }
+}
+
+async fn allow(limiter: &RateLimiter, client: &Client) -> AppResult<()> {
     let (key, multiplier) = match &client.kiosk {
         Some(kiosk) => (format!("kiosk:{}", kiosk.id), KIOSK_MULTIPLIER),
         None => (format!("ip:{}", client.address), 1),
@@ -186,7 +194,8 @@ impl SubmissionsMutation {
         input: SubmitFeedbackInput,
     ) -> async_graphql::Result<SubmissionReceipt> {
         let client = ctx.data::<Client>()?;
-        rate_limit(&ctx.data::<SubmissionLimits>()?.submissions, client)
+        ctx.data::<SubmissionLimits>()?
+            .submission(client)
             .await
             .into_graphql()?;
         if is_bot(input.website.as_deref()) {
@@ -223,7 +232,8 @@ impl SubmissionsMutation {
         input: SubmitIdeaInput,
     ) -> async_graphql::Result<SubmissionReceipt> {
         let client = ctx.data::<Client>()?;
-        rate_limit(&ctx.data::<SubmissionLimits>()?.submissions, client)
+        ctx.data::<SubmissionLimits>()?
+            .submission(client)
             .await
             .into_graphql()?;
         if is_bot(input.website.as_deref()) {
@@ -239,32 +249,6 @@ impl SubmissionsMutation {
             .into_graphql()?;
         announce(ctx, &receipt, screening.safeguarding);
         Ok(SubmissionReceipt(receipt))
-    }
-
-    /// Adds a supporter to a published idea. Each `supporterKey` (made once
-    /// by the device or browser and kept) counts once per idea; supporting
-    /// again changes nothing.
-    async fn support_idea(
-        &self,
-        ctx: &Context<'_>,
-        idea_id: ID,
-        supporter_key: String,
-    ) -> async_graphql::Result<Idea> {
-        let client = ctx.data::<Client>()?;
-        rate_limit(&ctx.data::<SubmissionLimits>()?.submissions, client)
-            .await
-            .into_graphql()?;
-        let supporter = SupporterKey::parse(&supporter_key).into_graphql()?;
-        let Ok(idea_id) = Uuid::parse_str(&idea_id) else {
-            return Err(AppError::NotFound("the idea")).into_graphql();
-        };
-        let idea = store::support_idea(ctx.data::<DatabaseConnection>()?, idea_id, &supporter)
-            .await
-            .and_then(|idea| idea.ok_or(AppError::NotFound("the idea")))
-            .into_graphql()?;
-        // The board shows support counts.
-        ctx.data::<crate::content::ContentSignals>()?.changed();
-        Ok(Idea::public(idea))
     }
 }
 
@@ -321,12 +305,10 @@ impl SubmissionsQuery {
         ctx: &Context<'_>,
         reference: String,
     ) -> async_graphql::Result<SubmissionStatus> {
-        rate_limit(
-            &ctx.data::<SubmissionLimits>()?.lookups,
-            ctx.data::<Client>()?,
-        )
-        .await
-        .into_graphql()?;
+        ctx.data::<SubmissionLimits>()?
+            .lookup(ctx.data::<Client>()?)
+            .await
+            .into_graphql()?;
         // Characters no receipt shows are not a typing mistake.
         crate::text::check_identifier(&reference, "reference").into_graphql()?;
         // The checksum catches typos before any database work.
@@ -338,94 +320,6 @@ impl SubmissionsQuery {
             .and_then(|status| status.ok_or(AppError::NotFound("a submission with that reference")))
             .map(SubmissionStatus)
             .into_graphql()
-    }
-
-    /// Published ideas, with their support and any public response. Personal
-    /// details in ideas are masked.
-    #[graphql(
-        cache_control(max_age = 60),
-        complexity = "(first.unwrap_or(20).clamp(0, 1000) as usize).saturating_mul(child_complexity)"
-    )]
-    async fn idea_board(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        theme: Option<String>,
-        order: Option<IdeaOrder>,
-    ) -> async_graphql::Result<Connection<String, Idea, IdeaConnectionTotal, EmptyFields>> {
-        let first = pagination::page_size(first, *ctx.data::<Limits>()?).into_graphql()?;
-        let order = order.unwrap_or_default();
-        let after = after
-            .map(|cursor| decode_board_cursor(order, &cursor))
-            .transpose()
-            .into_graphql()?;
-        // Cleaned as stored themes were, so a hidden character neither
-        // misses a theme nor reaches the database (PostgreSQL refuses NUL).
-        let theme = theme
-            .map(|theme| crate::text::clean_free_text(&theme).trim().to_owned())
-            .filter(|theme| !theme.is_empty());
-        let db = ctx.data::<DatabaseConnection>()?;
-        let (ideas, has_next) =
-            store::idea_board(db, order, theme.as_deref(), first, after.clone())
-                .await
-                .into_graphql()?;
-        let mut connection = Connection::with_additional_fields(
-            after.is_some(),
-            has_next,
-            IdeaConnectionTotal::Board { theme },
-        );
-        connection.edges.extend(ideas.into_iter().map(|idea| {
-            let cursor = match order {
-                IdeaOrder::Support => pagination::encode_cursor(
-                    "support",
-                    &format!("{}:{}", idea.support_count, idea.id),
-                ),
-                IdeaOrder::Recent => pagination::encode_cursor("recent", &idea.id.to_string()),
-            };
-            Edge::new(cursor, Idea::public(idea))
-        }));
-        Ok(connection)
-    }
-}
-
-fn decode_board_cursor(order: IdeaOrder, cursor: &str) -> AppResult<BoardCursor> {
-    let invalid = || AppError::bad_input("after", "is not a cursor from this list");
-    match order {
-        IdeaOrder::Support => {
-            let key = pagination::decode_cursor("support", cursor)?;
-            let (count, id) = key.split_once(':').ok_or_else(invalid)?;
-            Ok(BoardCursor::Support {
-                support_count: count.parse().map_err(|_| invalid())?,
-                id: Uuid::parse_str(id).map_err(|_| invalid())?,
-            })
-        }
-        IdeaOrder::Recent => {
-            let key = pagination::decode_cursor("recent", cursor)?;
-            Ok(BoardCursor::Recent {
-                id: Uuid::parse_str(&key).map_err(|_| invalid())?,
-            })
-        }
-    }
-}
-
-/// The extra fields of an idea list.
-pub enum IdeaConnectionTotal {
-    Board { theme: Option<String> },
-    Queue(crate::moderation::store::IdeaFilter),
-}
-
-#[Object]
-impl IdeaConnectionTotal {
-    /// How many ideas the list holds in all.
-    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
-        let db = ctx.data::<DatabaseConnection>()?;
-        match self {
-            Self::Board { theme } => store::count_idea_board(db, theme.as_deref()).await,
-            Self::Queue(filter) => crate::moderation::store::count_ideas(db, filter).await,
-        }
-        .map(|count| i32::try_from(count).unwrap_or(i32::MAX))
-        .into_graphql()
     }
 }
 
@@ -486,172 +380,6 @@ impl SubmissionStatus {
     }
 }
 
-/// A resident's idea. On the public board personal details in its text are
-/// masked; moderators see it whole, with what it holds flagged.
-pub struct Idea {
-    row: idea::Model,
-    masked: bool,
-}
-
-impl Idea {
-    /// As the public sees it: personal details masked.
-    pub fn public(row: idea::Model) -> Self {
-        Self { row, masked: true }
-    }
-
-    /// As moderators see it: whole.
-    pub fn staff(row: idea::Model) -> Self {
-        Self { row, masked: false }
-    }
-
-    fn text(&self, text: &str) -> String {
-        if self.masked {
-            privacy::mask(text)
-        } else {
-            text.to_owned()
-        }
-    }
-}
-
-#[Object]
-impl Idea {
-    async fn id(&self) -> ID {
-        ID(self.row.id.to_string())
-    }
-
-    async fn reference(&self) -> &str {
-        &self.row.reference
-    }
-
-    async fn title(&self) -> String {
-        self.text(&self.row.title)
-    }
-
-    async fn description(&self) -> String {
-        self.text(&self.row.description)
-    }
-
-    async fn theme(&self) -> Option<&str> {
-        self.row.theme.as_deref()
-    }
-
-    async fn status(&self) -> IdeaStatus {
-        IdeaStatus::parse(&self.row.status).unwrap_or(IdeaStatus::New)
-    }
-
-    /// Whether it is on the public `ideaBoard`.
-    async fn published(&self) -> bool {
-        self.row.published
-    }
-
-    /// The partnership's public answer ("you said, we did").
-    async fn public_response(&self) -> Option<String> {
-        self.row
-            .public_response
-            .as_deref()
-            .map(|text| self.text(text))
-    }
-
-    /// Residents who support the idea, each counted once; a merged idea's
-    /// supporters count towards the idea it was merged into.
-    async fn support_count(&self) -> i32 {
-        self.row.support_count
-    }
-
-    /// The idea this one was merged into, when it is a DUPLICATE.
-    async fn merged_into(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Idea>> {
-        let Some(target) = self.row.merged_into_id else {
-            return Ok(None);
-        };
-        let row = crate::moderation::store::idea_by_id(ctx.data::<DatabaseConnection>()?, target)
-            .await
-            .into_graphql()?;
-        Ok(row.map(|row| Self {
-            row,
-            masked: self.masked,
-        }))
-    }
-
-    /// Text suggesting a risk of harm. Such ideas are never published.
-    async fn safeguarding(&self) -> bool {
-        self.row.safeguarding
-    }
-
-    /// Send it back as `expectedVersion` when you change the idea.
-    async fn version(&self) -> i32 {
-        self.row.version
-    }
-
-    async fn received_at(&self) -> DateTime<Utc> {
-        self.row.received_at
-    }
-
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.row.updated_at
-    }
-
-    /// Kinds of personal data found in the title or description. MODERATOR.
-    #[graphql(guard = "RoleGuard::MODERATOR")]
-    async fn pii_flags(&self) -> Vec<privacy::PiiKind> {
-        crate::moderation::graphql::pii_flags(&self.row.pii_flags)
-    }
-
-    /// MODERATOR.
-    #[graphql(guard = "RoleGuard::MODERATOR")]
-    async fn channel(&self) -> Channel {
-        Channel::parse(&self.row.channel).unwrap_or(Channel::Web)
-    }
-
-    /// The language the resident wrote in. MODERATOR.
-    #[graphql(guard = "RoleGuard::MODERATOR")]
-    async fn locale(&self) -> &str {
-        &self.row.locale
-    }
-
-    /// The kiosk it came from, if any. MODERATOR.
-    #[graphql(guard = "RoleGuard::MODERATOR")]
-    async fn kiosk(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Kiosk>> {
-        crate::moderation::graphql::kiosk(ctx, self.row.kiosk_id).await
-    }
-
-    /// MODERATOR.
-    #[graphql(guard = "RoleGuard::MODERATOR")]
-    async fn assignee(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<StaffMember>> {
-        crate::moderation::graphql::staff_member(ctx, self.row.assignee_id).await
-    }
-
-    /// MODERATOR.
-    #[graphql(guard = "RoleGuard::MODERATOR")]
-    async fn tags(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
-        crate::moderation::graphql::tags_of(ctx, self.row.id).await
-    }
-
-    /// Moderators' internal notes, oldest first. MODERATOR.
-    #[graphql(guard = "RoleGuard::MODERATOR")]
-    async fn notes(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<Vec<crate::moderation::graphql::ModerationNote>> {
-        crate::moderation::graphql::notes_of(ctx, self.row.id).await
-    }
-
-    /// Given only with the resident's consent. MODERATOR and ADMIN only.
-    #[graphql(guard = "RoleGuard::CONTACT")]
-    async fn contact(&self) -> Option<crate::moderation::graphql::Contact> {
-        crate::moderation::graphql::Contact::of(
-            self.row.contact_name.as_deref(),
-            self.row.contact_email.as_deref(),
-            self.row.contact_phone.as_deref(),
-        )
-    }
-
-    /// When the resident filled it in, if it was queued offline. MODERATOR.
-    #[graphql(guard = "RoleGuard::MODERATOR")]
-    async fn captured_at(&self) -> Option<DateTime<Utc>> {
-        self.row.captured_at
-    }
-}
-
 /// A kiosk: a device in a waiting room or library that residents submit from.
 pub struct Kiosk(pub KioskView);
 
@@ -689,58 +417,6 @@ pub struct KioskCredentials {
     token: String,
 }
 
-/// The longest kiosk name or site, in characters.
-const KIOSK_TEXT_MAX: usize = 100;
-
-/// Registers a kiosk with a new token, and audits it; `actor` is `None` for
-/// the command line. Answers the kiosk and its token, which is shown once.
-pub async fn create_kiosk(
-    db: &DatabaseConnection,
-    name: &str,
-    site: Option<&str>,
-    actor: Option<Uuid>,
-) -> AppResult<(KioskView, String)> {
-    let name = FreeText::parse(name, "name", KIOSK_TEXT_MAX)?;
-    let site = site
-        .map(|site| FreeText::parse(site, "site", KIOSK_TEXT_MAX))
-        .transpose()?;
-    let token = crate::auth::new_kiosk_token()?;
-    let txn = crate::db::write(db).await?;
-    let kiosk = store::create_kiosk(
-        &txn,
-        name.as_str(),
-        site.as_ref().map(FreeText::as_str),
-        crate::auth::kiosk_token_hash(&token),
-    )
-    .await?;
-    audit::record(
-        &txn,
-        AuditEntry::kiosk_created(
-            actor,
-            kiosk.id,
-            serde_json::json!({ "name": kiosk.name, "site": kiosk.site }),
-        ),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok((kiosk, token))
-}
-
-/// Revokes a kiosk at once, and audits it.
-pub async fn revoke_kiosk(
-    db: &DatabaseConnection,
-    id: Uuid,
-    actor: Option<Uuid>,
-) -> AppResult<Option<KioskView>> {
-    let txn = crate::db::write(db).await?;
-    let Some(kiosk) = store::revoke_kiosk(&txn, id).await? else {
-        return Ok(None);
-    };
-    audit::record(&txn, AuditEntry::kiosk_revoked(actor, id)).await?;
-    txn.commit().await?;
-    Ok(Some(kiosk))
-}
-
 /// Kiosks, for admins.
 #[derive(Default)]
 pub struct KioskQuery;
@@ -772,7 +448,7 @@ impl KioskMutation {
         site: Option<String>,
     ) -> async_graphql::Result<KioskCredentials> {
         let actor = crate::auth::viewer(ctx)?.id();
-        let (kiosk, token) = create_kiosk(
+        let (kiosk, token) = super::actions::create_kiosk(
             ctx.data::<DatabaseConnection>()?,
             &name,
             site.as_deref(),
@@ -790,10 +466,10 @@ impl KioskMutation {
     #[graphql(guard = "RoleGuard::ADMIN")]
     async fn revoke_kiosk(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Kiosk> {
         let actor = crate::auth::viewer(ctx)?.id();
-        let Ok(id) = Uuid::parse_str(&id) else {
+        let Some(id) = KioskId::parse_or_none(&id) else {
             return Err(AppError::NotFound("the kiosk")).into_graphql();
         };
-        revoke_kiosk(ctx.data::<DatabaseConnection>()?, id, Some(actor))
+        super::actions::revoke_kiosk(ctx.data::<DatabaseConnection>()?, id, Some(actor))
             .await
             .and_then(|kiosk| kiosk.ok_or(AppError::NotFound("the kiosk")))
             .map(Kiosk)

@@ -1,9 +1,11 @@
 //! Submissions: residents' feedback about services and ideas for improving
 //! health and wellbeing, from kiosks, apps and web forms. It owns receipts
 //! (checksummed references), idempotent retries, kiosks and their tokens, the
-//! public idea board and supporting an idea, and the event each new submission
-//! raises for the moderators' live queue.
+//! stored ideas the public board reads (the board's GraphQL face is
+//! moderation's, since moderators publish to it), and the event each new
+//! submission raises for the moderators' live queue.
 
+pub mod actions;
 pub mod entity;
 pub mod graphql;
 pub mod model;

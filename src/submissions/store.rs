@@ -16,6 +16,8 @@ use super::model::{
 };
 use super::reference::{Reference, ReferenceKind};
 use crate::error::{AppError, AppResult};
+use crate::ids::{IdeaId, KioskId};
+use crate::pagination::Page;
 
 /// What a resident gets back for a submission.
 #[derive(Clone, Debug)]
@@ -120,7 +122,7 @@ impl Pending {
 pub fn pending_feedback(
     new: &NewFeedback,
     service_id: Uuid,
-    kiosk_id: Option<Uuid>,
+    kiosk_id: Option<KioskId>,
     screening: &Screening,
 ) -> Pending {
     let [contact_name, contact_email, contact_phone] = contact_columns(new.contact.as_ref());
@@ -138,7 +140,7 @@ pub fn pending_feedback(
                 pii_flags: Set(screening.pii_flags.clone()),
                 channel: Set(new.channel.as_str().to_owned()),
                 locale: Set(new.locale.as_str().to_owned()),
-                kiosk_id: Set(kiosk_id),
+                kiosk_id: Set(kiosk_id.map(KioskId::uuid)),
                 status: Set(FeedbackStatus::New.as_str().to_owned()),
                 assignee_id: Set(None),
                 public_response: Set(None),
@@ -157,7 +159,7 @@ pub fn pending_feedback(
 }
 
 /// An idea ready to store.
-pub fn pending_idea(new: &NewIdea, kiosk_id: Option<Uuid>, screening: &Screening) -> Pending {
+pub fn pending_idea(new: &NewIdea, kiosk_id: Option<KioskId>, screening: &Screening) -> Pending {
     let [contact_name, contact_email, contact_phone] = contact_columns(new.contact.as_ref());
     pending(
         SubmissionKind::Idea,
@@ -173,7 +175,7 @@ pub fn pending_idea(new: &NewIdea, kiosk_id: Option<Uuid>, screening: &Screening
                 pii_flags: Set(screening.pii_flags.clone()),
                 channel: Set(new.channel.as_str().to_owned()),
                 locale: Set(new.locale.as_str().to_owned()),
-                kiosk_id: Set(kiosk_id),
+                kiosk_id: Set(kiosk_id.map(KioskId::uuid)),
                 status: Set(IdeaStatus::New.as_str().to_owned()),
                 assignee_id: Set(None),
                 published: Set(false),
@@ -232,27 +234,6 @@ fn contact_columns(contact: Option<&Contact>) -> [Option<String>; 3] {
             .as_ref()
             .map(|phone| phone.as_str().to_owned()),
     ]
-}
-
-/// Stores feedback unless its idempotency key was used before.
-pub async fn store_feedback(
-    db: &DatabaseConnection,
-    new: &NewFeedback,
-    service_id: Uuid,
-    kiosk_id: Option<Uuid>,
-    screening: &Screening,
-) -> AppResult<Receipt> {
-    store_one(db, pending_feedback(new, service_id, kiosk_id, screening)).await
-}
-
-/// Stores an idea unless its idempotency key was used before.
-pub async fn store_idea(
-    db: &DatabaseConnection,
-    new: &NewIdea,
-    kiosk_id: Option<Uuid>,
-    screening: &Screening,
-) -> AppResult<Receipt> {
-    store_one(db, pending_idea(new, kiosk_id, screening)).await
 }
 
 /// How often to draw a fresh reference if one collides (35 random bits make a
@@ -496,7 +477,7 @@ pub async fn idea_board(
     theme: Option<&str>,
     first: u64,
     after: Option<BoardCursor>,
-) -> AppResult<(Vec<idea::Model>, bool)> {
+) -> AppResult<Page<idea::Model>> {
     let mut query = idea::Entity::find().filter(on_the_board());
     if let Some(theme) = theme {
         query = query.filter(idea::Column::Theme.eq(theme));
@@ -526,14 +507,12 @@ pub async fn idea_board(
     if order == IdeaOrder::Support {
         query = query.order_by_desc(idea::Column::SupportCount);
     }
-    let mut ideas = query
+    let ideas = query
         .order_by_desc(idea::Column::Id)
-        .limit(first + 1)
+        .limit(Page::<()>::limit(first))
         .all(db)
         .await?;
-    let has_next = ideas.len() as u64 > first;
-    ideas.truncate(first as usize);
-    Ok((ideas, has_next))
+    Ok(Page::of(ideas, first))
 }
 
 pub async fn count_idea_board(db: &impl ConnectionTrait, theme: Option<&str>) -> AppResult<u64> {
@@ -547,14 +526,19 @@ pub async fn count_idea_board(db: &impl ConnectionTrait, theme: Option<&str>) ->
 /// Records a supporter of a public idea, once per supporter. Answers the idea
 /// as it now stands, or `None` when no such idea is on the board.
 pub async fn support_idea(
-    db: &DatabaseConnection,
-    idea_id: Uuid,
+    db: &impl ConnectionTrait,
+    idea_id: IdeaId,
     supporter: &SupporterKey,
 ) -> AppResult<Option<idea::Model>> {
-    let txn = crate::db::write(db).await?;
-    // Write first (see `store_once`): the support row, then the count.
+    let Some(found) = idea::Entity::find_by_id(idea_id.uuid())
+        .filter(on_the_board())
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
     let added = idea_support::Entity::insert(idea_support::ActiveModel {
-        idea_id: Set(idea_id),
+        idea_id: Set(idea_id.uuid()),
         supporter_hash: Set(supporter.digest()),
         created_at: Set(crate::db::now()),
     })
@@ -566,52 +550,28 @@ pub async fn support_idea(
         .do_nothing()
         .to_owned(),
     )
-    .exec_without_returning(&txn)
+    .exec_without_returning(db)
     .await;
-    let added = match added {
-        Ok(rows) => rows > 0,
-        Err(DbErr::RecordNotInserted) => false,
-        // The idea does not exist at all.
-        Err(error)
-            if matches!(
-                error.sql_err(),
-                Some(SqlErr::ForeignKeyConstraintViolation(_))
-            ) =>
-        {
-            txn.rollback().await?;
-            return Ok(None);
-        }
+    match added {
+        Ok(rows) if rows > 0 => {}
+        Ok(_) | Err(DbErr::RecordNotInserted) => return Ok(Some(found)),
         Err(error) => return Err(error.into()),
-    };
-    let Some(found) = idea::Entity::find_by_id(idea_id)
-        .filter(on_the_board())
-        .one(&txn)
-        .await?
-    else {
-        txn.rollback().await?;
-        return Ok(None);
-    };
-    if !added {
-        txn.rollback().await?;
-        return Ok(Some(found));
     }
     idea::Entity::update_many()
         .col_expr(
             idea::Column::SupportCount,
             Expr::col(idea::Column::SupportCount).add(1),
         )
-        .filter(idea::Column::Id.eq(idea_id))
-        .exec(&txn)
+        .filter(idea::Column::Id.eq(idea_id.uuid()))
+        .exec(db)
         .await?;
-    let updated = idea::Entity::find_by_id(idea_id).one(&txn).await?;
-    txn.commit().await?;
-    Ok(updated)
+    Ok(idea::Entity::find_by_id(idea_id.uuid()).one(db).await?)
 }
 
 /// A kiosk as staff and the edge see it.
 #[derive(Clone, Debug)]
 pub struct KioskView {
-    pub id: Uuid,
+    pub id: KioskId,
     pub name: String,
     pub site: Option<String>,
     pub active: bool,
@@ -621,7 +581,7 @@ pub struct KioskView {
 impl From<kiosk::Model> for KioskView {
     fn from(model: kiosk::Model) -> Self {
         Self {
-            id: model.id,
+            id: KioskId::from_uuid(model.id),
             name: model.name,
             site: model.site,
             active: model.active,
@@ -638,7 +598,7 @@ pub async fn create_kiosk(
     token_hash: String,
 ) -> AppResult<KioskView> {
     let model = kiosk::Model {
-        id: Uuid::now_v7(),
+        id: KioskId::new().uuid(),
         name: name.to_owned(),
         site: site.map(str::to_owned),
         token_hash,
@@ -674,19 +634,25 @@ pub async fn active_kiosk_by_token_hash(
 }
 
 /// Revokes a kiosk: its token stops working at once.
-pub async fn revoke_kiosk(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<KioskView>> {
+pub async fn revoke_kiosk(db: &impl ConnectionTrait, id: KioskId) -> AppResult<Option<KioskView>> {
     kiosk::Entity::update_many()
         .col_expr(kiosk::Column::Active, Expr::value(false))
         .col_expr(kiosk::Column::RevokedAt, Expr::value(crate::db::now()))
-        .filter(kiosk::Column::Id.eq(id))
+        .filter(kiosk::Column::Id.eq(id.uuid()))
         .exec(db)
         .await?;
-    Ok(kiosk::Entity::find_by_id(id).one(db).await?.map(Into::into))
+    Ok(kiosk::Entity::find_by_id(id.uuid())
+        .one(db)
+        .await?
+        .map(Into::into))
 }
 
-pub async fn kiosks_by_ids(db: &impl ConnectionTrait, ids: &[Uuid]) -> AppResult<Vec<KioskView>> {
+pub async fn kiosks_by_ids(
+    db: &impl ConnectionTrait,
+    ids: &[KioskId],
+) -> AppResult<Vec<KioskView>> {
     Ok(kiosk::Entity::find()
-        .filter(kiosk::Column::Id.is_in(ids.iter().copied()))
+        .filter(kiosk::Column::Id.is_in(ids.iter().map(|id| id.uuid())))
         .all(db)
         .await?
         .into_iter()

@@ -11,7 +11,6 @@ use super::store;
 use crate::auth::{RoleGuard, viewer};
 use crate::content::model::media_url;
 use crate::error::{AppError, IntoGraphql as _};
-use crate::moderation::audit::{self, AuditEntry};
 
 #[derive(Default)]
 pub struct WebhookQuery;
@@ -46,25 +45,9 @@ impl WebhookMutation {
         let actor = viewer(ctx)?.id();
         let url = media_url(&url, "url").into_graphql()?;
         let secret = crate::staff::token::new_secret().into_graphql()?;
-        let db = ctx.data::<DatabaseConnection>()?;
-        let txn = crate::db::write(db)
+        let hook = store::register(ctx.data::<DatabaseConnection>()?, actor, &url, &secret)
             .await
-            .map_err(AppError::from)
             .into_graphql()?;
-        let hook = store::create(&txn, &url, &secret).await.into_graphql()?;
-        audit::record(
-            &txn,
-            AuditEntry::other(
-                "webhook.created",
-                Some(actor),
-                Some(("WEBHOOK", hook.id)),
-                None,
-                Some(serde_json::json!({ "url": hook.url })),
-            ),
-        )
-        .await
-        .into_graphql()?;
-        txn.commit().await.map_err(AppError::from).into_graphql()?;
         Ok(WebhookCredentials {
             webhook: Webhook(hook),
             secret,
@@ -78,27 +61,12 @@ impl WebhookMutation {
         let Ok(id) = Uuid::parse_str(&id) else {
             return Err(AppError::NotFound("the webhook")).into_graphql();
         };
-        let db = ctx.data::<DatabaseConnection>()?;
-        let txn = crate::db::write(db)
+        if !store::remove(ctx.data::<DatabaseConnection>()?, actor, id)
             .await
-            .map_err(AppError::from)
-            .into_graphql()?;
-        if !store::delete(&txn, id).await.into_graphql()? {
+            .into_graphql()?
+        {
             return Err(AppError::NotFound("the webhook")).into_graphql();
         }
-        audit::record(
-            &txn,
-            AuditEntry::other(
-                "webhook.deleted",
-                Some(actor),
-                Some(("WEBHOOK", id)),
-                None,
-                None,
-            ),
-        )
-        .await
-        .into_graphql()?;
-        txn.commit().await.map_err(AppError::from).into_graphql()?;
         Ok(true)
     }
 }

@@ -10,8 +10,10 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::entity::{webhook, webhook_delivery};
+use crate::audit::{self, AuditEntry};
 use crate::db;
 use crate::error::AppResult;
+use crate::ids::StaffId;
 
 pub async fn create(
     db: &impl ConnectionTrait,
@@ -29,6 +31,38 @@ pub async fn create(
         .exec_without_returning(db)
         .await?;
     Ok(model)
+}
+
+/// Registers a webhook, with its audit event, in a transaction of its own.
+pub async fn register(
+    db: &sea_orm::DatabaseConnection,
+    actor: StaffId,
+    url: &str,
+    secret: &str,
+) -> AppResult<webhook::Model> {
+    crate::db::transaction(db, |txn, _| {
+        Box::pin(async move {
+            let hook = create(txn, url, secret).await?;
+            audit::record(txn, AuditEntry::webhook_created(actor, hook.id, &hook.url)).await?;
+            Ok(hook)
+        })
+    })
+    .await
+}
+
+/// Removes a webhook and its pending deliveries, with its audit event;
+/// `false` when there is no such webhook.
+pub async fn remove(db: &sea_orm::DatabaseConnection, actor: StaffId, id: Uuid) -> AppResult<bool> {
+    crate::db::transaction(db, |txn, _| {
+        Box::pin(async move {
+            if !delete(txn, id).await? {
+                return Ok(false);
+            }
+            audit::record(txn, AuditEntry::webhook_deleted(actor, id)).await?;
+            Ok(true)
+        })
+    })
+    .await
 }
 
 pub async fn list(db: &impl ConnectionTrait) -> AppResult<Vec<webhook::Model>> {

@@ -226,7 +226,7 @@ impl TestApp {
             roles: Roles::parse(roles, "roles").unwrap(),
             password_hash: Passwords::default().hash(PASSWORD).await.unwrap(),
         };
-        let created = hamlet::staff::graphql::create_staff(&db, &new, None)
+        let created = hamlet::staff::actions::create_staff(&db, &new, None)
             .await
             .unwrap();
         db.close().await.ok();

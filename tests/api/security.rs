@@ -861,7 +861,7 @@ async fn guessing_passwords_under_aliases_is_limited_like_separate_attempts() {
             .await
             .unwrap(),
     };
-    hamlet::staff::graphql::create_staff(&db, &new, None)
+    hamlet::staff::actions::create_staff(&db, &new, None)
         .await
         .unwrap();
     db.close().await.ok();

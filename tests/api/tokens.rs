@@ -534,7 +534,7 @@ async fn member_not_signed_in(app: &TestApp, email: &str) {
         roles: Roles::parse(&[Role::Moderator], "roles").unwrap(),
         password_hash: Passwords::default().hash(PASSWORD).await.unwrap(),
     };
-    hamlet::staff::graphql::create_staff(&db, &new, None)
+    hamlet::staff::actions::create_staff(&db, &new, None)
         .await
         .unwrap();
     db.close().await.ok();

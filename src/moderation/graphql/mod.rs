@@ -1,30 +1,34 @@
 //! Moderation's GraphQL face: the staff queues of feedback and ideas, the
-//! workflow mutations, notes, merging ideas, the audit log, and the live
-//! subscription to new submissions. Every field here is behind a role guard.
+//! workflow mutations, notes, merging ideas, the live subscription to new
+//! submissions, and the public idea board moderators publish to. It owns the
+//! output types staff and the board see a submission through ([`types`]).
+//! Every staff field here is behind a role guard.
 
-use async_graphql::connection::{Connection, Edge, EmptyFields};
-use async_graphql::types::Json;
+mod board;
+mod types;
+
+use async_graphql::connection::{Connection, EmptyFields};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
-use super::entity::{audit_event, moderation_note};
+pub use board::{BoardMutation, BoardQuery};
+pub use types::{
+    Contact, Feedback, FeedbackConnectionTotal, Idea, IdeaConnectionTotal, ModerationNote,
+};
+
+use super::actions;
 use super::model::Tag;
 use super::store::{
-    self, AuditFilter, CommonFilter, FeedbackChange, FeedbackFilter, IdeaChange, IdeaFilter,
+    self, BulkChange, CommonFilter, FeedbackChange, FeedbackFilter, IdeaChange, IdeaFilter,
     QueueCursor,
 };
 use crate::auth::{RoleGuard, viewer};
-use crate::content::graphql::Service;
 use crate::error::{AppError, AppResult, IntoGraphql as _};
-use crate::loaders::{KioskKey, NotesOf, ServiceKey, SharedLoader, StaffKey, TagsOf};
+use crate::ids::{FeedbackId, IdeaId, KioskId, StaffId};
 use crate::pagination::{self, Limits};
-use crate::privacy::PiiKind;
-use crate::staff::graphql::StaffMember;
-use crate::submissions::entity::feedback;
-use crate::submissions::graphql::{Idea, IdeaConnectionTotal, Kiosk};
 use crate::submissions::model::{
     Channel, FeedbackStatus, FftRating, FreeText, IdeaStatus, SubmissionKind, limits,
 };
@@ -39,18 +43,19 @@ const PUBLIC_RESPONSE_MAX: usize = 5000;
 /// The longest note, in characters.
 const NOTE_MAX: usize = 5000;
 
-pub fn parse_id(id: &ID, field: &str) -> AppResult<Uuid> {
-    Uuid::parse_str(id.as_str()).map_err(|_| AppError::bad_input(field, "is not an id"))
-}
-
-fn parse_ids(ids: &[ID], field: &str) -> AppResult<Vec<Uuid>> {
+/// The ids of a bulk change, each parsed by `parse`.
+fn parse_ids<Id>(
+    ids: &[ID],
+    field: &str,
+    parse: impl Fn(&str, &str) -> AppResult<Id>,
+) -> AppResult<Vec<Id>> {
     if ids.is_empty() || ids.len() > MAX_BULK {
         return Err(AppError::bad_input(
             field,
             format!("give 1 to {MAX_BULK} ids"),
         ));
     }
-    ids.iter().map(|id| parse_id(id, field)).collect()
+    ids.iter().map(|id| parse(id, field)).collect()
 }
 
 /// Filters both queues share. Every filter given must match.
@@ -94,7 +99,7 @@ impl QueueFilterFields {
                     "cannot be combined with assigneeId",
                 ));
             }
-            (Some(id), _) => Some(Some(parse_id(id, "filter.assigneeId")?)),
+            (Some(id), _) => Some(Some(StaffId::parse(id, "filter.assigneeId")?)),
             (None, Some(true)) => Some(None),
             (None, _) => None,
         };
@@ -103,7 +108,7 @@ impl QueueFilterFields {
             kiosk_id: self
                 .kiosk_id
                 .as_ref()
-                .map(|id| parse_id(id, "filter.kioskId"))
+                .map(|id| KioskId::parse(id, "filter.kioskId"))
                 .transpose()?,
             safeguarding: self.safeguarding,
             pii_flagged: self.pii_flagged,
@@ -234,29 +239,22 @@ impl ModerationQuery {
             .transpose()
             .into_graphql()?;
         let filter = feedback_filter(ctx, filter).await.into_graphql()?;
-        let db = ctx.data::<DatabaseConnection>()?;
-        let (rows, has_next) = store::feedback_page(db, &filter, first, after)
+        let page = store::feedback_page(ctx.data::<DatabaseConnection>()?, &filter, first, after)
             .await
             .into_graphql()?;
-        let mut connection = Connection::with_additional_fields(
+        Ok(pagination::connection(
+            page,
             after.is_some(),
-            has_next,
             FeedbackConnectionTotal(filter),
-        );
-        connection.edges.extend(rows.into_iter().map(|row| {
-            let cursor = QueueCursor {
-                safeguarding: row.safeguarding,
-                id: row.id,
-            };
-            Edge::new(cursor.encode(), Feedback(row))
-        }));
-        Ok(connection)
+            |row| QueueCursor::of(row.safeguarding, row.id).encode(),
+            Feedback,
+        ))
     }
 
     /// One piece of feedback. MODERATOR.
     #[graphql(guard = "RoleGuard::MODERATOR")]
     async fn feedback(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Feedback>> {
-        let Ok(id) = Uuid::parse_str(&id) else {
+        let Some(id) = FeedbackId::parse_or_none(&id) else {
             return Ok(None);
         };
         store::feedback_by_id(ctx.data::<DatabaseConnection>()?, id)
@@ -284,92 +282,28 @@ impl ModerationQuery {
             .transpose()
             .into_graphql()?;
         let filter = idea_filter(filter).into_graphql()?;
-        let db = ctx.data::<DatabaseConnection>()?;
-        let (rows, has_next) = store::idea_page(db, &filter, first, after)
+        let page = store::idea_page(ctx.data::<DatabaseConnection>()?, &filter, first, after)
             .await
             .into_graphql()?;
-        let mut connection = Connection::with_additional_fields(
+        Ok(pagination::connection(
+            page,
             after.is_some(),
-            has_next,
             IdeaConnectionTotal::Queue(filter),
-        );
-        connection.edges.extend(rows.into_iter().map(|row| {
-            let cursor = QueueCursor {
-                safeguarding: row.safeguarding,
-                id: row.id,
-            };
-            Edge::new(cursor.encode(), Idea::staff(row))
-        }));
-        Ok(connection)
+            |row| QueueCursor::of(row.safeguarding, row.id).encode(),
+            Idea::staff,
+        ))
     }
 
     /// One idea, whatever its status. MODERATOR.
     #[graphql(guard = "RoleGuard::MODERATOR")]
     async fn idea(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Idea>> {
-        let Ok(id) = Uuid::parse_str(&id) else {
+        let Some(id) = IdeaId::parse_or_none(&id) else {
             return Ok(None);
         };
         store::idea_by_id(ctx.data::<DatabaseConnection>()?, id)
             .await
             .map(|row| row.map(Idea::staff))
             .into_graphql()
-    }
-
-    /// Every staff action, newest first, optionally about one subject (a
-    /// piece of feedback, an idea, a staff member, a kiosk, a page) or by one
-    /// staff member. ADMIN.
-    #[graphql(
-        guard = "RoleGuard::ADMIN",
-        complexity = "(first.unwrap_or(20).clamp(0, 1000) as usize).saturating_mul(child_complexity)"
-    )]
-    async fn audit_log(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        subject_id: Option<ID>,
-        actor_id: Option<ID>,
-    ) -> async_graphql::Result<Connection<String, AuditEvent, AuditEventConnectionTotal, EmptyFields>>
-    {
-        let first = pagination::page_size(first, *ctx.data::<Limits>()?).into_graphql()?;
-        let after = after
-            .as_deref()
-            .map(|cursor| {
-                pagination::decode_cursor("audit", cursor).and_then(|key| {
-                    Uuid::parse_str(&key)
-                        .map_err(|_| AppError::bad_input("after", "is not a cursor from this list"))
-                })
-            })
-            .transpose()
-            .into_graphql()?;
-        let filter = AuditFilter {
-            subject_id: subject_id
-                .as_ref()
-                .map(|id| parse_id(id, "subjectId"))
-                .transpose()
-                .into_graphql()?,
-            actor_id: actor_id
-                .as_ref()
-                .map(|id| parse_id(id, "actorId"))
-                .transpose()
-                .into_graphql()?,
-        };
-        let db = ctx.data::<DatabaseConnection>()?;
-        let (rows, has_next) = store::audit_page(db, filter, first, after)
-            .await
-            .into_graphql()?;
-        let mut connection = Connection::with_additional_fields(
-            after.is_some(),
-            has_next,
-            AuditEventConnectionTotal(filter),
-        );
-        connection.edges.extend(rows.into_iter().map(|row| {
-            Edge::new(
-                pagination::encode_cursor("audit", &row.id.to_string()),
-                AuditEvent(row),
-            )
-        }));
-        Ok(connection)
     }
 }
 
@@ -431,11 +365,11 @@ pub struct BulkModerateIdeasInput {
     add_tags: Option<Vec<String>>,
 }
 
-fn assignee(value: &MaybeUndefined<ID>) -> AppResult<Option<Option<Uuid>>> {
+fn assignee(value: &MaybeUndefined<ID>) -> AppResult<Option<Option<StaffId>>> {
     match value {
         MaybeUndefined::Undefined => Ok(None),
         MaybeUndefined::Null => Ok(Some(None)),
-        MaybeUndefined::Value(id) => Ok(Some(Some(parse_id(id, "assigneeId")?))),
+        MaybeUndefined::Value(id) => Ok(Some(Some(StaffId::parse(id, "assigneeId")?))),
     }
 }
 
@@ -470,7 +404,8 @@ pub struct BulkModerationResult {
 }
 
 impl BulkModerationResult {
-    fn of(id: Uuid, outcome: AppResult<i32>) -> Self {
+    fn of(id: impl Into<Uuid>, outcome: AppResult<i32>) -> Self {
+        let id = id.into();
         match outcome {
             Ok(version) => Self {
                 id: ID(id.to_string()),
@@ -490,14 +425,6 @@ impl BulkModerationResult {
     }
 }
 
-/// Errors that end a whole bulk change: the database, not the items.
-fn is_fatal(error: &AppError) -> bool {
-    matches!(
-        error,
-        AppError::Internal(_) | AppError::Unavailable | AppError::Busy
-    )
-}
-
 /// The workflow, notes and merging.
 #[derive(Default)]
 pub struct ModerationMutation;
@@ -514,7 +441,7 @@ impl ModerationMutation {
         input: ModerateFeedbackInput,
     ) -> async_graphql::Result<Feedback> {
         let actor = viewer(ctx)?.id();
-        let id = parse_id(&input.id, "id").into_graphql()?;
+        let id = FeedbackId::parse(&input.id, "id").into_graphql()?;
         let change = FeedbackChange {
             status: input.status,
             assignee: assignee(&input.assignee_id).into_graphql()?,
@@ -526,17 +453,16 @@ impl ModerationMutation {
             )
             .into_graphql()?,
         };
-        let db = ctx.data::<DatabaseConnection>()?;
-        let (version, change) = (Some(input.expected_version), &change);
-        let row = crate::db::retrying(|| async move {
-            let txn = crate::db::write(db).await?;
-            let row = store::moderate_feedback(&txn, actor, id, version, change).await?;
-            txn.commit().await?;
-            Ok(row)
-        })
+        actions::moderate_feedback(
+            ctx.data::<DatabaseConnection>()?,
+            actor,
+            id,
+            input.expected_version,
+            &change,
+        )
         .await
-        .into_graphql()?;
-        Ok(Feedback(row))
+        .map(Feedback)
+        .into_graphql()
     }
 
     /// Moves an idea through its workflow, publishes it with a public
@@ -549,7 +475,7 @@ impl ModerationMutation {
         input: ModerateIdeaInput,
     ) -> async_graphql::Result<Idea> {
         let actor = viewer(ctx)?.id();
-        let id = parse_id(&input.id, "id").into_graphql()?;
+        let id = IdeaId::parse(&input.id, "id").into_graphql()?;
         let change = IdeaChange {
             status: input.status,
             published: input.published,
@@ -563,14 +489,13 @@ impl ModerationMutation {
             assignee: assignee(&input.assignee_id).into_graphql()?,
             tags: tags(input.tags.as_deref(), "tags").into_graphql()?,
         };
-        let db = ctx.data::<DatabaseConnection>()?;
-        let (version, change) = (Some(input.expected_version), &change);
-        let row = crate::db::retrying(|| async move {
-            let txn = crate::db::write(db).await?;
-            let row = store::moderate_idea(&txn, actor, id, version, change).await?;
-            txn.commit().await?;
-            Ok(row)
-        })
+        let row = actions::moderate_idea(
+            ctx.data::<DatabaseConnection>()?,
+            actor,
+            id,
+            input.expected_version,
+            &change,
+        )
         .await
         .into_graphql()?;
         // The idea board is public content.
@@ -589,42 +514,21 @@ impl ModerationMutation {
         input: BulkModerateFeedbackInput,
     ) -> async_graphql::Result<Vec<BulkModerationResult>> {
         let actor = viewer(ctx)?.id();
-        let ids = parse_ids(&input.ids, "ids").into_graphql()?;
+        let ids = parse_ids(&input.ids, "ids", FeedbackId::parse).into_graphql()?;
         let add = tags(input.add_tags.as_deref(), "addTags").into_graphql()?;
-        let assignee = assignee(&input.assignee_id).into_graphql()?;
-        let db = ctx.data::<DatabaseConnection>()?;
-        let (ids, add, status) = (&ids, add.as_deref(), input.status);
-        crate::db::retrying(|| async move {
-            let txn = crate::db::write(db).await?;
-            let mut results = Vec::with_capacity(ids.len());
-            for &id in ids {
-                let outcome = async {
-                    // Locked before its tags are read, so two bulk changes
-                    // adding tags at once both keep theirs.
-                    store::feedback_for_update(&txn, id).await?;
-                    let tags = merged_tags(&txn, id, add).await?;
-                    let change = FeedbackChange {
-                        status,
-                        assignee,
-                        tags,
-                        public_response: None,
-                    };
-                    store::moderate_feedback(&txn, actor, id, None, &change)
-                        .await
-                        .map(|row| row.version)
-                }
-                .await;
-                let outcome = match outcome {
-                    Err(error) if is_fatal(&error) => return Err(error),
-                    other => other,
-                };
-                results.push(BulkModerationResult::of(id, outcome));
-            }
-            txn.commit().await?;
-            Ok(results)
-        })
-        .await
-        .into_graphql()
+        let change = BulkChange {
+            status: input.status,
+            assignee: assignee(&input.assignee_id).into_graphql()?,
+            add_tags: add.as_deref(),
+        };
+        let outcomes =
+            actions::bulk_moderate_feedback(ctx.data::<DatabaseConnection>()?, actor, &ids, change)
+                .await
+                .into_graphql()?;
+        Ok(outcomes
+            .into_iter()
+            .map(|(id, outcome)| BulkModerationResult::of(id, outcome))
+            .collect())
     }
 
     /// Applies one change to many ideas in one transaction; see
@@ -636,45 +540,28 @@ impl ModerationMutation {
         input: BulkModerateIdeasInput,
     ) -> async_graphql::Result<Vec<BulkModerationResult>> {
         let actor = viewer(ctx)?.id();
-        let ids = parse_ids(&input.ids, "ids").into_graphql()?;
+        let ids = parse_ids(&input.ids, "ids", IdeaId::parse).into_graphql()?;
         let add = tags(input.add_tags.as_deref(), "addTags").into_graphql()?;
-        let assignee = assignee(&input.assignee_id).into_graphql()?;
-        let db = ctx.data::<DatabaseConnection>()?;
-        let (ids, add) = (&ids, add.as_deref());
-        let (status, published) = (input.status, input.published);
-        let results = crate::db::retrying(|| async move {
-            let txn = crate::db::write(db).await?;
-            let mut results = Vec::with_capacity(ids.len());
-            for &id in ids {
-                let outcome = async {
-                    store::idea_for_update(&txn, id).await?;
-                    let tags = merged_tags(&txn, id, add).await?;
-                    let change = IdeaChange {
-                        status,
-                        published,
-                        assignee,
-                        tags,
-                        ..IdeaChange::default()
-                    };
-                    store::moderate_idea(&txn, actor, id, None, &change)
-                        .await
-                        .map(|row| row.version)
-                }
-                .await;
-                let outcome = match outcome {
-                    Err(error) if is_fatal(&error) => return Err(error),
-                    other => other,
-                };
-                results.push(BulkModerationResult::of(id, outcome));
-            }
-            txn.commit().await?;
-            Ok(results)
-        })
+        let change = BulkChange {
+            status: input.status,
+            assignee: assignee(&input.assignee_id).into_graphql()?,
+            add_tags: add.as_deref(),
+        };
+        let outcomes = actions::bulk_moderate_ideas(
+            ctx.data::<DatabaseConnection>()?,
+            actor,
+            &ids,
+            change,
+            input.published,
+        )
         .await
         .into_graphql()?;
         // The idea board is public content.
         ctx.data::<crate::content::ContentSignals>()?.changed();
-        Ok(results)
+        Ok(outcomes
+            .into_iter()
+            .map(|(id, outcome)| BulkModerationResult::of(id, outcome))
+            .collect())
     }
 
     /// Adds an internal note, seen only by moderators, to a piece of feedback
@@ -687,19 +574,19 @@ impl ModerationMutation {
         body: String,
     ) -> async_graphql::Result<ModerationNote> {
         let actor = viewer(ctx)?.id();
-        let subject = parse_id(&subject_id, "subjectId").into_graphql()?;
+        let subject = Uuid::parse_str(subject_id.trim())
+            .map_err(|_| AppError::bad_input("subjectId", "is not an id"))
+            .into_graphql()?;
         let body = FreeText::parse(&body, "body", NOTE_MAX).into_graphql()?;
-        let db = ctx.data::<DatabaseConnection>()?;
-        let body = body.as_str();
-        let note = crate::db::retrying(|| async move {
-            let txn = crate::db::write(db).await?;
-            let note = store::add_note(&txn, actor, subject, body).await?;
-            txn.commit().await?;
-            Ok(note)
-        })
+        actions::add_note(
+            ctx.data::<DatabaseConnection>()?,
+            actor,
+            subject,
+            body.as_str(),
+        )
         .await
-        .into_graphql()?;
-        Ok(ModerationNote(note))
+        .map(ModerationNote)
+        .into_graphql()
     }
 
     /// Merges a duplicate idea into another: the source becomes DUPLICATE and
@@ -713,38 +600,15 @@ impl ModerationMutation {
         target_id: ID,
     ) -> async_graphql::Result<Idea> {
         let actor = viewer(ctx)?.id();
-        let source = parse_id(&source_id, "sourceId").into_graphql()?;
-        let target = parse_id(&target_id, "targetId").into_graphql()?;
-        let db = ctx.data::<DatabaseConnection>()?;
-        let row = crate::db::retrying(|| async move {
-            let txn = crate::db::write(db).await?;
-            let row = store::merge_idea(&txn, actor, source, target).await?;
-            txn.commit().await?;
-            Ok(row)
-        })
-        .await
-        .into_graphql()?;
+        let source = IdeaId::parse(&source_id, "sourceId").into_graphql()?;
+        let target = IdeaId::parse(&target_id, "targetId").into_graphql()?;
+        let row = actions::merge_idea(ctx.data::<DatabaseConnection>()?, actor, source, target)
+            .await
+            .into_graphql()?;
         // The idea board is public content.
         ctx.data::<crate::content::ContentSignals>()?.changed();
         Ok(Idea::staff(row))
     }
-}
-
-/// An item's tags with `add` added, or `None` when nothing is added.
-async fn merged_tags(
-    db: &impl sea_orm::ConnectionTrait,
-    id: Uuid,
-    add: Option<&[Tag]>,
-) -> AppResult<Option<Vec<Tag>>> {
-    let Some(add) = add.filter(|add| !add.is_empty()) else {
-        return Ok(None);
-    };
-    let mut current: Vec<String> = store::tags_of(db, &[id])
-        .await?
-        .remove(&id)
-        .unwrap_or_default();
-    current.extend(add.iter().map(|tag| tag.as_str().to_owned()));
-    Tag::parse_all(&current, "addTags").map(Some)
 }
 
 /// Live events for moderators.
@@ -809,279 +673,5 @@ impl SubmissionEventView {
 
     async fn received_at(&self) -> DateTime<Utc> {
         self.0.received_at
-    }
-}
-
-/// The extra fields of the feedback queue.
-pub struct FeedbackConnectionTotal(FeedbackFilter);
-
-#[Object]
-impl FeedbackConnectionTotal {
-    /// How many items match the filter in all.
-    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
-        store::count_feedback(ctx.data::<DatabaseConnection>()?, &self.0)
-            .await
-            .map(|count| i32::try_from(count).unwrap_or(i32::MAX))
-            .into_graphql()
-    }
-}
-
-/// The extra fields of the audit log.
-pub struct AuditEventConnectionTotal(AuditFilter);
-
-#[Object]
-impl AuditEventConnectionTotal {
-    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
-        store::count_audit(ctx.data::<DatabaseConnection>()?, self.0)
-            .await
-            .map(|count| i32::try_from(count).unwrap_or(i32::MAX))
-            .into_graphql()
-    }
-}
-
-/// How to reach a resident who asked to be contacted. MODERATOR and ADMIN only.
-#[derive(SimpleObject)]
-pub struct Contact {
-    pub name: Option<String>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-}
-
-impl Contact {
-    pub fn of(name: Option<&str>, email: Option<&str>, phone: Option<&str>) -> Option<Self> {
-        (name.is_some() || email.is_some() || phone.is_some()).then(|| Self {
-            name: name.map(str::to_owned),
-            email: email.map(str::to_owned),
-            phone: phone.map(str::to_owned),
-        })
-    }
-}
-
-/// The personal-data kinds stored for an item.
-pub fn pii_flags(stored: &str) -> Vec<PiiKind> {
-    stored.split(',').filter_map(PiiKind::parse).collect()
-}
-
-pub async fn staff_member(
-    ctx: &Context<'_>,
-    id: Option<Uuid>,
-) -> async_graphql::Result<Option<StaffMember>> {
-    let Some(id) = id else { return Ok(None) };
-    Ok(ctx
-        .data::<SharedLoader>()?
-        .load_one(StaffKey(id))
-        .await?
-        .map(StaffMember))
-}
-
-pub async fn tags_of(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Vec<String>> {
-    Ok(ctx
-        .data::<SharedLoader>()?
-        .load_one(TagsOf(id))
-        .await?
-        .unwrap_or_default())
-}
-
-pub async fn notes_of(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Vec<ModerationNote>> {
-    Ok(ctx
-        .data::<SharedLoader>()?
-        .load_one(NotesOf(id))
-        .await?
-        .unwrap_or_default()
-        .into_iter()
-        .map(ModerationNote)
-        .collect())
-}
-
-pub async fn kiosk(ctx: &Context<'_>, id: Option<Uuid>) -> async_graphql::Result<Option<Kiosk>> {
-    let Some(id) = id else { return Ok(None) };
-    Ok(ctx
-        .data::<SharedLoader>()?
-        .load_one(KioskKey(id))
-        .await?
-        .map(Kiosk))
-}
-
-/// A resident's feedback about a service, as moderators see it: the comment
-/// in full with the personal data it holds flagged.
-pub struct Feedback(pub feedback::Model);
-
-#[Object]
-impl Feedback {
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-
-    async fn reference(&self) -> &str {
-        &self.0.reference
-    }
-
-    async fn service(&self, ctx: &Context<'_>) -> async_graphql::Result<Service> {
-        match ctx
-            .data::<SharedLoader>()?
-            .load_one(ServiceKey(self.0.service_id))
-            .await?
-        {
-            Some(service) => Ok(Service(service)),
-            None => Err(AppError::NotFound("the service")).into_graphql(),
-        }
-    }
-
-    async fn rating(&self) -> FftRating {
-        FftRating::parse(&self.0.rating).unwrap_or(FftRating::DontKnow)
-    }
-
-    /// The resident's words. May hold personal data: see `piiFlags`.
-    async fn comment(&self) -> Option<&str> {
-        self.0.comment.as_deref()
-    }
-
-    /// Kinds of personal data found in the comment.
-    async fn pii_flags(&self) -> Vec<PiiKind> {
-        pii_flags(&self.0.pii_flags)
-    }
-
-    async fn channel(&self) -> Channel {
-        Channel::parse(&self.0.channel).unwrap_or(Channel::Web)
-    }
-
-    async fn locale(&self) -> &str {
-        &self.0.locale
-    }
-
-    /// The kiosk it came from, if any.
-    async fn kiosk(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Kiosk>> {
-        kiosk(ctx, self.0.kiosk_id).await
-    }
-
-    async fn status(&self) -> FeedbackStatus {
-        FeedbackStatus::parse(&self.0.status).unwrap_or(FeedbackStatus::New)
-    }
-
-    async fn assignee(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<StaffMember>> {
-        staff_member(ctx, self.0.assignee_id).await
-    }
-
-    async fn tags(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
-        tags_of(ctx, self.0.id).await
-    }
-
-    /// Moderators' internal notes, oldest first.
-    async fn notes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ModerationNote>> {
-        notes_of(ctx, self.0.id).await
-    }
-
-    /// Given only with the resident's consent. MODERATOR and ADMIN only.
-    #[graphql(guard = "RoleGuard::CONTACT")]
-    async fn contact(&self) -> Option<Contact> {
-        Contact::of(
-            self.0.contact_name.as_deref(),
-            self.0.contact_email.as_deref(),
-            self.0.contact_phone.as_deref(),
-        )
-    }
-
-    /// The reply the resident sees with their receipt.
-    async fn public_response(&self) -> Option<&str> {
-        self.0.public_response.as_deref()
-    }
-
-    /// Text suggesting a risk of harm: such items come first.
-    async fn safeguarding(&self) -> bool {
-        self.0.safeguarding
-    }
-
-    /// Send it back as `expectedVersion` when you change the item.
-    async fn version(&self) -> i32 {
-        self.0.version
-    }
-
-    /// When the resident filled it in, if it was queued offline.
-    async fn captured_at(&self) -> Option<DateTime<Utc>> {
-        self.0.captured_at
-    }
-
-    async fn received_at(&self) -> DateTime<Utc> {
-        self.0.received_at
-    }
-
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
-    }
-}
-
-/// A moderator's internal note.
-pub struct ModerationNote(moderation_note::Model);
-
-#[Object]
-impl ModerationNote {
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-
-    /// The feedback or idea it is about.
-    async fn subject_id(&self) -> ID {
-        ID(self.0.subject_id.to_string())
-    }
-
-    async fn body(&self) -> &str {
-        &self.0.body
-    }
-
-    async fn author(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<StaffMember>> {
-        staff_member(ctx, Some(self.0.author_id)).await
-    }
-
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
-    }
-}
-
-/// One staff action in the audit log.
-pub struct AuditEvent(audit_event::Model);
-
-fn json_of(stored: Option<&str>) -> Option<Json<serde_json::Value>> {
-    stored
-        .and_then(|text| serde_json::from_str(text).ok())
-        .map(Json)
-}
-
-#[Object]
-impl AuditEvent {
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-
-    /// What was done, e.g. `idea.moderated`, `staff.created`.
-    async fn action(&self) -> &str {
-        &self.0.action
-    }
-
-    /// Who did it; null for the command line.
-    async fn actor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<StaffMember>> {
-        staff_member(ctx, self.0.actor_id).await
-    }
-
-    /// What it was done to: FEEDBACK, IDEA, STAFF, KIOSK, PAGE, ...
-    async fn subject_kind(&self) -> Option<&str> {
-        self.0.subject_kind.as_deref()
-    }
-
-    async fn subject_id(&self) -> Option<ID> {
-        self.0.subject_id.map(|id| ID(id.to_string()))
-    }
-
-    /// The state before, where there was one. Never free text.
-    async fn before(&self) -> Option<Json<serde_json::Value>> {
-        json_of(self.0.before.as_deref())
-    }
-
-    /// The state after. Never free text.
-    async fn after(&self) -> Option<Json<serde_json::Value>> {
-        json_of(self.0.after.as_deref())
-    }
-
-    async fn at(&self) -> DateTime<Utc> {
-        self.0.at
     }
 }

@@ -1,0 +1,146 @@
+//! The audit log as admins read it.
+
+use async_graphql::types::Json;
+use async_graphql::{Context, ID, Object};
+use chrono::{DateTime, Utc};
+use sea_orm::DatabaseConnection;
+use uuid::Uuid;
+
+use super::entity::audit_event;
+use super::store::{self, AuditFilter};
+use crate::auth::RoleGuard;
+use crate::error::{AppError, AppResult, IntoGraphql as _};
+use crate::ids::StaffId;
+use crate::loaders;
+use crate::pagination::{self, Limits};
+use crate::staff::graphql::StaffMember;
+
+/// Reading the audit log.
+#[derive(Default)]
+pub struct AuditQuery;
+
+#[Object]
+impl AuditQuery {
+    /// Every staff action, newest first, optionally about one subject (a
+    /// piece of feedback, an idea, a staff member, a kiosk, a page) or by one
+    /// staff member. ADMIN.
+    #[graphql(
+        guard = "RoleGuard::ADMIN",
+        complexity = "(first.unwrap_or(20).clamp(0, 1000) as usize).saturating_mul(child_complexity)"
+    )]
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        subject_id: Option<ID>,
+        actor_id: Option<ID>,
+    ) -> async_graphql::Result<
+        async_graphql::connection::Connection<
+            String,
+            AuditEvent,
+            AuditEventConnectionTotal,
+            async_graphql::connection::EmptyFields,
+        >,
+    > {
+        let first = pagination::page_size(first, *ctx.data::<Limits>()?).into_graphql()?;
+        let after = after
+            .as_deref()
+            .map(decode_cursor)
+            .transpose()
+            .into_graphql()?;
+        let filter = AuditFilter {
+            subject_id: subject_id
+                .as_deref()
+                .map(|id| {
+                    Uuid::parse_str(id)
+                        .map_err(|_| AppError::bad_input("subjectId", "is not an id"))
+                })
+                .transpose()
+                .into_graphql()?,
+            actor_id: actor_id
+                .as_deref()
+                .map(|id| StaffId::parse(id, "actorId"))
+                .transpose()
+                .into_graphql()?,
+        };
+        let page = store::page(ctx.data::<DatabaseConnection>()?, filter, first, after)
+            .await
+            .into_graphql()?;
+        Ok(pagination::connection(
+            page,
+            after.is_some(),
+            AuditEventConnectionTotal(filter),
+            |row| pagination::encode_cursor("audit", &row.id.to_string()),
+            AuditEvent,
+        ))
+    }
+}
+
+fn decode_cursor(cursor: &str) -> AppResult<Uuid> {
+    let key = pagination::decode_cursor("audit", cursor)?;
+    Uuid::parse_str(&key)
+        .map_err(|_| AppError::bad_input("after", "is not a cursor from this list"))
+}
+
+/// The extra fields of the audit log.
+pub struct AuditEventConnectionTotal(AuditFilter);
+
+#[Object]
+impl AuditEventConnectionTotal {
+    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
+        store::count(ctx.data::<DatabaseConnection>()?, self.0)
+            .await
+            .map(|count| i32::try_from(count).unwrap_or(i32::MAX))
+            .into_graphql()
+    }
+}
+
+/// One staff action in the audit log.
+pub struct AuditEvent(audit_event::Model);
+
+fn json_of(stored: Option<&str>) -> Option<Json<serde_json::Value>> {
+    stored
+        .and_then(|text| serde_json::from_str(text).ok())
+        .map(Json)
+}
+
+#[Object]
+impl AuditEvent {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// What was done, e.g. `idea.moderated`, `staff.created`.
+    async fn action(&self) -> &str {
+        &self.0.action
+    }
+
+    /// Who did it; null for the command line.
+    async fn actor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<StaffMember>> {
+        loaders::staff_member(ctx, self.0.actor_id.map(StaffId::from_uuid)).await
+    }
+
+    /// What it was done to: FEEDBACK, IDEA, STAFF, KIOSK, PAGE, ...
+    async fn subject_kind(&self) -> Option<&str> {
+        self.0.subject_kind.as_deref()
+    }
+
+    async fn subject_id(&self) -> Option<ID> {
+        self.0.subject_id.map(|id| ID(id.to_string()))
+    }
+
+    /// The state before, where there was one. Never free text.
+    async fn before(&self) -> Option<Json<serde_json::Value>> {
+        json_of(self.0.before.as_deref())
+    }
+
+    /// The state after. Never free text.
+    async fn after(&self) -> Option<Json<serde_json::Value>> {
+        json_of(self.0.after.as_deref())
+    }
+
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.at
+    }
+}
