@@ -164,7 +164,7 @@ pub async fn save_page(
             page::Entity::insert(page::ActiveModel {
                 id: Set(id),
                 slug: Set(draft.slug.as_str().to_owned()),
-                status: Set(PageStatus::Draft.as_str().to_owned()),
+                status: Set(PageStatus::Draft),
                 version: Set(1),
                 published_at: Set(None),
                 created_at: Set(now),
@@ -339,7 +339,7 @@ pub async fn publish(
         page_media::Entity::insert(page_media::ActiveModel {
             page_id: Set(page_id),
             position: Set(position as i32),
-            kind: Set(item.kind().as_str().to_owned()),
+            kind: Set(item.kind),
             title: Set(item.title.clone()),
             description: Set(item.description.clone()),
             url: Set(item.url.clone()),
@@ -391,7 +391,7 @@ pub async fn publish(
         AuditEntry::page_published(
             actor,
             page_key,
-            json!({ "status": page.status, "slug": page.slug }),
+            json!({ "status": page.status.as_str(), "slug": page.slug }),
             json!({ "status": "PUBLISHED", "slug": slug.as_str(), "version": version }),
         ),
     )
@@ -440,7 +440,7 @@ pub async fn schedule(
 pub async fn unpublish(db: &impl ConnectionTrait, actor: StaffId, page: PageId) -> AppResult<()> {
     let (page_key, page_id) = (page, page.uuid());
     let page = page_by_id(db, page_id).await?;
-    let was_public = page.status == PageStatus::Published.as_str();
+    let was_public = page.status == PageStatus::Published;
     if !was_public && page.scheduled_at.is_none() {
         return Err(AppError::bad_input("id", "the page is not published"));
     }
@@ -451,7 +451,7 @@ pub async fn unpublish(db: &impl ConnectionTrait, actor: StaffId, page: PageId) 
                 if was_public {
                     PageStatus::Archived
                 } else {
-                    PageStatus::from_stored(&page.status)
+                    page.status
                 }
                 .as_str(),
             ),
@@ -474,7 +474,7 @@ pub async fn unpublish(db: &impl ConnectionTrait, actor: StaffId, page: PageId) 
         AuditEntry::page_unpublished(
             actor,
             page_key,
-            json!({ "status": page.status, "scheduledAt": page.scheduled_at }),
+            json!({ "status": page.status.as_str(), "scheduledAt": page.scheduled_at }),
             json!({ "status": if was_public { "ARCHIVED" } else { page.status.as_str() } }),
         ),
     )
@@ -552,7 +552,7 @@ pub async fn editor_view(
     }
     locales.sort();
     locales.dedup();
-    let status = PageStatus::from_stored(&page.status);
+    let status = page.status;
     let draft_locale = chain.choose(&locales, |locale| locale).cloned();
     let revision = draft_locale
         .as_deref()

@@ -69,6 +69,8 @@ pub mod organisation_value {
 pub mod page {
     use sea_orm::entity::prelude::*;
 
+    use crate::content::model::PageStatus;
+
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "page")]
     pub struct Model {
@@ -76,7 +78,7 @@ pub mod page {
         pub id: Uuid,
         #[sea_orm(unique)]
         pub slug: String,
-        pub status: String,
+        pub status: PageStatus,
         pub version: i32,
         pub published_at: Option<DateTimeUtc>,
         pub created_at: DateTimeUtc,
@@ -120,6 +122,8 @@ pub mod page_translation {
 pub mod page_media {
     use sea_orm::entity::prelude::*;
 
+    use crate::content::model::MediaKind;
+
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "page_media")]
     pub struct Model {
@@ -127,7 +131,7 @@ pub mod page_media {
         pub page_id: Uuid,
         #[sea_orm(primary_key, auto_increment = false)]
         pub position: i32,
-        pub kind: String,
+        pub kind: MediaKind,
         pub title: String,
         pub description: Option<String>,
         pub url: Option<String>,

@@ -552,7 +552,7 @@ fn media_drafts(media: &[MediaInput]) -> AppResult<Vec<MediaDraft>> {
         .map(|(i, item)| {
             let field = |name: &str| format!("media[{i}].{name}");
             Ok(MediaDraft {
-                kind: item.kind.as_str().to_owned(),
+                kind: item.kind,
                 title: text(&item.title, &field("title"), limits::MEDIA_TEXT)?
                     .as_str()
                     .to_owned(),

@@ -36,61 +36,25 @@ impl Slug {
     }
 }
 
-/// Where a page is in its life.
-#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PageStatus {
-    /// Being written; never shown to the public.
-    Draft,
-    /// Public from its `publishedAt` time.
-    Published,
-    /// Withdrawn from the public.
-    Archived,
-}
-
-impl PageStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Draft => "DRAFT",
-            Self::Published => "PUBLISHED",
-            Self::Archived => "ARCHIVED",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        [Self::Draft, Self::Published, Self::Archived]
-            .into_iter()
-            .find(|status| status.as_str() == value)
-    }
-
-    /// A stored status; anything unknown reads as a draft, which is never public.
-    pub fn from_stored(value: &str) -> Self {
-        Self::parse(value).unwrap_or(Self::Draft)
+crate::stored_enum! {
+    /// Where a page is in its life.
+    pub enum PageStatus {
+        /// Being written; never shown to the public.
+        Draft => "DRAFT",
+        /// Public from its `publishedAt` time.
+        Published => "PUBLISHED",
+        /// Withdrawn from the public.
+        Archived => "ARCHIVED",
     }
 }
 
-/// What kind of thing a page's media item is.
-#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MediaKind {
-    Video,
-    Image,
-    Audio,
-    Document,
-}
-
-impl MediaKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Video => "VIDEO",
-            Self::Image => "IMAGE",
-            Self::Audio => "AUDIO",
-            Self::Document => "DOCUMENT",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        [Self::Video, Self::Image, Self::Audio, Self::Document]
-            .into_iter()
-            .find(|kind| kind.as_str() == value)
+crate::stored_enum! {
+    /// What kind of thing a page's media item is.
+    pub enum MediaKind {
+        Video => "VIDEO",
+        Image => "IMAGE",
+        Audio => "AUDIO",
+        Document => "DOCUMENT",
     }
 }
 
@@ -264,7 +228,7 @@ fn is_word_char(c: char) -> bool {
 /// A media item as an editor sends it and a revision keeps it.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MediaDraft {
-    pub kind: String,
+    pub kind: MediaKind,
     pub title: String,
     pub description: Option<String>,
     pub url: Option<String>,
@@ -274,14 +238,10 @@ pub struct MediaDraft {
 }
 
 impl MediaDraft {
-    pub fn kind(&self) -> MediaKind {
-        MediaKind::parse(&self.kind).unwrap_or(MediaKind::Document)
-    }
-
     pub fn view(&self, position: i32) -> MediaView {
         MediaView {
             position,
-            kind: self.kind(),
+            kind: self.kind,
             title: self.title.clone(),
             description: self.description.clone(),
             url: self.url.clone(),
@@ -295,7 +255,7 @@ impl MediaDraft {
 impl From<&MediaView> for MediaDraft {
     fn from(view: &MediaView) -> Self {
         Self {
-            kind: view.kind.as_str().to_owned(),
+            kind: view.kind,
             title: view.title.clone(),
             description: view.description.clone(),
             url: view.url.clone(),
@@ -330,7 +290,7 @@ pub fn media_url(value: &str, field: &str) -> Result<String, AppError> {
 pub fn check_accessible(media: &[MediaDraft]) -> Result<(), AppError> {
     let present = |value: &Option<String>| value.as_deref().is_some_and(|v| !v.trim().is_empty());
     for (position, item) in media.iter().enumerate() {
-        let missing = match item.kind() {
+        let missing = match item.kind {
             MediaKind::Video if !present(&item.transcript) && !present(&item.captions_url) => {
                 Some("a video needs a transcript or captions")
             }
@@ -426,7 +386,7 @@ mod tests {
 
     fn media(kind: &str) -> MediaDraft {
         MediaDraft {
-            kind: kind.into(),
+            kind: MediaKind::parse(kind).unwrap(),
             title: "Our Vanguard journey".into(),
             description: None,
             url: Some("https://example.org/v.mp4".into()),

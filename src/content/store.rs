@@ -184,7 +184,7 @@ pub(crate) async fn page_views(
             .or_default()
             .push(MediaView {
                 position: media.position,
-                kind: MediaKind::parse(&media.kind).unwrap_or(MediaKind::Document),
+                kind: media.kind,
                 title: media.title,
                 description: media.description,
                 url: media.url,
@@ -208,7 +208,7 @@ pub(crate) async fn page_views(
                 body: translation.body,
                 body_html: translation.body_html,
                 media: media_by_page.remove(&page.id).unwrap_or_default(),
-                status: PageStatus::parse(&page.status).unwrap_or(PageStatus::Draft),
+                status: page.status,
                 version: page.published_version.unwrap_or(page.version),
                 published_at: page.published_at,
                 updated_at: translation.updated_at.max(page.updated_at),
@@ -463,7 +463,7 @@ pub async fn insert_page(
     page::Entity::insert(page::ActiveModel {
         id: Set(id),
         slug: Set(slug.as_str().to_owned()),
-        status: Set(status.as_str().to_owned()),
+        status: Set(status),
         version: Set(1),
         published_at: Set(published_at),
         created_at: Set(now),
@@ -478,7 +478,7 @@ pub async fn insert_page(
         page_media::Entity::insert(page_media::ActiveModel {
             page_id: Set(id),
             position: Set(position as i32),
-            kind: Set(item.kind.as_str().to_owned()),
+            kind: Set(item.kind),
             title: Set(item.title.to_owned()),
             description: Set(item.description.map(str::to_owned)),
             url: Set(item.url.map(str::to_owned)),

@@ -502,7 +502,7 @@ pub struct FeedbackChange {
 
 fn feedback_state(row: &feedback::Model, tags: &[String]) -> serde_json::Value {
     json!({
-        "status": row.status,
+        "status": row.status.as_str(),
         "assigneeId": row.assignee_id,
         "tags": tags,
         "hasPublicResponse": row.public_response.is_some(),
@@ -526,7 +526,7 @@ pub async fn moderate_feedback(
     if expected_version.is_some_and(|expected| expected != row.version) {
         return Err(stale(row.version));
     }
-    let current = FeedbackStatus::parse(&row.status).unwrap_or(FeedbackStatus::New);
+    let current = row.status;
     let status = change.status.unwrap_or(current);
     current.check_move(status, "status")?;
     check_assignee(db, change.assignee).await?;
@@ -591,7 +591,7 @@ pub struct IdeaChange {
 
 fn idea_state(row: &idea::Model, tags: &[String]) -> serde_json::Value {
     json!({
-        "status": row.status,
+        "status": row.status.as_str(),
         "published": row.published,
         "assigneeId": row.assignee_id,
         "tags": tags,
@@ -617,7 +617,7 @@ pub async fn moderate_idea(
     if expected_version.is_some_and(|expected| expected != row.version) {
         return Err(stale(row.version));
     }
-    let current = IdeaStatus::parse(&row.status).unwrap_or(IdeaStatus::New);
+    let current = row.status;
     let status = change.status.unwrap_or(current);
     current.check_move(status, "status")?;
     let mut published = change.published.unwrap_or(row.published);
@@ -697,8 +697,8 @@ pub async fn merge_idea(
     let target = idea_by_id(db, target_id)
         .await?
         .ok_or(AppError::NotFound("the target idea"))?;
-    let source_status = IdeaStatus::parse(&source.status).unwrap_or(IdeaStatus::New);
-    let target_status = IdeaStatus::parse(&target.status).unwrap_or(IdeaStatus::New);
+    let source_status = source.status;
+    let target_status = target.status;
     if matches!(source_status, IdeaStatus::Duplicate | IdeaStatus::Spam) {
         return Err(AppError::bad_input(
             "sourceId",

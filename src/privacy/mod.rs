@@ -13,5 +13,24 @@ pub mod lifecycle;
 pub mod model;
 pub mod safeguarding;
 
-pub use model::{PiiKind, PiiMatch, detect, is_valid_nhs_number, kinds, mask};
+pub use model::{PiiKind, PiiKinds, PiiMatch, detect, is_valid_nhs_number, kinds, mask};
 pub use safeguarding::suggests_risk;
+
+/// What screening a submission's free text found: the personal data it holds
+/// and whether it suggests a risk of harm.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Screening {
+    pub pii_flags: PiiKinds,
+    pub safeguarding: bool,
+}
+
+/// Screens a submission's texts (a comment; an idea's title, description and
+/// theme). The one screening every way in uses: the API and the CSV import.
+pub fn screen(texts: &[&str]) -> Screening {
+    Screening {
+        pii_flags: texts
+            .iter()
+            .fold(PiiKinds::NONE, |found, text| found.union(kinds(text))),
+        safeguarding: texts.iter().any(|text| suggests_risk(text)),
+    }
+}

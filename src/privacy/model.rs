@@ -74,6 +74,77 @@ impl PiiKind {
     }
 }
 
+/// A set of personal-data kinds, as an item's `piiFlags`. Stored as the kinds'
+/// names joined by commas in [`PiiKind::ALL`]'s order (`PHONE,EMAIL`; empty
+/// for none), so the database reads the same as before this type existed; a
+/// stored name hamlet does not know is an error when read, never dropped.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, sea_orm::DeriveValueType)]
+#[sea_orm(
+    value_type = "String",
+    from_str = "PiiKinds::from_stored",
+    to_str = "PiiKinds::to_stored"
+)]
+pub struct PiiKinds(u8);
+
+impl PiiKinds {
+    pub const NONE: Self = Self(0);
+
+    fn bit(kind: PiiKind) -> u8 {
+        1 << (kind as u8)
+    }
+
+    pub fn insert(&mut self, kind: PiiKind) {
+        self.0 |= Self::bit(kind);
+    }
+
+    pub fn contains(self, kind: PiiKind) -> bool {
+        self.0 & Self::bit(kind) != 0
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The kinds in the set, in [`PiiKind::ALL`]'s order.
+    pub fn to_vec(self) -> Vec<PiiKind> {
+        PiiKind::ALL
+            .into_iter()
+            .filter(|kind| self.contains(*kind))
+            .collect()
+    }
+
+    /// Every kind in either set.
+    pub fn union(self, other: Self) -> Self {
+        Self(self.0 | other.0)
+    }
+
+    pub fn to_stored(&self) -> String {
+        self.to_vec()
+            .iter()
+            .map(|kind| kind.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    pub fn from_stored(stored: &str) -> Result<Self, sea_orm::sea_query::ValueTypeErr> {
+        let mut kinds = Self::NONE;
+        for name in stored.split(',').filter(|name| !name.is_empty()) {
+            kinds.insert(PiiKind::parse(name).ok_or(sea_orm::sea_query::ValueTypeErr)?);
+        }
+        Ok(kinds)
+    }
+}
+
+impl FromIterator<PiiKind> for PiiKinds {
+    fn from_iter<I: IntoIterator<Item = PiiKind>>(kinds: I) -> Self {
+        let mut set = Self::NONE;
+        for kind in kinds {
+            set.insert(kind);
+        }
+        set
+    }
+}
+
 /// One piece of personal data: its kind and its byte range `start..end` in
 /// the scanned text (always on character boundaries).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,12 +193,9 @@ pub fn detect(text: &str) -> Vec<PiiMatch> {
     merge_overlapping(candidates)
 }
 
-/// The kinds of personal data in `text`, sorted and without repeats.
-pub fn kinds(text: &str) -> Vec<PiiKind> {
-    let mut kinds: Vec<PiiKind> = detect(text).into_iter().map(|m| m.kind).collect();
-    kinds.sort_unstable();
-    kinds.dedup();
-    kinds
+/// The kinds of personal data in `text`.
+pub fn kinds(text: &str) -> PiiKinds {
+    detect(text).into_iter().map(|found| found.kind).collect()
 }
 
 /// `text` with every piece of personal data replaced by its kind's
@@ -501,6 +569,18 @@ fn is_letter_in(byte: u8, allowed: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_set_of_kinds_is_stored_as_before_and_unknown_names_are_refused() {
+        let kinds: PiiKinds = [PiiKind::Email, PiiKind::NhsNumber, PiiKind::Email]
+            .into_iter()
+            .collect();
+        assert_eq!(kinds.to_stored(), "NHS_NUMBER,EMAIL");
+        assert_eq!(PiiKinds::from_stored("NHS_NUMBER,EMAIL").unwrap(), kinds);
+        assert_eq!(PiiKinds::from_stored("").unwrap(), PiiKinds::NONE);
+        assert!(PiiKinds::from_stored("EMAIL,PASSPORT").is_err());
+        assert_eq!(kinds.to_vec(), [PiiKind::NhsNumber, PiiKind::Email]);
+    }
     use proptest::prelude::*;
 
     fn found(text: &str) -> Vec<(PiiKind, &str)> {
@@ -728,7 +808,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            kinds(text),
+            kinds(text).to_vec(),
             vec![
                 PiiKind::NhsNumber,
                 PiiKind::Phone,
@@ -768,7 +848,7 @@ mod tests {
         ] {
             let once = mask(text);
             assert_eq!(mask(&once), once, "{text:?}");
-            assert_eq!(kinds(&once), vec![], "{text:?} -> {once:?}");
+            assert!(kinds(&once).is_empty(), "{text:?} -> {once:?}");
         }
     }
 
@@ -850,7 +930,7 @@ mod tests {
             }
             let masked = mask(&text);
             prop_assert_eq!(mask(&masked), masked.clone());
-            prop_assert_eq!(kinds(&masked), vec![]);
+            prop_assert!(kinds(&masked).is_empty());
         }
 
         #[test]
@@ -859,7 +939,7 @@ mod tests {
         ) {
             let masked = mask(&text);
             prop_assert_eq!(mask(&masked), masked.clone());
-            prop_assert_eq!(kinds(&masked), vec![]);
+            prop_assert!(kinds(&masked).is_empty());
         }
 
         #[test]
@@ -882,7 +962,7 @@ mod tests {
             let text = parts.concat();
             let masked = mask(&text);
             prop_assert_eq!(mask(&masked), masked.clone());
-            prop_assert_eq!(kinds(&masked), vec![]);
+            prop_assert!(kinds(&masked).is_empty());
         }
     }
 }

@@ -111,8 +111,9 @@ pub async fn export_feedback(
             let service = slugs.get(&row.service_id).map_or("", String::as_str);
             let pii_flags = row
                 .pii_flags
-                .split(',')
-                .filter(|flag| !flag.is_empty())
+                .to_vec()
+                .iter()
+                .map(|kind| kind.as_str())
                 .collect::<Vec<_>>()
                 .join(&LIST_SEPARATOR.to_string());
             let tags = tags
@@ -124,11 +125,11 @@ pub async fn export_feedback(
                 &received,
                 &captured,
                 service,
-                &row.rating,
+                row.rating.as_str(),
                 row.comment.as_deref().unwrap_or(""),
-                &row.channel,
+                row.channel.as_str(),
                 &row.locale,
-                &row.status,
+                row.status.as_str(),
                 if row.safeguarding { "true" } else { "false" },
                 &pii_flags,
                 &tags,

@@ -745,10 +745,7 @@ async fn plan(
         };
         let comment = row.comment.as_ref().map(|c| c.as_str().to_owned());
         let text = comment.as_deref().unwrap_or("");
-        let mut kinds = privacy::kinds(text);
-        kinds.extend(row.pii_flags.iter().copied());
-        kinds.sort();
-        kinds.dedup();
+        let screening = privacy::screen(&[text]);
         if reference.is_none() {
             unassigned.push(planned.len());
         }
@@ -759,12 +756,10 @@ async fn plan(
             fingerprint,
             service_id: row.service_id,
             rating: row.rating,
-            pii_flags: kinds
-                .iter()
-                .map(|kind| kind.as_str())
-                .collect::<Vec<_>>()
-                .join(","),
-            safeguarding: row.safeguarding || privacy::suggests_risk(text),
+            pii_flags: screening
+                .pii_flags
+                .union(row.pii_flags.iter().copied().collect()),
+            safeguarding: row.safeguarding || screening.safeguarding,
             comment,
             channel: row.channel,
             locale: row.locale.as_str().to_owned(),

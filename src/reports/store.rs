@@ -16,6 +16,7 @@ use super::model::{Cell, Cube, Month};
 use crate::content::entity::service;
 use crate::error::AppResult;
 use crate::moderation::entity::submission_tag;
+use crate::privacy::PiiKinds;
 use crate::submissions::entity::{feedback, idempotency_key};
 use crate::submissions::model::{Channel, FeedbackStatus, FftRating, SubmissionKind};
 
@@ -182,12 +183,12 @@ pub struct ExportRow {
     pub id: Uuid,
     pub reference: String,
     pub service_id: Uuid,
-    pub rating: String,
+    pub rating: FftRating,
     pub comment: Option<String>,
-    pub pii_flags: String,
-    pub channel: String,
+    pub pii_flags: PiiKinds,
+    pub channel: Channel,
     pub locale: String,
-    pub status: String,
+    pub status: FeedbackStatus,
     pub safeguarding: bool,
     pub captured_at: Option<DateTime<Utc>>,
     pub received_at: DateTime<Utc>,
@@ -280,7 +281,7 @@ pub struct ImportedFeedback {
     pub service_id: Uuid,
     pub rating: FftRating,
     pub comment: Option<String>,
-    pub pii_flags: String,
+    pub pii_flags: PiiKinds,
     pub channel: Channel,
     pub locale: String,
     pub status: FeedbackStatus,
@@ -307,7 +308,7 @@ pub async fn insert_imported(
             .filter_map(|row| {
                 row.key.as_ref().map(|key| idempotency_key::ActiveModel {
                     key: Set(key.clone()),
-                    kind: Set(SubmissionKind::Feedback.as_str().to_owned()),
+                    kind: Set(SubmissionKind::Feedback),
                     payload_hash: Set(row.fingerprint.clone()),
                     reference: Set(row.reference.clone()),
                     received_at: Set(now),
@@ -323,13 +324,13 @@ pub async fn insert_imported(
             id: Set(row.id),
             reference: Set(row.reference.clone()),
             service_id: Set(row.service_id),
-            rating: Set(row.rating.as_str().to_owned()),
+            rating: Set(row.rating),
             comment: Set(row.comment.clone()),
-            pii_flags: Set(row.pii_flags.clone()),
-            channel: Set(row.channel.as_str().to_owned()),
+            pii_flags: Set(row.pii_flags),
+            channel: Set(row.channel),
             locale: Set(row.locale.clone()),
             kiosk_id: Set(None),
-            status: Set(row.status.as_str().to_owned()),
+            status: Set(row.status),
             assignee_id: Set(None),
             public_response: Set(None),
             safeguarding: Set(row.safeguarding),

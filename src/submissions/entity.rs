@@ -27,6 +27,9 @@ pub mod kiosk {
 pub mod feedback {
     use sea_orm::entity::prelude::*;
 
+    use crate::privacy::PiiKinds;
+    use crate::submissions::model::{Channel, FeedbackStatus, FftRating};
+
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "feedback")]
     pub struct Model {
@@ -35,14 +38,14 @@ pub mod feedback {
         #[sea_orm(unique)]
         pub reference: String,
         pub service_id: Uuid,
-        pub rating: String,
+        pub rating: FftRating,
         pub comment: Option<String>,
-        /// Comma-separated personal-data kinds found in `comment`.
-        pub pii_flags: String,
-        pub channel: String,
+        /// Personal-data kinds found in `comment`.
+        pub pii_flags: PiiKinds,
+        pub channel: Channel,
         pub locale: String,
         pub kiosk_id: Option<Uuid>,
-        pub status: String,
+        pub status: FeedbackStatus,
         pub assignee_id: Option<Uuid>,
         /// A reply the resident sees with their receipt.
         pub public_response: Option<String>,
@@ -67,6 +70,9 @@ pub mod feedback {
 pub mod idea {
     use sea_orm::entity::prelude::*;
 
+    use crate::privacy::PiiKinds;
+    use crate::submissions::model::{Channel, IdeaStatus};
+
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "idea")]
     pub struct Model {
@@ -77,12 +83,12 @@ pub mod idea {
         pub title: String,
         pub description: String,
         pub theme: Option<String>,
-        /// Comma-separated personal-data kinds found in the title or description.
-        pub pii_flags: String,
-        pub channel: String,
+        /// Personal-data kinds found in the title, description or theme.
+        pub pii_flags: PiiKinds,
+        pub channel: Channel,
         pub locale: String,
         pub kiosk_id: Option<Uuid>,
-        pub status: String,
+        pub status: IdeaStatus,
         pub assignee_id: Option<Uuid>,
         pub published: bool,
         pub public_response: Option<String>,
@@ -128,12 +134,14 @@ pub mod idea_support {
 pub mod idempotency_key {
     use sea_orm::entity::prelude::*;
 
+    use crate::submissions::model::SubmissionKind;
+
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "idempotency_key")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
         pub key: String,
-        pub kind: String,
+        pub kind: SubmissionKind,
         pub payload_hash: String,
         pub reference: String,
         pub received_at: DateTimeUtc,

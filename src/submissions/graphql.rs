@@ -11,7 +11,7 @@ use super::model::{
     SubmissionKind, limits,
 };
 use super::reference::{Reference, ReferenceKind};
-use super::store::{self, KioskView, Receipt, ReceiptStatus, Screening};
+use super::store::{self, KioskView, Receipt, ReceiptStatus};
 use super::writer::SubmissionWriter;
 use super::{SubmissionEvent, SubmissionEvents};
 use crate::auth::{Client, RoleGuard};
@@ -150,21 +150,6 @@ fn decoy_receipt(kind: SubmissionKind) -> Receipt {
     }
 }
 
-fn screen(texts: &[&str]) -> Screening {
-    let mut kinds: Vec<privacy::PiiKind> =
-        texts.iter().flat_map(|text| privacy::kinds(text)).collect();
-    kinds.sort();
-    kinds.dedup();
-    Screening {
-        pii_flags: kinds
-            .iter()
-            .map(|kind| kind.as_str())
-            .collect::<Vec<_>>()
-            .join(","),
-        safeguarding: texts.iter().any(|text| privacy::suggests_risk(text)),
-    }
-}
-
 fn announce(ctx: &Context<'_>, receipt: &Receipt, safeguarding: bool) {
     if let (Some(id), false, Ok(events)) =
         (receipt.id, receipt.replayed, ctx.data::<SubmissionEvents>())
@@ -211,7 +196,7 @@ impl SubmissionsMutation {
                 id.ok_or_else(|| AppError::bad_input("serviceSlug", "is not one of `services`"))
             })
             .into_graphql()?;
-        let screening = screen(&[new.comment.as_ref().map_or("", FreeText::as_str)]);
+        let screening = privacy::screen(&[new.comment.as_ref().map_or("", FreeText::as_str)]);
         let kiosk_id = client.kiosk.as_ref().map(|kiosk| kiosk.id);
         let receipt = ctx
             .data::<SubmissionWriter>()?
@@ -240,7 +225,11 @@ impl SubmissionsMutation {
             return Ok(SubmissionReceipt(decoy_receipt(SubmissionKind::Idea)));
         }
         let new = parse_idea(&input, client).into_graphql()?;
-        let screening = screen(&[new.title.as_str(), new.description.as_str()]);
+        let screening = privacy::screen(&[
+            new.title.as_str(),
+            new.description.as_str(),
+            new.theme.as_ref().map_or("", FreeText::as_str),
+        ]);
         let kiosk_id = client.kiosk.as_ref().map(|kiosk| kiosk.id);
         let receipt = ctx
             .data::<SubmissionWriter>()?
@@ -363,7 +352,7 @@ impl SubmissionStatus {
 
     /// The moderation status, e.g. NEW, IN_REVIEW, ACCEPTED.
     async fn status(&self) -> &str {
-        &self.0.status
+        self.0.status
     }
 
     async fn received_at(&self) -> DateTime<Utc> {

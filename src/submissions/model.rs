@@ -8,100 +8,94 @@ use crate::content::model::Slug;
 use crate::error::AppError;
 use crate::locale::Locale;
 
-/// The NHS Friends and Family Test answer to "Overall, how was your experience
-/// of our service?".
-#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum FftRating {
-    VeryGood,
-    Good,
-    NeitherGoodNorPoor,
-    Poor,
-    VeryPoor,
-    DontKnow,
-}
+/// An enum the API shows and the database stores under the same names: a
+/// GraphQL enum and a sea-orm active enum at once, so a stored value is read
+/// as the type or fails (an error, logged), never a guessed default.
+#[macro_export]
+macro_rules! stored_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident => $stored:literal),+ $(,)? }
+    ) => {
+        $(#[$meta])*
+        #[derive(
+            async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq, Hash, sea_orm::EnumIter,
+            sea_orm::DeriveActiveEnum, serde::Serialize, serde::Deserialize,
+        )]
+        #[sea_orm(rs_type = "String", db_type = "String(sea_orm::sea_query::StringLen::None)")]
+        pub enum $name {
+            $($(#[$vmeta])* #[sea_orm(string_value = $stored)] #[serde(rename = $stored)] $variant),+
+        }
 
-/// How a submission reached us.
-#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Channel {
-    Web,
-    Kiosk,
-    Mobile,
-    Paper,
-    Phone,
-}
-
-#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum SubmissionKind {
-    Feedback,
-    Idea,
-}
-
-/// Where a piece of feedback is in moderation.
-#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum FeedbackStatus {
-    New,
-    InReview,
-    Actioned,
-    Closed,
-    Spam,
-}
-
-/// Where an idea is in moderation.
-#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum IdeaStatus {
-    New,
-    UnderReview,
-    Accepted,
-    Planned,
-    Implemented,
-    Declined,
-    Duplicate,
-    Spam,
-}
-
-/// Stored names for enums: the GraphQL names, so the database reads the same
-/// as the API.
-macro_rules! stored_names {
-    ($type:ty { $($variant:ident => $name:literal),+ $(,)? }) => {
-        impl $type {
+        impl $name {
+            /// The name stored and shown, e.g. `IN_REVIEW`.
             pub fn as_str(self) -> &'static str {
-                match self { $(Self::$variant => $name),+ }
+                match self { $(Self::$variant => $stored),+ }
             }
 
+            /// The value named `value` exactly, if there is one.
             pub fn parse(value: &str) -> Option<Self> {
-                match value { $($name => Some(Self::$variant),)+ _ => None }
+                match value { $($stored => Some(Self::$variant),)+ _ => None }
             }
         }
     };
 }
 
-stored_names!(FftRating {
-    VeryGood => "VERY_GOOD",
-    Good => "GOOD",
-    NeitherGoodNorPoor => "NEITHER_GOOD_NOR_POOR",
-    Poor => "POOR",
-    VeryPoor => "VERY_POOR",
-    DontKnow => "DONT_KNOW",
-});
-stored_names!(Channel { Web => "WEB", Kiosk => "KIOSK", Mobile => "MOBILE", Paper => "PAPER", Phone => "PHONE" });
-stored_names!(SubmissionKind { Feedback => "FEEDBACK", Idea => "IDEA" });
-stored_names!(FeedbackStatus {
-    New => "NEW",
-    InReview => "IN_REVIEW",
-    Actioned => "ACTIONED",
-    Closed => "CLOSED",
-    Spam => "SPAM",
-});
-stored_names!(IdeaStatus {
-    New => "NEW",
-    UnderReview => "UNDER_REVIEW",
-    Accepted => "ACCEPTED",
-    Planned => "PLANNED",
-    Implemented => "IMPLEMENTED",
-    Declined => "DECLINED",
-    Duplicate => "DUPLICATE",
-    Spam => "SPAM",
-});
+stored_enum! {
+    /// The NHS Friends and Family Test answer to "Overall, how was your experience
+    /// of our service?".
+    pub enum FftRating {
+        VeryGood => "VERY_GOOD",
+        Good => "GOOD",
+        NeitherGoodNorPoor => "NEITHER_GOOD_NOR_POOR",
+        Poor => "POOR",
+        VeryPoor => "VERY_POOR",
+        DontKnow => "DONT_KNOW",
+    }
+}
+
+stored_enum! {
+    /// How a submission reached us.
+    pub enum Channel {
+        Web => "WEB",
+        Kiosk => "KIOSK",
+        Mobile => "MOBILE",
+        Paper => "PAPER",
+        Phone => "PHONE",
+    }
+}
+
+stored_enum! {
+    pub enum SubmissionKind {
+        Feedback => "FEEDBACK",
+        Idea => "IDEA",
+    }
+}
+
+stored_enum! {
+    /// Where a piece of feedback is in moderation.
+    pub enum FeedbackStatus {
+        New => "NEW",
+        InReview => "IN_REVIEW",
+        Actioned => "ACTIONED",
+        Closed => "CLOSED",
+        Spam => "SPAM",
+    }
+}
+
+stored_enum! {
+    /// Where an idea is in moderation.
+    pub enum IdeaStatus {
+        New => "NEW",
+        UnderReview => "UNDER_REVIEW",
+        Accepted => "ACCEPTED",
+        Planned => "PLANNED",
+        Implemented => "IMPLEMENTED",
+        Declined => "DECLINED",
+        Duplicate => "DUPLICATE",
+        Spam => "SPAM",
+    }
+}
 
 /// The longest free text each field accepts, in characters.
 pub mod limits {

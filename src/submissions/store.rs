@@ -18,6 +18,7 @@ use super::reference::{Reference, ReferenceKind};
 use crate::error::{AppError, AppResult};
 use crate::ids::{IdeaId, KioskId};
 use crate::pagination::Page;
+use crate::privacy::Screening;
 
 /// What a resident gets back for a submission.
 #[derive(Clone, Debug)]
@@ -27,14 +28,6 @@ pub struct Receipt {
     pub kind: SubmissionKind,
     pub received_at: DateTime<Utc>,
     pub replayed: bool,
-}
-
-/// What screening the free text found.
-#[derive(Clone, Debug, Default)]
-pub struct Screening {
-    /// Comma-separated personal-data kinds.
-    pub pii_flags: String,
-    pub safeguarding: bool,
 }
 
 /// The row a submission becomes.
@@ -77,7 +70,7 @@ impl Pending {
     fn key_row(&self) -> idempotency_key::ActiveModel {
         idempotency_key::ActiveModel {
             key: Set(self.key.clone()),
-            kind: Set(self.kind.as_str().to_owned()),
+            kind: Set(self.kind),
             payload_hash: Set(self.fingerprint.clone()),
             reference: Set(self.reference.clone()),
             received_at: Set(self.received_at),
@@ -97,9 +90,7 @@ impl Pending {
     /// What a retry of this submission gets, given the key row stored first.
     fn replay(&self, first: Option<&idempotency_key::Model>) -> AppResult<Receipt> {
         match first {
-            Some(first)
-                if first.payload_hash == self.fingerprint && first.kind == self.kind.as_str() =>
-            {
+            Some(first) if first.payload_hash == self.fingerprint && first.kind == self.kind => {
                 Ok(Receipt {
                     id: None,
                     reference: first.reference.clone(),
@@ -135,13 +126,13 @@ pub fn pending_feedback(
                 id: Set(id),
                 reference: Set(reference),
                 service_id: Set(service_id),
-                rating: Set(new.rating.as_str().to_owned()),
+                rating: Set(new.rating),
                 comment: Set(new.comment.as_ref().map(|c| c.as_str().to_owned())),
-                pii_flags: Set(screening.pii_flags.clone()),
-                channel: Set(new.channel.as_str().to_owned()),
+                pii_flags: Set(screening.pii_flags),
+                channel: Set(new.channel),
                 locale: Set(new.locale.as_str().to_owned()),
                 kiosk_id: Set(kiosk_id.map(KioskId::uuid)),
-                status: Set(FeedbackStatus::New.as_str().to_owned()),
+                status: Set(FeedbackStatus::New),
                 assignee_id: Set(None),
                 public_response: Set(None),
                 safeguarding: Set(screening.safeguarding),
@@ -172,11 +163,11 @@ pub fn pending_idea(new: &NewIdea, kiosk_id: Option<KioskId>, screening: &Screen
                 title: Set(new.title.as_str().to_owned()),
                 description: Set(new.description.as_str().to_owned()),
                 theme: Set(new.theme.as_ref().map(|t| t.as_str().to_owned())),
-                pii_flags: Set(screening.pii_flags.clone()),
-                channel: Set(new.channel.as_str().to_owned()),
+                pii_flags: Set(screening.pii_flags),
+                channel: Set(new.channel),
                 locale: Set(new.locale.as_str().to_owned()),
                 kiosk_id: Set(kiosk_id.map(KioskId::uuid)),
-                status: Set(IdeaStatus::New.as_str().to_owned()),
+                status: Set(IdeaStatus::New),
                 assignee_id: Set(None),
                 published: Set(false),
                 public_response: Set(None),
@@ -396,7 +387,7 @@ pub async fn store_batch(
 pub struct ReceiptStatus {
     pub reference: String,
     pub kind: SubmissionKind,
-    pub status: String,
+    pub status: &'static str,
     pub received_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub public_response: Option<String>,
@@ -416,7 +407,7 @@ pub async fn receipt_status(
             .map(|row| ReceiptStatus {
                 reference: row.reference,
                 kind: SubmissionKind::Feedback,
-                status: row.status,
+                status: row.status.as_str(),
                 received_at: row.received_at,
                 updated_at: row.updated_at,
                 public_response: row.public_response,
@@ -428,7 +419,7 @@ pub async fn receipt_status(
             .map(|row| ReceiptStatus {
                 reference: row.reference,
                 kind: SubmissionKind::Idea,
-                status: row.status,
+                status: row.status.as_str(),
                 received_at: row.received_at,
                 updated_at: row.updated_at,
                 // A response is public only once the idea is published.

@@ -1069,3 +1069,45 @@ async fn a_kept_queue_page_is_never_older_than_the_database() {
         .await;
     assert_eq!(refused.status(), reqwest::StatusCode::UNAUTHORIZED);
 }
+
+/// A stored value hamlet does not know (written by a newer version, or by
+/// hand) is an error, logged, never read as some default: a moderator must
+/// not see an item as NEW that is something else.
+#[tokio::test]
+async fn a_stored_status_hamlet_does_not_know_is_an_error_not_a_default() {
+    use sea_orm::ConnectionTrait as _;
+    let app = TestApp::spawn().await;
+    let moderator = app.staff(&[Role::Moderator]).await;
+    let reference = app.feedback_reference(feedback()).await;
+    let row = queued(&app, &moderator, &reference).await;
+    let db = app.db().await;
+    db.execute_raw(sea_orm::Statement::from_sql_and_values(
+        db.get_database_backend(),
+        match db.get_database_backend() {
+            sea_orm::DbBackend::Postgres => {
+                "UPDATE feedback SET status = 'ESCALATED' WHERE reference = $1"
+            }
+            _ => "UPDATE feedback SET status = 'ESCALATED' WHERE reference = ?",
+        },
+        [reference.clone().into()],
+    ))
+    .await
+    .unwrap();
+    db.close().await.ok();
+    let body = app
+        .graphql_as(
+            &moderator,
+            "query($id: ID!) { feedback(id: $id) { status } }",
+            json!({ "id": row["id"] }),
+        )
+        .await;
+    assert_eq!(first_error_code(&body), "INTERNAL", "{body}");
+    assert!(
+        !body.to_string().contains("ESCALATED"),
+        "nothing of the stored value reaches the client: {body}"
+    );
+    assert!(
+        body["data"].is_null() || body["data"]["feedback"].is_null(),
+        "{body}"
+    );
+}

@@ -72,11 +72,6 @@ impl Contact {
     }
 }
 
-/// The personal-data kinds stored for an item.
-fn pii_flags(stored: &str) -> Vec<PiiKind> {
-    stored.split(',').filter_map(PiiKind::parse).collect()
-}
-
 /// A resident's feedback about a service, as moderators see it: the comment
 /// in full with the personal data it holds flagged.
 pub struct Feedback(pub feedback::Model);
@@ -99,7 +94,7 @@ impl Feedback {
     }
 
     async fn rating(&self) -> FftRating {
-        FftRating::parse(&self.0.rating).unwrap_or(FftRating::DontKnow)
+        self.0.rating
     }
 
     /// The resident's words. May hold personal data: see `piiFlags`.
@@ -109,11 +104,11 @@ impl Feedback {
 
     /// Kinds of personal data found in the comment.
     async fn pii_flags(&self) -> Vec<PiiKind> {
-        pii_flags(&self.0.pii_flags)
+        self.0.pii_flags.to_vec()
     }
 
     async fn channel(&self) -> Channel {
-        Channel::parse(&self.0.channel).unwrap_or(Channel::Web)
+        self.0.channel
     }
 
     async fn locale(&self) -> &str {
@@ -126,7 +121,7 @@ impl Feedback {
     }
 
     async fn status(&self) -> FeedbackStatus {
-        FeedbackStatus::parse(&self.0.status).unwrap_or(FeedbackStatus::New)
+        self.0.status
     }
 
     async fn assignee(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<StaffMember>> {
@@ -242,7 +237,7 @@ impl Idea {
     }
 
     async fn status(&self) -> IdeaStatus {
-        IdeaStatus::parse(&self.row.status).unwrap_or(IdeaStatus::New)
+        self.row.status
     }
 
     /// Whether it is on the public `ideaBoard`.
@@ -298,13 +293,13 @@ impl Idea {
     /// Kinds of personal data found in the title or description. MODERATOR.
     #[graphql(guard = "RoleGuard::MODERATOR")]
     async fn pii_flags(&self) -> Vec<PiiKind> {
-        pii_flags(&self.row.pii_flags)
+        self.row.pii_flags.to_vec()
     }
 
     /// MODERATOR.
     #[graphql(guard = "RoleGuard::MODERATOR")]
     async fn channel(&self) -> Channel {
-        Channel::parse(&self.row.channel).unwrap_or(Channel::Web)
+        self.row.channel
     }
 
     /// The language the resident wrote in. MODERATOR.
