@@ -1111,3 +1111,36 @@ async fn a_stored_status_hamlet_does_not_know_is_an_error_not_a_default() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn personal_details_in_a_published_ideas_theme_are_screened_and_masked_on_the_board() {
+    let app = TestApp::spawn().await;
+    let moderator = app.staff(&[Role::Moderator]).await;
+    let mut input = idea();
+    input["theme"] = json!("call 07700 900123");
+    let reference = app.idea_reference(input).await;
+    let row = idea_row(&app, &moderator, &reference).await;
+    let flags = app
+        .data_as(
+            &moderator,
+            "query($id: ID!) { idea(id: $id) { piiFlags theme } }",
+            json!({ "id": row["id"] }),
+        )
+        .await;
+    assert_eq!(flags["idea"]["piiFlags"], json!(["PHONE"]));
+    assert_eq!(flags["idea"]["theme"], "call 07700 900123");
+    app.data_as(
+        &moderator,
+        MODERATE_IDEA,
+        json!({ "input": { "id": row["id"], "expectedVersion": 1, "status": "UNDER_REVIEW",
+            "published": true } }),
+    )
+    .await;
+    let board = app
+        .data("{ ideaBoard { edges { node { theme } } } }", json!({}))
+        .await;
+    assert_eq!(
+        board["ideaBoard"]["edges"][0]["node"]["theme"],
+        "call [phone number removed]"
+    );
+}

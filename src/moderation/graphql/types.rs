@@ -232,8 +232,9 @@ impl Idea {
         self.text(&self.row.description)
     }
 
-    async fn theme(&self) -> Option<&str> {
-        self.row.theme.as_deref()
+    /// A short topic; on the board, personal details in it are masked too.
+    async fn theme(&self) -> Option<String> {
+        self.row.theme.as_deref().map(|theme| self.text(theme))
     }
 
     async fn status(&self) -> IdeaStatus {
