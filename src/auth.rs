@@ -198,10 +198,66 @@ impl async_graphql::Guard for RoleGuard {
 }
 
 /// The signed-in staff member, for resolvers behind a [`RoleGuard`].
-pub fn viewer<'a>(ctx: &'a async_graphql::Context<'_>) -> async_graphql::Result<&'a Viewer> {
-    use async_graphql::ErrorExtensions as _;
-    ctx.data_opt::<Viewer>()
-        .ok_or_else(|| AppError::Unauthenticated.extend())
+pub fn viewer<'a>(ctx: &'a async_graphql::Context<'_>) -> AppResult<&'a Viewer> {
+    ctx.data_opt::<Viewer>().ok_or(AppError::Unauthenticated)
+}
+
+/// Why credentials that were sent are refused: a revoked kiosk or an
+/// expired staff token never falls back to anonymous.
+#[derive(Debug)]
+pub enum Refusal {
+    /// Not valid (answered `UNAUTHENTICATED`), with the reason to give.
+    Unauthenticated(&'static str),
+    /// They could not be checked now (the database): try again shortly.
+    Unavailable(AppError),
+}
+
+/// Who is calling, from the credentials they sent: the one check behind
+/// HTTP requests and WebSocket subscriptions alike.
+pub async fn identify(
+    db: &impl ConnectionTrait,
+    keys: &TokenKeys,
+    viewers: &Viewers,
+    credentials: &Credentials,
+    address: IpAddr,
+) -> Result<(Client, Option<Viewer>), Refusal> {
+    let anonymous = Client {
+        address,
+        kiosk: None,
+    };
+    match credentials {
+        Credentials::None => Ok((anonymous, None)),
+        Credentials::Kiosk(token) => {
+            match crate::submissions::store::active_kiosk_by_token_hash(
+                db,
+                &kiosk_token_hash(token),
+            )
+            .await
+            {
+                Ok(Some(kiosk)) => Ok((
+                    Client {
+                        address,
+                        kiosk: Some(kiosk),
+                    },
+                    None,
+                )),
+                Ok(None) => Err(Refusal::Unauthenticated(
+                    "the kiosk token is unknown or revoked",
+                )),
+                Err(error) => Err(Refusal::Unavailable(error)),
+            }
+        }
+        Credentials::Bearer(token) => match viewers.viewer_of(db, keys, token).await {
+            Ok(Some(viewer)) => Ok((anonymous, Some(viewer))),
+            Ok(None) => Err(Refusal::Unauthenticated(
+                "the bearer token is not valid, has expired or its session has ended",
+            )),
+            Err(error) => Err(Refusal::Unavailable(error)),
+        },
+        Credentials::Unsupported => Err(Refusal::Unauthenticated(
+            "use `Authorization: Kiosk <token>` or `Bearer <token>`",
+        )),
+    }
 }
 
 /// What the `Authorization` header holds.
@@ -213,6 +269,7 @@ pub enum Credentials {
     Unsupported,
 }
 
+/// The credentials in a request's `Authorization` header.
 pub fn credentials(headers: &HeaderMap) -> Credentials {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Credentials::None;
@@ -220,7 +277,14 @@ pub fn credentials(headers: &HeaderMap) -> Credentials {
     let Ok(value) = value.to_str() else {
         return Credentials::Unsupported;
     };
-    let (scheme, token) = value.trim().split_once(' ').unwrap_or((value, ""));
+    credentials_of(value)
+}
+
+/// The credentials in an `Authorization` value, e.g. `Bearer <token>`: the
+/// header's, or a subscription's `connection_init` payload's.
+pub fn credentials_of(value: &str) -> Credentials {
+    let value = value.trim();
+    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
     let token = token.trim();
     if token.is_empty() {
         return Credentials::Unsupported;

@@ -16,6 +16,7 @@ use crate::audit::graphql::AuditQuery;
 use crate::config::Config;
 use crate::content::ContentSignals;
 use crate::content::graphql::{ContentMutation, ContentQuery};
+use crate::error::{Code, Coded};
 use crate::moderation::graphql::{
     BoardMutation, BoardQuery, ModerationMutation, ModerationQuery, ModerationSubscription,
 };
@@ -225,9 +226,9 @@ impl Api {
             let document = async_graphql::parser::parse_query(&request.query).map_err(|error| {
                 let error = ServerError::from(error);
                 let code = if error.message.contains("recursion") {
-                    "QUERY_TOO_COMPLEX"
+                    Code::QueryTooComplex
                 } else {
-                    "GRAPHQL_PARSE_FAILED"
+                    Code::GraphqlParseFailed
                 };
                 with_code(error, code)
             })?;
@@ -241,14 +242,43 @@ impl Api {
     /// Runs one query or mutation.
     pub async fn execute(&self, mut request: Request) -> Response {
         if let Err(error) = self.admit(&mut request) {
-            return Response::from_errors(vec![error]);
+            return Outcome::of(Response::from_errors(vec![error])).response;
         }
-        self.run(request).await
+        self.run(request).await.response
     }
 
     /// Runs one query or mutation that [`Api::admit`] has admitted.
-    pub async fn run(&self, request: Request) -> Response {
-        coded(self.schema.execute(request).await)
+    pub async fn run(&self, request: Request) -> Outcome {
+        Outcome::of(self.schema.execute(request).await)
+    }
+}
+
+/// What running a request gave: the answer, every error in it with its
+/// `extensions.code`, and what the HTTP layer needs of those errors as types:
+/// their codes and the longest wait any of them asks for.
+pub struct Outcome {
+    pub response: Response,
+    pub codes: Vec<Code>,
+    pub retry_after_seconds: Option<u64>,
+}
+
+impl Outcome {
+    /// The outcome of `response`, each of its errors given its code.
+    pub fn of(mut response: Response) -> Self {
+        let mut codes = Vec::with_capacity(response.errors.len());
+        let mut retry_after_seconds: Option<u64> = None;
+        for error in &mut response.errors {
+            let coded = coded(error);
+            codes.push(coded.code);
+            if let Some(seconds) = coded.retry_after_seconds {
+                retry_after_seconds = Some(retry_after_seconds.map_or(seconds, |s| s.max(seconds)));
+            }
+        }
+        Self {
+            response,
+            codes,
+            retry_after_seconds,
+        }
     }
 }
 
@@ -264,53 +294,75 @@ impl Executor for Api {
     ) -> BoxStream<'static, Response> {
         if let Err(error) = self.admit(&mut request) {
             return async_graphql::futures_util::stream::once(async move {
-                Response::from_errors(vec![error])
+                Outcome::of(Response::from_errors(vec![error])).response
             })
             .boxed();
         }
         self.schema
             .execute_stream_with_session_data(request, session_data.unwrap_or_default())
-            .map(coded)
+            .map(|response| Outcome::of(response).response)
             .boxed()
     }
 }
 
-fn with_code(mut error: ServerError, code: &str) -> ServerError {
-    let extensions = error.extensions.get_or_insert_with(Default::default);
-    if extensions.get("code").is_none() {
-        extensions.set("code", code);
-    }
+fn with_code(mut error: ServerError, code: Code) -> ServerError {
+    error
+        .extensions
+        .get_or_insert_with(Default::default)
+        .set("code", code.as_str());
+    error.source = Some(Arc::new(Coded {
+        code,
+        retry_after_seconds: None,
+    }));
     error
 }
 
-/// Codes for the errors async-graphql raises itself, before or around our
-/// resolvers (ours carry their own): limits, validation, and argument values
-/// that could not be read.
-fn coded(mut response: Response) -> Response {
-    response.errors = std::mem::take(&mut response.errors)
-        .into_iter()
-        .map(|error| {
-            let message = error.message.as_str();
-            let code = if message.starts_with("Query is too complex")
-                || message.starts_with("Query is nested too deep")
-                || message.starts_with("The recursion depth")
-                || message.starts_with("The number of directives")
-            {
-                "QUERY_TOO_COMPLEX"
-            } else if message.starts_with("Invalid value for argument")
-                || message.starts_with("Variable")
-            {
-                "BAD_USER_INPUT"
-            } else if error.path.is_empty() {
-                // Raised before any field ran: the document does not fit
-                // the schema.
-                "GRAPHQL_VALIDATION_FAILED"
-            } else {
-                // Raised while a field's argument was being read.
-                "BAD_USER_INPUT"
-            };
-            with_code(error, code)
-        })
-        .collect();
-    response
+/// The code of one answered error. Ours carry theirs from [`AppError`] (as
+/// the error's source). The rest are async-graphql's own, raised before or
+/// around our resolvers, which carry no type to say what they are: limits
+/// (told by their message), a document that does not fit the schema (raised
+/// before any field ran, so without a path) and argument values that could
+/// not be read (raised at a field). Those are given their code here.
+fn coded(error: &mut ServerError) -> Coded {
+    if let Some(coded) = error
+        .source
+        .as_ref()
+        .and_then(|source| source.downcast_ref::<Coded>())
+    {
+        return *coded;
+    }
+    let given = error
+        .extensions
+        .as_ref()
+        .and_then(|extensions| extensions.get("code"))
+        .and_then(|code| match code {
+            async_graphql::Value::String(code) => Code::parse(code),
+            _ => None,
+        });
+    let message = error.message.as_str();
+    let code = given.unwrap_or_else(|| {
+        if message.starts_with("Query is too complex")
+            || message.starts_with("Query is nested too deep")
+            || message.starts_with("The recursion depth")
+            || message.starts_with("The number of directives")
+        {
+            Code::QueryTooComplex
+        } else if message.starts_with("Invalid value for argument")
+            || message.starts_with("Variable")
+        {
+            Code::BadUserInput
+        } else if error.path.is_empty() {
+            // Raised before any field ran: the document does not fit the
+            // schema.
+            Code::GraphqlValidationFailed
+        } else {
+            // Raised while a field's argument was being read.
+            Code::BadUserInput
+        }
+    });
+    *error = with_code(std::mem::replace(error, ServerError::new("", None)), code);
+    Coded {
+        code,
+        retry_after_seconds: None,
+    }
 }

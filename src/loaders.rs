@@ -12,6 +12,7 @@ use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use crate::content::model::ServiceView;
+use crate::error::AppResult;
 use crate::ids::{IdeaId, KioskId, StaffId};
 use crate::moderation::entity::moderation_note;
 use crate::staff::graphql::StaffMember;
@@ -57,7 +58,7 @@ pub struct NotesOf(pub Uuid);
 pub async fn staff_member(
     ctx: &Context<'_>,
     id: Option<StaffId>,
-) -> async_graphql::Result<Option<StaffMember>> {
+) -> AppResult<Option<StaffMember>> {
     let Some(id) = id else { return Ok(None) };
     Ok(ctx
         .data::<SharedLoader>()?
@@ -67,7 +68,7 @@ pub async fn staff_member(
 }
 
 /// The kiosk `id` names, if any.
-pub async fn kiosk(ctx: &Context<'_>, id: Option<KioskId>) -> async_graphql::Result<Option<Kiosk>> {
+pub async fn kiosk(ctx: &Context<'_>, id: Option<KioskId>) -> AppResult<Option<Kiosk>> {
     let Some(id) = id else { return Ok(None) };
     Ok(ctx
         .data::<SharedLoader>()?
@@ -77,17 +78,17 @@ pub async fn kiosk(ctx: &Context<'_>, id: Option<KioskId>) -> async_graphql::Res
 }
 
 /// The service feedback is about.
-pub async fn service(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Option<ServiceView>> {
-    ctx.data::<SharedLoader>()?.load_one(ServiceKey(id)).await
+pub async fn service(ctx: &Context<'_>, id: Uuid) -> AppResult<Option<ServiceView>> {
+    Ok(ctx.data::<SharedLoader>()?.load_one(ServiceKey(id)).await?)
 }
 
 /// An idea by id, whatever its status.
-pub async fn idea(ctx: &Context<'_>, id: IdeaId) -> async_graphql::Result<Option<idea::Model>> {
-    ctx.data::<SharedLoader>()?.load_one(IdeaKey(id)).await
+pub async fn idea(ctx: &Context<'_>, id: IdeaId) -> AppResult<Option<idea::Model>> {
+    Ok(ctx.data::<SharedLoader>()?.load_one(IdeaKey(id)).await?)
 }
 
 /// The tags on a piece of feedback or an idea, sorted.
-pub async fn tags_of(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Vec<String>> {
+pub async fn tags_of(ctx: &Context<'_>, id: Uuid) -> AppResult<Vec<String>> {
     Ok(ctx
         .data::<SharedLoader>()?
         .load_one(TagsOf(id))
@@ -96,10 +97,7 @@ pub async fn tags_of(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Vec<S
 }
 
 /// The notes on a piece of feedback or an idea, oldest first.
-pub async fn notes_of(
-    ctx: &Context<'_>,
-    id: Uuid,
-) -> async_graphql::Result<Vec<moderation_note::Model>> {
+pub async fn notes_of(ctx: &Context<'_>, id: Uuid) -> AppResult<Vec<moderation_note::Model>> {
     Ok(ctx
         .data::<SharedLoader>()?
         .load_one(NotesOf(id))

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::entity::audit_event;
 use super::store::{self, AuditFilter};
 use crate::auth::RoleGuard;
-use crate::error::{AppError, AppResult, IntoGraphql as _};
+use crate::error::{AppError, AppResult};
 use crate::ids::StaffId;
 use crate::loaders;
 use crate::pagination::{self, Limits};
@@ -35,7 +35,7 @@ impl AuditQuery {
         after: Option<String>,
         subject_id: Option<ID>,
         actor_id: Option<ID>,
-    ) -> async_graphql::Result<
+    ) -> AppResult<
         async_graphql::connection::Connection<
             String,
             AuditEvent,
@@ -43,12 +43,8 @@ impl AuditQuery {
             async_graphql::connection::EmptyFields,
         >,
     > {
-        let first = pagination::page_size(first, *ctx.data::<Limits>()?).into_graphql()?;
-        let after = after
-            .as_deref()
-            .map(decode_cursor)
-            .transpose()
-            .into_graphql()?;
+        let first = pagination::page_size(first, *ctx.data::<Limits>()?)?;
+        let after = after.as_deref().map(decode_cursor).transpose()?;
         let filter = AuditFilter {
             subject_id: subject_id
                 .as_deref()
@@ -56,17 +52,13 @@ impl AuditQuery {
                     Uuid::parse_str(id)
                         .map_err(|_| AppError::bad_input("subjectId", "is not an id"))
                 })
-                .transpose()
-                .into_graphql()?,
+                .transpose()?,
             actor_id: actor_id
                 .as_deref()
                 .map(|id| StaffId::parse(id, "actorId"))
-                .transpose()
-                .into_graphql()?,
+                .transpose()?,
         };
-        let page = store::page(ctx.data::<DatabaseConnection>()?, filter, first, after)
-            .await
-            .into_graphql()?;
+        let page = store::page(ctx.data::<DatabaseConnection>()?, filter, first, after).await?;
         Ok(pagination::connection(
             page,
             after.is_some(),
@@ -88,11 +80,10 @@ pub struct AuditEventConnectionTotal(AuditFilter);
 
 #[Object]
 impl AuditEventConnectionTotal {
-    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
+    async fn total_count(&self, ctx: &Context<'_>) -> AppResult<i32> {
         store::count(ctx.data::<DatabaseConnection>()?, self.0)
             .await
             .map(|count| i32::try_from(count).unwrap_or(i32::MAX))
-            .into_graphql()
     }
 }
 
@@ -117,7 +108,7 @@ impl AuditEvent {
     }
 
     /// Who did it; null for the command line.
-    async fn actor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<StaffMember>> {
+    async fn actor(&self, ctx: &Context<'_>) -> AppResult<Option<StaffMember>> {
         loaders::staff_member(ctx, self.0.actor_id.map(StaffId::from_uuid)).await
     }
 

@@ -14,7 +14,7 @@ use super::model::{
 };
 use super::{actions, editing, markdown, store};
 use crate::auth::{RoleGuard, viewer};
-use crate::error::{AppError, AppResult, IntoGraphql as _};
+use crate::error::{AppError, AppResult};
 use crate::ids::PageId;
 use crate::locale::{Locale, LocaleChain};
 use crate::pagination::{self, Limits};
@@ -37,13 +37,12 @@ impl ContentQuery {
         &self,
         ctx: &Context<'_>,
         locale: Option<String>,
-    ) -> async_graphql::Result<Organisation> {
-        let chain = LocaleChain::from_argument(locale.as_deref()).into_graphql()?;
+    ) -> AppResult<Organisation> {
+        let chain = LocaleChain::from_argument(locale.as_deref())?;
         store::organisation(ctx.data::<DatabaseConnection>()?, &chain)
             .await
             .and_then(|found| found.ok_or(AppError::NotFound("the organisation")))
             .map(Organisation)
-            .into_graphql()
     }
 
     /// A published page by its slug, such as `vision-and-purpose`, in the
@@ -57,26 +56,21 @@ impl ContentQuery {
         slug: String,
         locale: Option<String>,
         #[graphql(default = false)] preview: bool,
-    ) -> async_graphql::Result<Option<Page>> {
-        let slug = Slug::parse(&slug, "slug").into_graphql()?;
-        let chain = LocaleChain::from_argument(locale.as_deref()).into_graphql()?;
+    ) -> AppResult<Option<Page>> {
+        let slug = Slug::parse(&slug, "slug")?;
+        let chain = LocaleChain::from_argument(locale.as_deref())?;
         let db = ctx.data::<DatabaseConnection>()?;
         if preview {
-            let Some(id) = editing::page_id_for_editor(db, &slug)
-                .await
-                .into_graphql()?
-            else {
+            let Some(id) = editing::page_id_for_editor(db, &slug).await? else {
                 return Ok(None);
             };
             return editing::editor_view(db, id, &chain)
                 .await
-                .map(|page| page.map(Page))
-                .into_graphql();
+                .map(|page| page.map(Page));
         }
         store::published_page(db, &slug, &chain)
             .await
             .map(|page| page.map(Page))
-            .into_graphql()
     }
 
     /// Published pages in slug order, `first` at a time (default 20).
@@ -90,21 +84,19 @@ impl ContentQuery {
         first: Option<i32>,
         after: Option<String>,
         locale: Option<String>,
-    ) -> async_graphql::Result<Connection<String, Page, PageConnectionTotal, EmptyFields>> {
-        let first = pagination::page_size(first, *ctx.data::<Limits>()?).into_graphql()?;
+    ) -> AppResult<Connection<String, Page, PageConnectionTotal, EmptyFields>> {
+        let first = pagination::page_size(first, *ctx.data::<Limits>()?)?;
         let after = after
             .map(|cursor| pagination::decode_cursor("page", &cursor))
-            .transpose()
-            .into_graphql()?;
-        let chain = LocaleChain::from_argument(locale.as_deref()).into_graphql()?;
+            .transpose()?;
+        let chain = LocaleChain::from_argument(locale.as_deref())?;
         let (pages, has_next) = store::published_pages(
             ctx.data::<DatabaseConnection>()?,
             &chain,
             first,
             after.as_deref(),
         )
-        .await
-        .into_graphql()?;
+        .await?;
         let mut connection =
             Connection::with_additional_fields(after.is_some(), has_next, PageConnectionTotal);
         connection.edges.extend(
@@ -118,11 +110,10 @@ impl ContentQuery {
     /// The services residents can give feedback about, by name. Use a
     /// service's `slug` as `serviceSlug` when submitting feedback.
     #[graphql(cache_control(max_age = 60))]
-    async fn services(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Service>> {
+    async fn services(&self, ctx: &Context<'_>) -> AppResult<Vec<Service>> {
         store::active_services(ctx.data::<DatabaseConnection>()?)
             .await
             .map(|services| services.into_iter().map(Service).collect())
-            .into_graphql()
     }
 
     /// Full-text search over published pages and services, best match first.
@@ -137,21 +128,19 @@ impl ContentQuery {
         text: String,
         locale: Option<String>,
         #[graphql(desc = "How many hits, at most 50 (default 10).")] first: Option<i32>,
-    ) -> async_graphql::Result<Vec<SearchHit>> {
-        let text = SearchText::parse(&text).into_graphql()?;
-        let chain = LocaleChain::from_argument(locale.as_deref()).into_graphql()?;
+    ) -> AppResult<Vec<SearchHit>> {
+        let text = SearchText::parse(&text)?;
+        let chain = LocaleChain::from_argument(locale.as_deref())?;
         let first = match first {
             None => 10,
             Some(first) if (0..=MAX_SEARCH_HITS).contains(&first) => first as u64,
             Some(_) => {
-                return Err(AppError::bad_input("first", "must be between 0 and 50"))
-                    .into_graphql();
+                return Err(AppError::bad_input("first", "must be between 0 and 50"));
             }
         };
         store::search(ctx.data::<DatabaseConnection>()?, &text, &chain, first)
             .await
             .map(|hits| hits.into_iter().map(SearchHit).collect())
-            .into_graphql()
     }
 }
 
@@ -161,11 +150,10 @@ pub struct PageConnectionTotal;
 #[Object]
 impl PageConnectionTotal {
     /// How many published pages there are in all.
-    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
+    async fn total_count(&self, ctx: &Context<'_>) -> AppResult<i32> {
         store::count_published_pages(ctx.data::<DatabaseConnection>()?)
             .await
             .map(|count| i32::try_from(count).unwrap_or(i32::MAX))
-            .into_graphql()
     }
 }
 
@@ -309,11 +297,10 @@ impl Page {
 
     /// Every saved revision, newest first, with who saved it. EDITOR.
     #[graphql(guard = "RoleGuard::EDITOR")]
-    async fn revisions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<PageRevision>> {
+    async fn revisions(&self, ctx: &Context<'_>) -> AppResult<Vec<PageRevision>> {
         editing::revisions(ctx.data::<DatabaseConnection>()?, self.0.id)
             .await
             .map(|revisions| revisions.into_iter().map(PageRevision).collect())
-            .into_graphql()
     }
 }
 
@@ -350,7 +337,7 @@ impl PageRevision {
     async fn author(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<Option<crate::staff::graphql::StaffMember>> {
+    ) -> AppResult<Option<crate::staff::graphql::StaffMember>> {
         crate::loaders::staff_member(ctx, self.0.author_id.map(crate::ids::StaffId::from_uuid))
             .await
     }
@@ -593,17 +580,12 @@ fn page_id(id: &ID) -> AppResult<PageId> {
     PageId::parse_or_none(id).ok_or(AppError::NotFound("the page"))
 }
 
-async fn editor_page(
-    ctx: &Context<'_>,
-    id: PageId,
-    locale: Option<&Locale>,
-) -> async_graphql::Result<Page> {
+async fn editor_page(ctx: &Context<'_>, id: PageId, locale: Option<&Locale>) -> AppResult<Page> {
     let chain = LocaleChain::new(locale.cloned());
     editing::editor_view(ctx.data::<DatabaseConnection>()?, id, &chain)
         .await
         .and_then(|page| page.ok_or(AppError::NotFound("the page")))
         .map(Page)
-        .into_graphql()
 }
 
 /// Editing content. Every change is audited.
@@ -616,36 +598,25 @@ impl ContentMutation {
     /// when `id` is left out). Drafts are never public; see `page(preview:
     /// true)`. Answers the page as the editor now sees it. EDITOR.
     #[graphql(guard = "RoleGuard::EDITOR")]
-    async fn save_page(
-        &self,
-        ctx: &Context<'_>,
-        input: SavePageInput,
-    ) -> async_graphql::Result<Page> {
+    async fn save_page(&self, ctx: &Context<'_>, input: SavePageInput) -> AppResult<Page> {
         let actor = viewer(ctx)?.id();
         let locale = match input.locale.as_deref() {
-            Some(tag) => Locale::parse(tag, "locale").into_graphql()?,
+            Some(tag) => Locale::parse(tag, "locale")?,
             None => Locale::default_locale(),
         };
         let draft = PageDraft {
-            slug: Slug::parse(input.slug.trim(), "slug").into_graphql()?,
+            slug: Slug::parse(input.slug.trim(), "slug")?,
             locale: locale.clone(),
-            title: text(&input.title, "title", limits::TITLE).into_graphql()?,
-            summary: optional_text(input.summary.as_deref(), "summary", limits::SUMMARY)
-                .into_graphql()?,
-            body: text(&input.body, "body", limits::BODY).into_graphql()?,
-            media: input
-                .media
-                .as_deref()
-                .map(media_drafts)
-                .transpose()
-                .into_graphql()?,
+            title: text(&input.title, "title", limits::TITLE)?,
+            summary: optional_text(input.summary.as_deref(), "summary", limits::SUMMARY)?,
+            body: text(&input.body, "body", limits::BODY)?,
+            media: input.media.as_deref().map(media_drafts).transpose()?,
         };
         let existing = input
             .id
             .as_ref()
             .map(|id| page_id(id).map(|id| (id, input.expected_version)))
-            .transpose()
-            .into_graphql()?;
+            .transpose()?;
         let id = actions::save_page(
             ctx.data::<DatabaseConnection>()?,
             ctx.data::<ContentSignals>()?,
@@ -653,8 +624,7 @@ impl ContentMutation {
             existing,
             &draft,
         )
-        .await
-        .into_graphql()?;
+        .await?;
         editor_page(ctx, id, Some(&locale)).await
     }
 
@@ -667,9 +637,9 @@ impl ContentMutation {
         ctx: &Context<'_>,
         id: ID,
         at: Option<DateTime<Utc>>,
-    ) -> async_graphql::Result<Page> {
+    ) -> AppResult<Page> {
         let actor = viewer(ctx)?.id();
-        let id = page_id(&id).into_graphql()?;
+        let id = page_id(&id)?;
         actions::publish(
             ctx.data::<DatabaseConnection>()?,
             ctx.data::<ContentSignals>()?,
@@ -677,25 +647,23 @@ impl ContentMutation {
             id,
             at,
         )
-        .await
-        .into_graphql()?;
+        .await?;
         editor_page(ctx, id, None).await
     }
 
     /// Withdraws a page from the public (and cancels a scheduled publish).
     /// EDITOR.
     #[graphql(guard = "RoleGuard::EDITOR")]
-    async fn unpublish_page(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Page> {
+    async fn unpublish_page(&self, ctx: &Context<'_>, id: ID) -> AppResult<Page> {
         let actor = viewer(ctx)?.id();
-        let id = page_id(&id).into_graphql()?;
+        let id = page_id(&id)?;
         actions::unpublish(
             ctx.data::<DatabaseConnection>()?,
             ctx.data::<ContentSignals>()?,
             actor,
             id,
         )
-        .await
-        .into_graphql()?;
+        .await?;
         editor_page(ctx, id, None).await
     }
 
@@ -708,9 +676,9 @@ impl ContentMutation {
         id: ID,
         version: i32,
         expected_version: i32,
-    ) -> async_graphql::Result<Page> {
+    ) -> AppResult<Page> {
         let actor = viewer(ctx)?.id();
-        let id = page_id(&id).into_graphql()?;
+        let id = page_id(&id)?;
         actions::restore_revision(
             ctx.data::<DatabaseConnection>()?,
             ctx.data::<ContentSignals>()?,
@@ -719,8 +687,7 @@ impl ContentMutation {
             version,
             expected_version,
         )
-        .await
-        .into_graphql()?;
+        .await?;
         editor_page(ctx, id, None).await
     }
 
@@ -730,26 +697,25 @@ impl ContentMutation {
         &self,
         ctx: &Context<'_>,
         input: OrganisationInput,
-    ) -> async_graphql::Result<Organisation> {
+    ) -> AppResult<Organisation> {
         let actor = viewer(ctx)?.id();
         let locale = match input.locale.as_deref() {
-            Some(tag) => Locale::parse(tag, "locale").into_graphql()?,
+            Some(tag) => Locale::parse(tag, "locale")?,
             None => Locale::default_locale(),
         };
         if input.values.len() > limits::VALUES {
             return Err(AppError::bad_input(
                 "values",
                 format!("at most {}", limits::VALUES),
-            ))
-            .into_graphql();
+            ));
         }
         let max = limits::ORGANISATION_TEXT;
         let draft = OrganisationDraft {
             locale: locale.clone(),
-            name: text(&input.name, "name", limits::TITLE).into_graphql()?,
-            vision: text(&input.vision, "vision", max).into_graphql()?,
-            mission: text(&input.mission, "mission", max).into_graphql()?,
-            purpose: text(&input.purpose, "purpose", max).into_graphql()?,
+            name: text(&input.name, "name", limits::TITLE)?,
+            vision: text(&input.vision, "vision", max)?,
+            mission: text(&input.mission, "mission", max)?,
+            purpose: text(&input.purpose, "purpose", max)?,
             values: input
                 .values
                 .iter()
@@ -764,8 +730,7 @@ impl ContentMutation {
                         )?,
                     ))
                 })
-                .collect::<AppResult<Vec<_>>>()
-                .into_graphql()?,
+                .collect::<AppResult<Vec<_>>>()?,
         };
         actions::update_organisation(
             ctx.data::<DatabaseConnection>()?,
@@ -773,8 +738,7 @@ impl ContentMutation {
             actor,
             &draft,
         )
-        .await
-        .into_graphql()?;
+        .await?;
         store::organisation(
             ctx.data::<DatabaseConnection>()?,
             &LocaleChain::new(Some(locale)),
@@ -782,6 +746,5 @@ impl ContentMutation {
         .await
         .and_then(|found| found.ok_or(AppError::NotFound("the organisation")))
         .map(Organisation)
-        .into_graphql()
     }
 }

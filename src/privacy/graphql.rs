@@ -6,7 +6,7 @@ use sea_orm::DatabaseConnection;
 use super::lifecycle;
 use crate::auth::{RoleGuard, viewer};
 use crate::content::ContentSignals;
-use crate::error::{AppError, IntoGraphql as _};
+use crate::error::{AppError, AppResult};
 use crate::submissions::reference::Reference;
 
 #[derive(Default)]
@@ -20,18 +20,13 @@ impl PrivacyMutation {
     /// The rating, service, channel, dates and status stay, so statistics do
     /// not change; the audit trail records the erasure. ADMIN.
     #[graphql(guard = "RoleGuard::ADMIN")]
-    async fn erase_submission(
-        &self,
-        ctx: &Context<'_>,
-        reference: String,
-    ) -> async_graphql::Result<bool> {
+    async fn erase_submission(&self, ctx: &Context<'_>, reference: String) -> AppResult<bool> {
         let actor = viewer(ctx)?.id();
         let Ok(reference) = Reference::parse(&reference) else {
-            return Err(AppError::NotFound("a submission with that reference")).into_graphql();
+            return Err(AppError::NotFound("a submission with that reference"));
         };
         lifecycle::erase_submission(ctx.data::<DatabaseConnection>()?, Some(actor), &reference)
-            .await
-            .into_graphql()?;
+            .await?;
         ctx.data::<ContentSignals>()?.changed();
         Ok(true)
     }

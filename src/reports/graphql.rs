@@ -14,7 +14,7 @@ use crate::auth::RoleGuard;
 use crate::content::graphql::Service;
 use crate::content::model::ServiceView;
 use crate::content::store as content_store;
-use crate::error::{AppError, AppResult, IntoGraphql as _};
+use crate::error::{AppError, AppResult};
 use crate::submissions::model::{Channel, FftRating};
 
 /// The most periods `byPeriod` lists (the latest are kept): 20 years of months.
@@ -101,11 +101,11 @@ impl ReportsQuery {
         &self,
         ctx: &Context<'_>,
         filter: Option<StatsFilter>,
-    ) -> async_graphql::Result<FeedbackStats> {
+    ) -> AppResult<FeedbackStats> {
         let db = ctx.data::<DatabaseConnection>()?;
-        let query = stats_query(db, filter).await.into_graphql()?;
-        let cube = store::cube(db, &query).await.into_graphql()?;
-        let services = services_listed(db, &query, &cube).await.into_graphql()?;
+        let query = stats_query(db, filter).await?;
+        let cube = store::cube(db, &query).await?;
+        let services = services_listed(db, &query, &cube).await?;
         Ok(FeedbackStats {
             whole: cube.whole(),
             cube,

@@ -14,7 +14,7 @@ use super::store::{self, NewStaff, StaffChange, StaffView};
 use super::throttle::LoginThrottle;
 use super::token::TokenKeys;
 use crate::auth::{Client, RoleGuard, Viewers, viewer};
-use crate::error::{AppError, AppResult, IntoGraphql as _};
+use crate::error::{AppError, AppResult};
 use crate::ids::StaffId;
 use crate::rate_limit::RateLimiter;
 
@@ -30,17 +30,16 @@ impl StaffQuery {
     /// The signed-in staff member. Like every staff field, it answers
     /// UNAUTHENTICATED (not null) without a signed-in staff member.
     #[graphql(guard = "RoleGuard::STAFF")]
-    async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<StaffMember>> {
+    async fn me(&self, ctx: &Context<'_>) -> AppResult<Option<StaffMember>> {
         Ok(Some(StaffMember(viewer(ctx)?.staff.clone())))
     }
 
     /// Every staff account, by name. ADMIN.
     #[graphql(guard = "RoleGuard::ADMIN")]
-    async fn staff_members(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<StaffMember>> {
+    async fn staff_members(&self, ctx: &Context<'_>) -> AppResult<Vec<StaffMember>> {
         store::staff_members(ctx.data::<DatabaseConnection>()?)
             .await
             .map(|members| members.into_iter().map(StaffMember).collect())
-            .into_graphql()
     }
 }
 
@@ -81,7 +80,7 @@ impl StaffMutation {
         ctx: &Context<'_>,
         email: String,
         password: String,
-    ) -> async_graphql::Result<AuthPayload> {
+    ) -> AppResult<AuthPayload> {
         let limits = SignInLimits {
             per_minute: &ctx.data::<LoginLimit>()?.0,
             throttle: ctx.data::<LoginThrottle>()?,
@@ -94,44 +93,33 @@ impl StaffMutation {
             &password,
             ctx.data::<Client>()?.address,
         )
-        .await
-        .into_graphql()?;
-        AuthPayload::new(ctx, signed_in).into_graphql()
+        .await?;
+        AuthPayload::new(ctx, signed_in)
     }
 
     /// Exchanges a refresh token for a new access token and a new refresh
     /// token; the old refresh token stops working. Presenting a refresh token
     /// a second time ends its session everywhere, since only a stolen copy
     /// would be presented twice.
-    async fn refresh(
-        &self,
-        ctx: &Context<'_>,
-        refresh_token: String,
-    ) -> async_graphql::Result<AuthPayload> {
+    async fn refresh(&self, ctx: &Context<'_>, refresh_token: String) -> AppResult<AuthPayload> {
         let signed_in = actions::refresh(
             ctx.data::<DatabaseConnection>()?,
             ctx.data::<Arc<Viewers>>()?,
             &refresh_token,
         )
-        .await
-        .into_graphql()?;
-        AuthPayload::new(ctx, signed_in).into_graphql()
+        .await?;
+        AuthPayload::new(ctx, signed_in)
     }
 
     /// Ends the session the refresh token belongs to: its access tokens stop
     /// working at once. Always `true`, so it reveals nothing about the token.
-    async fn logout(
-        &self,
-        ctx: &Context<'_>,
-        refresh_token: String,
-    ) -> async_graphql::Result<bool> {
+    async fn logout(&self, ctx: &Context<'_>, refresh_token: String) -> AppResult<bool> {
         actions::sign_out(
             ctx.data::<DatabaseConnection>()?,
             ctx.data::<Arc<Viewers>>()?,
             &refresh_token,
         )
-        .await
-        .into_graphql()?;
+        .await?;
         Ok(true)
     }
 
@@ -142,7 +130,7 @@ impl StaffMutation {
         ctx: &Context<'_>,
         current_password: String,
         new_password: String,
-    ) -> async_graphql::Result<bool> {
+    ) -> AppResult<bool> {
         let viewer = viewer(ctx)?;
         ctx.data::<LoginLimit>()?
             .0
@@ -150,8 +138,7 @@ impl StaffMutation {
             .await
             .map_err(|retry_after_seconds| AppError::RateLimited {
                 retry_after_seconds,
-            })
-            .into_graphql()?;
+            })?;
         actions::change_password(
             ctx.data::<DatabaseConnection>()?,
             ctx.data::<Passwords>()?,
@@ -160,8 +147,7 @@ impl StaffMutation {
             &current_password,
             &new_password,
         )
-        .await
-        .into_graphql()?;
+        .await?;
         Ok(true)
     }
 
@@ -171,18 +157,13 @@ impl StaffMutation {
         &self,
         ctx: &Context<'_>,
         input: CreateStaffInput,
-    ) -> async_graphql::Result<StaffMember> {
+    ) -> AppResult<StaffMember> {
         let actor = viewer(ctx)?.id();
-        let email = StaffEmail::parse(&input.email, "email").into_graphql()?;
-        let display_name = DisplayName::parse(&input.display_name, "displayName").into_graphql()?;
-        let roles = Roles::parse(&input.roles, "roles").into_graphql()?;
-        let password =
-            NewPassword::parse(&input.password, Some(&email), "password").into_graphql()?;
-        let password_hash = ctx
-            .data::<Passwords>()?
-            .hash(password.expose())
-            .await
-            .into_graphql()?;
+        let email = StaffEmail::parse(&input.email, "email")?;
+        let display_name = DisplayName::parse(&input.display_name, "displayName")?;
+        let roles = Roles::parse(&input.roles, "roles")?;
+        let password = NewPassword::parse(&input.password, Some(&email), "password")?;
+        let password_hash = ctx.data::<Passwords>()?.hash(password.expose()).await?;
         let new = NewStaff {
             email,
             display_name,
@@ -192,7 +173,6 @@ impl StaffMutation {
         actions::create_staff(ctx.data::<DatabaseConnection>()?, &new, Some(actor))
             .await
             .map(StaffMember)
-            .into_graphql()
     }
 
     /// Changes a staff account's name, roles or active flag. Deactivation
@@ -203,22 +183,20 @@ impl StaffMutation {
         &self,
         ctx: &Context<'_>,
         input: UpdateStaffInput,
-    ) -> async_graphql::Result<StaffMember> {
+    ) -> AppResult<StaffMember> {
         let actor = viewer(ctx)?.id();
-        let id = StaffId::parse(&input.id, "id").into_graphql()?;
+        let id = StaffId::parse(&input.id, "id")?;
         let change = StaffChange {
             display_name: input
                 .display_name
                 .as_deref()
                 .map(|name| DisplayName::parse(name, "displayName"))
-                .transpose()
-                .into_graphql()?,
+                .transpose()?,
             roles: input
                 .roles
                 .as_deref()
                 .map(|roles| Roles::parse(roles, "roles"))
-                .transpose()
-                .into_graphql()?,
+                .transpose()?,
             active: input.active,
         };
         actions::update_staff(
@@ -231,7 +209,6 @@ impl StaffMutation {
         .await
         .and_then(|staff| staff.ok_or(AppError::NotFound("the staff member")))
         .map(StaffMember)
-        .into_graphql()
     }
 }
 

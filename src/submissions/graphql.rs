@@ -16,7 +16,7 @@ use super::writer::SubmissionWriter;
 use super::{SubmissionEvent, SubmissionEvents};
 use crate::auth::{Client, RoleGuard};
 use crate::content::model::Slug;
-use crate::error::{AppError, AppResult, IntoGraphql as _};
+use crate::error::{AppError, AppResult};
 use crate::ids::KioskId;
 use crate::locale::Locale;
 use crate::privacy;
@@ -177,16 +177,13 @@ impl SubmissionsMutation {
         &self,
         ctx: &Context<'_>,
         input: SubmitFeedbackInput,
-    ) -> async_graphql::Result<SubmissionReceipt> {
+    ) -> AppResult<SubmissionReceipt> {
         let client = ctx.data::<Client>()?;
-        ctx.data::<SubmissionLimits>()?
-            .submission(client)
-            .await
-            .into_graphql()?;
+        ctx.data::<SubmissionLimits>()?.submission(client).await?;
         if is_bot(input.website.as_deref()) {
             return Ok(SubmissionReceipt(decoy_receipt(SubmissionKind::Feedback)));
         }
-        let new = parse_feedback(&input, client).into_graphql()?;
+        let new = parse_feedback(&input, client)?;
         let db = ctx.data::<DatabaseConnection>()?;
         let service_id = ctx
             .data::<super::services::ServiceDirectory>()?
@@ -194,8 +191,7 @@ impl SubmissionsMutation {
             .await
             .and_then(|id| {
                 id.ok_or_else(|| AppError::bad_input("serviceSlug", "is not one of `services`"))
-            })
-            .into_graphql()?;
+            })?;
         let screening = privacy::screen(&[new.comment.as_ref().map_or("", FreeText::as_str)]);
         let kiosk_id = client.kiosk.as_ref().map(|kiosk| kiosk.id);
         let receipt = ctx
@@ -203,8 +199,7 @@ impl SubmissionsMutation {
             .submit(store::pending_feedback(
                 &new, service_id, kiosk_id, &screening,
             ))
-            .await
-            .into_graphql()?;
+            .await?;
         announce(ctx, &receipt, screening.safeguarding);
         Ok(SubmissionReceipt(receipt))
     }
@@ -215,16 +210,13 @@ impl SubmissionsMutation {
         &self,
         ctx: &Context<'_>,
         input: SubmitIdeaInput,
-    ) -> async_graphql::Result<SubmissionReceipt> {
+    ) -> AppResult<SubmissionReceipt> {
         let client = ctx.data::<Client>()?;
-        ctx.data::<SubmissionLimits>()?
-            .submission(client)
-            .await
-            .into_graphql()?;
+        ctx.data::<SubmissionLimits>()?.submission(client).await?;
         if is_bot(input.website.as_deref()) {
             return Ok(SubmissionReceipt(decoy_receipt(SubmissionKind::Idea)));
         }
-        let new = parse_idea(&input, client).into_graphql()?;
+        let new = parse_idea(&input, client)?;
         let screening = privacy::screen(&[
             new.title.as_str(),
             new.description.as_str(),
@@ -234,8 +226,7 @@ impl SubmissionsMutation {
         let receipt = ctx
             .data::<SubmissionWriter>()?
             .submit(store::pending_idea(&new, kiosk_id, &screening))
-            .await
-            .into_graphql()?;
+            .await?;
         announce(ctx, &receipt, screening.safeguarding);
         Ok(SubmissionReceipt(receipt))
     }
@@ -293,22 +284,20 @@ impl SubmissionsQuery {
         &self,
         ctx: &Context<'_>,
         reference: String,
-    ) -> async_graphql::Result<SubmissionStatus> {
+    ) -> AppResult<SubmissionStatus> {
         ctx.data::<SubmissionLimits>()?
             .lookup(ctx.data::<Client>()?)
-            .await
-            .into_graphql()?;
+            .await?;
         // Characters no receipt shows are not a typing mistake.
-        crate::text::check_identifier(&reference, "reference").into_graphql()?;
+        crate::text::check_identifier(&reference, "reference")?;
         // The checksum catches typos before any database work.
         let Ok(reference) = Reference::parse(&reference) else {
-            return Err(AppError::NotFound("a submission with that reference")).into_graphql();
+            return Err(AppError::NotFound("a submission with that reference"));
         };
         store::receipt_status(ctx.data::<DatabaseConnection>()?, &reference)
             .await
             .and_then(|status| status.ok_or(AppError::NotFound("a submission with that reference")))
             .map(SubmissionStatus)
-            .into_graphql()
     }
 }
 
@@ -414,11 +403,10 @@ pub struct KioskQuery;
 impl KioskQuery {
     /// Every kiosk, oldest first. ADMIN.
     #[graphql(guard = "RoleGuard::ADMIN")]
-    async fn kiosks(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Kiosk>> {
+    async fn kiosks(&self, ctx: &Context<'_>) -> AppResult<Vec<Kiosk>> {
         store::kiosks(ctx.data::<DatabaseConnection>()?)
             .await
             .map(|kiosks| kiosks.into_iter().map(Kiosk).collect())
-            .into_graphql()
     }
 }
 
@@ -435,7 +423,7 @@ impl KioskMutation {
         ctx: &Context<'_>,
         name: String,
         site: Option<String>,
-    ) -> async_graphql::Result<KioskCredentials> {
+    ) -> AppResult<KioskCredentials> {
         let actor = crate::auth::viewer(ctx)?.id();
         let (kiosk, token) = super::actions::create_kiosk(
             ctx.data::<DatabaseConnection>()?,
@@ -443,8 +431,7 @@ impl KioskMutation {
             site.as_deref(),
             Some(actor),
         )
-        .await
-        .into_graphql()?;
+        .await?;
         Ok(KioskCredentials {
             kiosk: Kiosk(kiosk),
             token,
@@ -453,15 +440,14 @@ impl KioskMutation {
 
     /// Revokes a kiosk: its token stops working at once. ADMIN.
     #[graphql(guard = "RoleGuard::ADMIN")]
-    async fn revoke_kiosk(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Kiosk> {
+    async fn revoke_kiosk(&self, ctx: &Context<'_>, id: ID) -> AppResult<Kiosk> {
         let actor = crate::auth::viewer(ctx)?.id();
         let Some(id) = KioskId::parse_or_none(&id) else {
-            return Err(AppError::NotFound("the kiosk")).into_graphql();
+            return Err(AppError::NotFound("the kiosk"));
         };
         super::actions::revoke_kiosk(ctx.data::<DatabaseConnection>()?, id, Some(actor))
             .await
             .and_then(|kiosk| kiosk.ok_or(AppError::NotFound("the kiosk")))
             .map(Kiosk)
-            .into_graphql()
     }
 }

@@ -10,7 +10,7 @@ use super::entity::{webhook, webhook_delivery};
 use super::store;
 use crate::auth::{RoleGuard, viewer};
 use crate::content::model::media_url;
-use crate::error::{AppError, IntoGraphql as _};
+use crate::error::{AppError, AppResult};
 
 #[derive(Default)]
 pub struct WebhookQuery;
@@ -19,11 +19,10 @@ pub struct WebhookQuery;
 impl WebhookQuery {
     /// Every registered webhook. ADMIN.
     #[graphql(guard = "RoleGuard::ADMIN")]
-    async fn webhooks(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Webhook>> {
+    async fn webhooks(&self, ctx: &Context<'_>) -> AppResult<Vec<Webhook>> {
         store::list(ctx.data::<DatabaseConnection>()?)
             .await
             .map(|hooks| hooks.into_iter().map(Webhook).collect())
-            .into_graphql()
     }
 }
 
@@ -41,13 +40,11 @@ impl WebhookMutation {
         &self,
         ctx: &Context<'_>,
         url: String,
-    ) -> async_graphql::Result<WebhookCredentials> {
+    ) -> AppResult<WebhookCredentials> {
         let actor = viewer(ctx)?.id();
-        let url = media_url(&url, "url").into_graphql()?;
-        let secret = crate::staff::token::new_secret().into_graphql()?;
-        let hook = store::register(ctx.data::<DatabaseConnection>()?, actor, &url, &secret)
-            .await
-            .into_graphql()?;
+        let url = media_url(&url, "url")?;
+        let secret = crate::staff::token::new_secret()?;
+        let hook = store::register(ctx.data::<DatabaseConnection>()?, actor, &url, &secret).await?;
         Ok(WebhookCredentials {
             webhook: Webhook(hook),
             secret,
@@ -56,16 +53,13 @@ impl WebhookMutation {
 
     /// Removes a webhook and its pending deliveries. ADMIN.
     #[graphql(guard = "RoleGuard::ADMIN")]
-    async fn delete_webhook(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
+    async fn delete_webhook(&self, ctx: &Context<'_>, id: ID) -> AppResult<bool> {
         let actor = viewer(ctx)?.id();
         let Ok(id) = Uuid::parse_str(&id) else {
-            return Err(AppError::NotFound("the webhook")).into_graphql();
+            return Err(AppError::NotFound("the webhook"));
         };
-        if !store::remove(ctx.data::<DatabaseConnection>()?, actor, id)
-            .await
-            .into_graphql()?
-        {
-            return Err(AppError::NotFound("the webhook")).into_graphql();
+        if !store::remove(ctx.data::<DatabaseConnection>()?, actor, id).await? {
+            return Err(AppError::NotFound("the webhook"));
         }
         Ok(true)
     }
@@ -106,11 +100,10 @@ impl Webhook {
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 20)] first: u64,
-    ) -> async_graphql::Result<Vec<WebhookDelivery>> {
+    ) -> AppResult<Vec<WebhookDelivery>> {
         store::recent_deliveries(ctx.data::<DatabaseConnection>()?, self.0.id, first.min(50))
             .await
             .map(|rows| rows.into_iter().map(WebhookDelivery).collect())
-            .into_graphql()
     }
 }
 

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::types::{Idea, IdeaConnectionTotal};
 use crate::auth::Client;
-use crate::error::{AppError, AppResult, IntoGraphql as _};
+use crate::error::{AppError, AppResult};
 use crate::ids::IdeaId;
 use crate::pagination::{self, Limits};
 use crate::submissions::graphql::SubmissionLimits;
@@ -35,13 +35,12 @@ impl BoardQuery {
         after: Option<String>,
         theme: Option<String>,
         order: Option<IdeaOrder>,
-    ) -> async_graphql::Result<Connection<String, Idea, IdeaConnectionTotal, EmptyFields>> {
-        let first = pagination::page_size(first, *ctx.data::<Limits>()?).into_graphql()?;
+    ) -> AppResult<Connection<String, Idea, IdeaConnectionTotal, EmptyFields>> {
+        let first = pagination::page_size(first, *ctx.data::<Limits>()?)?;
         let order = order.unwrap_or_default();
         let after = after
             .map(|cursor| decode_cursor(order, &cursor))
-            .transpose()
-            .into_graphql()?;
+            .transpose()?;
         // Cleaned as stored themes were, so a hidden character neither
         // misses a theme nor reaches the database (PostgreSQL refuses NUL).
         let theme = theme
@@ -55,8 +54,7 @@ impl BoardQuery {
             first,
             after,
         )
-        .await
-        .into_graphql()?;
+        .await?;
         Ok(pagination::connection(
             page,
             given_after,
@@ -110,14 +108,13 @@ impl BoardMutation {
         ctx: &Context<'_>,
         idea_id: ID,
         supporter_key: String,
-    ) -> async_graphql::Result<Idea> {
+    ) -> AppResult<Idea> {
         ctx.data::<SubmissionLimits>()?
             .submission(ctx.data::<Client>()?)
-            .await
-            .into_graphql()?;
-        let supporter = SupporterKey::parse(&supporter_key).into_graphql()?;
+            .await?;
+        let supporter = SupporterKey::parse(&supporter_key)?;
         let Some(idea_id) = IdeaId::parse_or_none(&idea_id) else {
-            return Err(AppError::NotFound("the idea")).into_graphql();
+            return Err(AppError::NotFound("the idea"));
         };
         let idea = super::super::actions::support_idea(
             ctx.data::<DatabaseConnection>()?,
@@ -125,8 +122,7 @@ impl BoardMutation {
             &supporter,
         )
         .await
-        .and_then(|idea| idea.ok_or(AppError::NotFound("the idea")))
-        .into_graphql()?;
+        .and_then(|idea| idea.ok_or(AppError::NotFound("the idea")))?;
         // The board shows support counts.
         ctx.data::<crate::content::ContentSignals>()?.changed();
         Ok(Idea::public(idea))

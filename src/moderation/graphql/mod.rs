@@ -26,7 +26,7 @@ use super::store::{
     QueueCursor,
 };
 use crate::auth::{RoleGuard, viewer};
-use crate::error::{AppError, AppResult, IntoGraphql as _};
+use crate::error::{AppError, AppResult};
 use crate::ids::{FeedbackId, IdeaId, KioskId, StaffId};
 use crate::pagination::{self, Limits};
 use crate::submissions::model::{
@@ -230,18 +230,12 @@ impl ModerationQuery {
         filter: Option<FeedbackFilterInput>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> async_graphql::Result<Connection<String, Feedback, FeedbackConnectionTotal, EmptyFields>>
-    {
-        let first = pagination::page_size(first, *ctx.data::<Limits>()?).into_graphql()?;
-        let after = after
-            .as_deref()
-            .map(QueueCursor::decode)
-            .transpose()
-            .into_graphql()?;
-        let filter = feedback_filter(ctx, filter).await.into_graphql()?;
-        let page = store::feedback_page(ctx.data::<DatabaseConnection>()?, &filter, first, after)
-            .await
-            .into_graphql()?;
+    ) -> AppResult<Connection<String, Feedback, FeedbackConnectionTotal, EmptyFields>> {
+        let first = pagination::page_size(first, *ctx.data::<Limits>()?)?;
+        let after = after.as_deref().map(QueueCursor::decode).transpose()?;
+        let filter = feedback_filter(ctx, filter).await?;
+        let page =
+            store::feedback_page(ctx.data::<DatabaseConnection>()?, &filter, first, after).await?;
         Ok(pagination::connection(
             page,
             after.is_some(),
@@ -253,14 +247,13 @@ impl ModerationQuery {
 
     /// One piece of feedback. MODERATOR.
     #[graphql(guard = "RoleGuard::MODERATOR")]
-    async fn feedback(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Feedback>> {
+    async fn feedback(&self, ctx: &Context<'_>, id: ID) -> AppResult<Option<Feedback>> {
         let Some(id) = FeedbackId::parse_or_none(&id) else {
             return Ok(None);
         };
         store::feedback_by_id(ctx.data::<DatabaseConnection>()?, id)
             .await
             .map(|row| row.map(Feedback))
-            .into_graphql()
     }
 
     /// Ideas to triage: safeguarding first, then newest first. MODERATOR.
@@ -274,17 +267,12 @@ impl ModerationQuery {
         filter: Option<IdeaFilterInput>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> async_graphql::Result<Connection<String, Idea, IdeaConnectionTotal, EmptyFields>> {
-        let first = pagination::page_size(first, *ctx.data::<Limits>()?).into_graphql()?;
-        let after = after
-            .as_deref()
-            .map(QueueCursor::decode)
-            .transpose()
-            .into_graphql()?;
-        let filter = idea_filter(filter).into_graphql()?;
-        let page = store::idea_page(ctx.data::<DatabaseConnection>()?, &filter, first, after)
-            .await
-            .into_graphql()?;
+    ) -> AppResult<Connection<String, Idea, IdeaConnectionTotal, EmptyFields>> {
+        let first = pagination::page_size(first, *ctx.data::<Limits>()?)?;
+        let after = after.as_deref().map(QueueCursor::decode).transpose()?;
+        let filter = idea_filter(filter)?;
+        let page =
+            store::idea_page(ctx.data::<DatabaseConnection>()?, &filter, first, after).await?;
         Ok(pagination::connection(
             page,
             after.is_some(),
@@ -296,14 +284,13 @@ impl ModerationQuery {
 
     /// One idea, whatever its status. MODERATOR.
     #[graphql(guard = "RoleGuard::MODERATOR")]
-    async fn idea(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Idea>> {
+    async fn idea(&self, ctx: &Context<'_>, id: ID) -> AppResult<Option<Idea>> {
         let Some(id) = IdeaId::parse_or_none(&id) else {
             return Ok(None);
         };
         store::idea_by_id(ctx.data::<DatabaseConnection>()?, id)
             .await
             .map(|row| row.map(Idea::staff))
-            .into_graphql()
     }
 }
 
@@ -439,19 +426,18 @@ impl ModerationMutation {
         &self,
         ctx: &Context<'_>,
         input: ModerateFeedbackInput,
-    ) -> async_graphql::Result<Feedback> {
+    ) -> AppResult<Feedback> {
         let actor = viewer(ctx)?.id();
-        let id = FeedbackId::parse(&input.id, "id").into_graphql()?;
+        let id = FeedbackId::parse(&input.id, "id")?;
         let change = FeedbackChange {
             status: input.status,
-            assignee: assignee(&input.assignee_id).into_graphql()?,
-            tags: tags(input.tags.as_deref(), "tags").into_graphql()?,
+            assignee: assignee(&input.assignee_id)?,
+            tags: tags(input.tags.as_deref(), "tags")?,
             public_response: optional_text(
                 &input.public_response,
                 "publicResponse",
                 PUBLIC_RESPONSE_MAX,
-            )
-            .into_graphql()?,
+            )?,
         };
         actions::moderate_feedback(
             ctx.data::<DatabaseConnection>()?,
@@ -462,20 +448,15 @@ impl ModerationMutation {
         )
         .await
         .map(Feedback)
-        .into_graphql()
     }
 
     /// Moves an idea through its workflow, publishes it with a public
     /// response, sets its theme, assigns or tags it. Safeguarding items are
     /// never published. Audited. MODERATOR.
     #[graphql(guard = "RoleGuard::MODERATOR")]
-    async fn moderate_idea(
-        &self,
-        ctx: &Context<'_>,
-        input: ModerateIdeaInput,
-    ) -> async_graphql::Result<Idea> {
+    async fn moderate_idea(&self, ctx: &Context<'_>, input: ModerateIdeaInput) -> AppResult<Idea> {
         let actor = viewer(ctx)?.id();
-        let id = IdeaId::parse(&input.id, "id").into_graphql()?;
+        let id = IdeaId::parse(&input.id, "id")?;
         let change = IdeaChange {
             status: input.status,
             published: input.published,
@@ -483,11 +464,10 @@ impl ModerationMutation {
                 &input.public_response,
                 "publicResponse",
                 PUBLIC_RESPONSE_MAX,
-            )
-            .into_graphql()?,
-            theme: optional_text(&input.theme, "theme", limits::THEME).into_graphql()?,
-            assignee: assignee(&input.assignee_id).into_graphql()?,
-            tags: tags(input.tags.as_deref(), "tags").into_graphql()?,
+            )?,
+            theme: optional_text(&input.theme, "theme", limits::THEME)?,
+            assignee: assignee(&input.assignee_id)?,
+            tags: tags(input.tags.as_deref(), "tags")?,
         };
         let row = actions::moderate_idea(
             ctx.data::<DatabaseConnection>()?,
@@ -496,8 +476,7 @@ impl ModerationMutation {
             input.expected_version,
             &change,
         )
-        .await
-        .into_graphql()?;
+        .await?;
         // The idea board is public content.
         ctx.data::<crate::content::ContentSignals>()?.changed();
         Ok(Idea::staff(row))
@@ -512,19 +491,18 @@ impl ModerationMutation {
         &self,
         ctx: &Context<'_>,
         input: BulkModerateFeedbackInput,
-    ) -> async_graphql::Result<Vec<BulkModerationResult>> {
+    ) -> AppResult<Vec<BulkModerationResult>> {
         let actor = viewer(ctx)?.id();
-        let ids = parse_ids(&input.ids, "ids", FeedbackId::parse).into_graphql()?;
-        let add = tags(input.add_tags.as_deref(), "addTags").into_graphql()?;
+        let ids = parse_ids(&input.ids, "ids", FeedbackId::parse)?;
+        let add = tags(input.add_tags.as_deref(), "addTags")?;
         let change = BulkChange {
             status: input.status,
-            assignee: assignee(&input.assignee_id).into_graphql()?,
+            assignee: assignee(&input.assignee_id)?,
             add_tags: add.as_deref(),
         };
         let outcomes =
             actions::bulk_moderate_feedback(ctx.data::<DatabaseConnection>()?, actor, &ids, change)
-                .await
-                .into_graphql()?;
+                .await?;
         Ok(outcomes
             .into_iter()
             .map(|(id, outcome)| BulkModerationResult::of(id, outcome))
@@ -538,13 +516,13 @@ impl ModerationMutation {
         &self,
         ctx: &Context<'_>,
         input: BulkModerateIdeasInput,
-    ) -> async_graphql::Result<Vec<BulkModerationResult>> {
+    ) -> AppResult<Vec<BulkModerationResult>> {
         let actor = viewer(ctx)?.id();
-        let ids = parse_ids(&input.ids, "ids", IdeaId::parse).into_graphql()?;
-        let add = tags(input.add_tags.as_deref(), "addTags").into_graphql()?;
+        let ids = parse_ids(&input.ids, "ids", IdeaId::parse)?;
+        let add = tags(input.add_tags.as_deref(), "addTags")?;
         let change = BulkChange {
             status: input.status,
-            assignee: assignee(&input.assignee_id).into_graphql()?,
+            assignee: assignee(&input.assignee_id)?,
             add_tags: add.as_deref(),
         };
         let outcomes = actions::bulk_moderate_ideas(
@@ -554,8 +532,7 @@ impl ModerationMutation {
             change,
             input.published,
         )
-        .await
-        .into_graphql()?;
+        .await?;
         // The idea board is public content.
         ctx.data::<crate::content::ContentSignals>()?.changed();
         Ok(outcomes
@@ -572,12 +549,11 @@ impl ModerationMutation {
         ctx: &Context<'_>,
         subject_id: ID,
         body: String,
-    ) -> async_graphql::Result<ModerationNote> {
+    ) -> AppResult<ModerationNote> {
         let actor = viewer(ctx)?.id();
         let subject = Uuid::parse_str(subject_id.trim())
-            .map_err(|_| AppError::bad_input("subjectId", "is not an id"))
-            .into_graphql()?;
-        let body = FreeText::parse(&body, "body", NOTE_MAX).into_graphql()?;
+            .map_err(|_| AppError::bad_input("subjectId", "is not an id"))?;
+        let body = FreeText::parse(&body, "body", NOTE_MAX)?;
         actions::add_note(
             ctx.data::<DatabaseConnection>()?,
             actor,
@@ -586,25 +562,18 @@ impl ModerationMutation {
         )
         .await
         .map(ModerationNote)
-        .into_graphql()
     }
 
     /// Merges a duplicate idea into another: the source becomes DUPLICATE and
     /// leaves the board, and the target's `supportCount` counts every
     /// supporter of either once. Answers the target. Audited. MODERATOR.
     #[graphql(guard = "RoleGuard::MODERATOR")]
-    async fn merge_idea(
-        &self,
-        ctx: &Context<'_>,
-        source_id: ID,
-        target_id: ID,
-    ) -> async_graphql::Result<Idea> {
+    async fn merge_idea(&self, ctx: &Context<'_>, source_id: ID, target_id: ID) -> AppResult<Idea> {
         let actor = viewer(ctx)?.id();
-        let source = IdeaId::parse(&source_id, "sourceId").into_graphql()?;
-        let target = IdeaId::parse(&target_id, "targetId").into_graphql()?;
-        let row = actions::merge_idea(ctx.data::<DatabaseConnection>()?, actor, source, target)
-            .await
-            .into_graphql()?;
+        let source = IdeaId::parse(&source_id, "sourceId")?;
+        let target = IdeaId::parse(&target_id, "targetId")?;
+        let row =
+            actions::merge_idea(ctx.data::<DatabaseConnection>()?, actor, source, target).await?;
         // The idea board is public content.
         ctx.data::<crate::content::ContentSignals>()?.changed();
         Ok(Idea::staff(row))
@@ -626,7 +595,7 @@ impl ModerationSubscription {
         &self,
         ctx: &Context<'_>,
         kind: Option<SubmissionKind>,
-    ) -> async_graphql::Result<impl Stream<Item = SubmissionEventView>> {
+    ) -> Result<impl Stream<Item = SubmissionEventView>, AppError> {
         let receiver = ctx.data::<SubmissionEvents>()?.subscribe();
         Ok(futures_util::stream::unfold(
             receiver,

@@ -9,7 +9,7 @@ use super::super::entity::moderation_note;
 use super::super::store::{self, FeedbackFilter, IdeaFilter};
 use crate::auth::RoleGuard;
 use crate::content::graphql::Service;
-use crate::error::{AppError, IntoGraphql as _};
+use crate::error::{AppError, AppResult};
 use crate::ids::{IdeaId, KioskId, StaffId};
 use crate::loaders;
 use crate::privacy::{self, PiiKind};
@@ -24,11 +24,10 @@ pub struct FeedbackConnectionTotal(pub(super) FeedbackFilter);
 #[Object]
 impl FeedbackConnectionTotal {
     /// How many items match the filter in all.
-    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
+    async fn total_count(&self, ctx: &Context<'_>) -> AppResult<i32> {
         store::count_feedback(ctx.data::<DatabaseConnection>()?, &self.0)
             .await
             .map(|count| i32::try_from(count).unwrap_or(i32::MAX))
-            .into_graphql()
     }
 }
 
@@ -41,7 +40,7 @@ pub enum IdeaConnectionTotal {
 #[Object]
 impl IdeaConnectionTotal {
     /// How many ideas the list holds in all.
-    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
+    async fn total_count(&self, ctx: &Context<'_>) -> AppResult<i32> {
         let db = ctx.data::<DatabaseConnection>()?;
         match self {
             Self::Board { theme } => {
@@ -50,7 +49,6 @@ impl IdeaConnectionTotal {
             Self::Queue(filter) => store::count_ideas(db, filter).await,
         }
         .map(|count| i32::try_from(count).unwrap_or(i32::MAX))
-        .into_graphql()
     }
 }
 
@@ -86,10 +84,10 @@ impl Feedback {
         &self.0.reference
     }
 
-    async fn service(&self, ctx: &Context<'_>) -> async_graphql::Result<Service> {
+    async fn service(&self, ctx: &Context<'_>) -> AppResult<Service> {
         match loaders::service(ctx, self.0.service_id).await? {
             Some(service) => Ok(Service(service)),
-            None => Err(AppError::NotFound("the service")).into_graphql(),
+            None => Err(AppError::NotFound("the service")),
         }
     }
 
@@ -116,7 +114,7 @@ impl Feedback {
     }
 
     /// The kiosk it came from, if any.
-    async fn kiosk(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Kiosk>> {
+    async fn kiosk(&self, ctx: &Context<'_>) -> AppResult<Option<Kiosk>> {
         loaders::kiosk(ctx, self.0.kiosk_id.map(KioskId::from_uuid)).await
     }
 
@@ -124,16 +122,16 @@ impl Feedback {
         self.0.status
     }
 
-    async fn assignee(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<StaffMember>> {
+    async fn assignee(&self, ctx: &Context<'_>) -> AppResult<Option<StaffMember>> {
         loaders::staff_member(ctx, self.0.assignee_id.map(StaffId::from_uuid)).await
     }
 
-    async fn tags(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
+    async fn tags(&self, ctx: &Context<'_>) -> AppResult<Vec<String>> {
         loaders::tags_of(ctx, self.0.id).await
     }
 
     /// Moderators' internal notes, oldest first.
-    async fn notes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ModerationNote>> {
+    async fn notes(&self, ctx: &Context<'_>) -> AppResult<Vec<ModerationNote>> {
         notes(ctx, self.0.id).await
     }
 
@@ -176,10 +174,7 @@ impl Feedback {
     }
 }
 
-async fn notes(
-    ctx: &Context<'_>,
-    subject: uuid::Uuid,
-) -> async_graphql::Result<Vec<ModerationNote>> {
+async fn notes(ctx: &Context<'_>, subject: uuid::Uuid) -> AppResult<Vec<ModerationNote>> {
     Ok(loaders::notes_of(ctx, subject)
         .await?
         .into_iter()
@@ -261,7 +256,7 @@ impl Idea {
     }
 
     /// The idea this one was merged into, when it is a DUPLICATE.
-    async fn merged_into(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Idea>> {
+    async fn merged_into(&self, ctx: &Context<'_>) -> AppResult<Option<Idea>> {
         let Some(target) = self.row.merged_into_id else {
             return Ok(None);
         };
@@ -311,25 +306,25 @@ impl Idea {
 
     /// The kiosk it came from, if any. MODERATOR.
     #[graphql(guard = "RoleGuard::MODERATOR")]
-    async fn kiosk(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Kiosk>> {
+    async fn kiosk(&self, ctx: &Context<'_>) -> AppResult<Option<Kiosk>> {
         loaders::kiosk(ctx, self.row.kiosk_id.map(KioskId::from_uuid)).await
     }
 
     /// MODERATOR.
     #[graphql(guard = "RoleGuard::MODERATOR")]
-    async fn assignee(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<StaffMember>> {
+    async fn assignee(&self, ctx: &Context<'_>) -> AppResult<Option<StaffMember>> {
         loaders::staff_member(ctx, self.row.assignee_id.map(StaffId::from_uuid)).await
     }
 
     /// MODERATOR.
     #[graphql(guard = "RoleGuard::MODERATOR")]
-    async fn tags(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
+    async fn tags(&self, ctx: &Context<'_>) -> AppResult<Vec<String>> {
         loaders::tags_of(ctx, self.row.id).await
     }
 
     /// Moderators' internal notes, oldest first. MODERATOR.
     #[graphql(guard = "RoleGuard::MODERATOR")]
-    async fn notes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ModerationNote>> {
+    async fn notes(&self, ctx: &Context<'_>) -> AppResult<Vec<ModerationNote>> {
         notes(ctx, self.row.id).await
     }
 
@@ -368,7 +363,7 @@ impl ModerationNote {
         &self.0.body
     }
 
-    async fn author(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<StaffMember>> {
+    async fn author(&self, ctx: &Context<'_>) -> AppResult<Option<StaffMember>> {
         loaders::staff_member(ctx, Some(StaffId::from_uuid(self.0.author_id))).await
     }
 
