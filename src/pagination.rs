@@ -18,6 +18,14 @@ pub struct Limits {
 /// The default page size when a client does not say.
 pub const DEFAULT_PAGE_SIZE: u32 = 20;
 
+/// What a page of a connection costs a query's complexity budget: the
+/// page asked for (the default when not given, at most 1,000 counted) times
+/// what each node costs.
+pub fn complexity(first: Option<i32>, child_complexity: usize) -> usize {
+    let first = first.unwrap_or(DEFAULT_PAGE_SIZE as i32).clamp(0, 1000);
+    (first as usize).saturating_mul(child_complexity)
+}
+
 /// How many items to return.
 pub fn page_size(first: Option<i32>, limits: Limits) -> AppResult<u64> {
     match first {

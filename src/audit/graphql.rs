@@ -26,7 +26,7 @@ impl AuditQuery {
     /// staff member. ADMIN.
     #[graphql(
         guard = "RoleGuard::ADMIN",
-        complexity = "(first.unwrap_or(20).clamp(0, 1000) as usize).saturating_mul(child_complexity)"
+        complexity = "crate::pagination::complexity(first, child_complexity)"
     )]
     async fn audit_log(
         &self,

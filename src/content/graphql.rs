@@ -76,7 +76,7 @@ impl ContentQuery {
     /// Published pages in slug order, `first` at a time (default 20).
     #[graphql(
         cache_control(max_age = 60),
-        complexity = "(first.unwrap_or(20).clamp(0, 1000) as usize).saturating_mul(child_complexity)"
+        complexity = "crate::pagination::complexity(first, child_complexity)"
     )]
     async fn pages(
         &self,

@@ -51,8 +51,6 @@ impl ResponseMedia {
     }
 }
 
-/// A public answer: `Cache-Control`, a strong `ETag` over the exact bytes,
-/// and `304 Not Modified` for a GET whose `If-None-Match` matches.
 /// An answer no cache may keep: anything for a signed-in caller or a kiosk,
 /// and every error.
 pub(super) fn private_answer(status: StatusCode, media: ResponseMedia, body: Bytes) -> Response {
@@ -67,6 +65,8 @@ pub(super) fn private_answer(status: StatusCode, media: ResponseMedia, body: Byt
         .into_response()
 }
 
+/// A public answer: `Cache-Control`, a strong `ETag` over the exact bytes,
+/// and `304 Not Modified` for a GET whose `If-None-Match` matches.
 pub(super) fn kept_answer(
     state: &AppState,
     method: &Method,

@@ -510,6 +510,88 @@ fn feedback_state(row: &feedback::Model, tags: &[String]) -> serde_json::Value {
     })
 }
 
+/// The columns feedback and ideas share, so one function writes a
+/// moderator's change to either.
+trait Moderated: sea_orm::EntityTrait {
+    const ID: Self::Column;
+    const STATUS: Self::Column;
+    const VERSION: Self::Column;
+    const UPDATED_AT: Self::Column;
+    const ASSIGNEE: Self::Column;
+    const PUBLIC_RESPONSE: Self::Column;
+}
+
+impl Moderated for feedback::Entity {
+    const ID: feedback::Column = feedback::Column::Id;
+    const STATUS: feedback::Column = feedback::Column::Status;
+    const VERSION: feedback::Column = feedback::Column::Version;
+    const UPDATED_AT: feedback::Column = feedback::Column::UpdatedAt;
+    const ASSIGNEE: feedback::Column = feedback::Column::AssigneeId;
+    const PUBLIC_RESPONSE: feedback::Column = feedback::Column::PublicResponse;
+}
+
+impl Moderated for idea::Entity {
+    const ID: idea::Column = idea::Column::Id;
+    const STATUS: idea::Column = idea::Column::Status;
+    const VERSION: idea::Column = idea::Column::Version;
+    const UPDATED_AT: idea::Column = idea::Column::UpdatedAt;
+    const ASSIGNEE: idea::Column = idea::Column::AssigneeId;
+    const PUBLIC_RESPONSE: idea::Column = idea::Column::PublicResponse;
+}
+
+/// What a change to feedback and a change to an idea have in common.
+struct Common<'a> {
+    status: &'static str,
+    assignee: Option<Option<StaffId>>,
+    public_response: Option<&'a Option<String>>,
+    tags: Option<&'a [Tag]>,
+}
+
+/// A `CONFLICT` when the caller expected another version than the row's.
+fn expect_version(row_version: i32, expected: Option<i32>) -> AppResult<()> {
+    match expected {
+        Some(expected) if expected != row_version => Err(stale(row_version)),
+        _ => Ok(()),
+    }
+}
+
+/// Writes a moderator's change to the row of `E` with this id, read at
+/// `version`: the shared columns and the item's `own`, then its tags.
+/// Answers its tags before and after.
+async fn write_change<E: Moderated>(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    version: i32,
+    common: Common<'_>,
+    own: Vec<(E::Column, Expr)>,
+) -> AppResult<(Vec<String>, Vec<String>)> {
+    check_assignee(db, common.assignee).await?;
+    let tags_before = tags_of(db, &[id]).await?.remove(&id).unwrap_or_default();
+    let mut update = E::update_many()
+        .col_expr(E::STATUS, Expr::value(common.status))
+        .col_expr(E::VERSION, Expr::value(version + 1))
+        .col_expr(E::UPDATED_AT, Expr::value(db::now()));
+    if let Some(assignee) = common.assignee {
+        update = update.col_expr(E::ASSIGNEE, Expr::value(assignee.map(StaffId::uuid)));
+    }
+    if let Some(response) = common.public_response {
+        update = update.col_expr(E::PUBLIC_RESPONSE, Expr::value(response.clone()));
+    }
+    for (column, value) in own {
+        update = update.col_expr(column, value);
+    }
+    let updated = update
+        .filter(E::ID.eq(id))
+        .filter(E::VERSION.eq(version))
+        .exec(db)
+        .await?;
+    if updated.rows_affected == 0 {
+        return Err(stale(version + 1));
+    }
+    let tags_after = retag(db, id, common.tags, &tags_before).await?;
+    Ok((tags_before, tags_after))
+}
+
 /// Applies a moderator's change to feedback, with its audit event. With
 /// `expected_version`, a change to an item someone else changed first is a
 /// `CONFLICT`.
@@ -523,43 +605,17 @@ pub async fn moderate_feedback(
     let row = feedback_for_update(db, id)
         .await?
         .ok_or(AppError::NotFound("the feedback"))?;
-    if expected_version.is_some_and(|expected| expected != row.version) {
-        return Err(stale(row.version));
-    }
-    let current = row.status;
-    let status = change.status.unwrap_or(current);
-    current.check_move(status, "status")?;
-    check_assignee(db, change.assignee).await?;
-    let tags_before = tags_of(db, &[id.uuid()])
-        .await?
-        .remove(&id.uuid())
-        .unwrap_or_default();
-    let now = db::now();
-    let mut update = feedback::Entity::update_many()
-        .col_expr(feedback::Column::Status, Expr::value(status.as_str()))
-        .col_expr(feedback::Column::Version, Expr::value(row.version + 1))
-        .col_expr(feedback::Column::UpdatedAt, Expr::value(now));
-    if let Some(assignee) = change.assignee {
-        update = update.col_expr(
-            feedback::Column::AssigneeId,
-            Expr::value(assignee.map(StaffId::uuid)),
-        );
-    }
-    if let Some(response) = &change.public_response {
-        update = update.col_expr(
-            feedback::Column::PublicResponse,
-            Expr::value(response.clone()),
-        );
-    }
-    let updated = update
-        .filter(feedback::Column::Id.eq(id.uuid()))
-        .filter(feedback::Column::Version.eq(row.version))
-        .exec(db)
-        .await?;
-    if updated.rows_affected == 0 {
-        return Err(stale(row.version + 1));
-    }
-    let tags_after = retag(db, id.uuid(), change.tags.as_deref(), &tags_before).await?;
+    expect_version(row.version, expected_version)?;
+    let status = change.status.unwrap_or(row.status);
+    row.status.check_move(status, "status")?;
+    let common = Common {
+        status: status.as_str(),
+        assignee: change.assignee,
+        public_response: change.public_response.as_ref(),
+        tags: change.tags.as_deref(),
+    };
+    let (tags_before, tags_after) =
+        write_change::<feedback::Entity>(db, id.uuid(), row.version, common, Vec::new()).await?;
     let after = feedback_by_id(db, id)
         .await?
         .ok_or(AppError::NotFound("the feedback"))?;
@@ -614,12 +670,9 @@ pub async fn moderate_idea(
     let row = idea_for_update(db, id)
         .await?
         .ok_or(AppError::NotFound("the idea"))?;
-    if expected_version.is_some_and(|expected| expected != row.version) {
-        return Err(stale(row.version));
-    }
-    let current = row.status;
-    let status = change.status.unwrap_or(current);
-    current.check_move(status, "status")?;
+    expect_version(row.version, expected_version)?;
+    let status = change.status.unwrap_or(row.status);
+    row.status.check_move(status, "status")?;
     let mut published = change.published.unwrap_or(row.published);
     if change.published == Some(true) {
         publishable(status, row.safeguarding)?;
@@ -627,38 +680,18 @@ pub async fn moderate_idea(
     if matches!(status, IdeaStatus::Spam | IdeaStatus::Duplicate) || row.safeguarding {
         published = false;
     }
-    check_assignee(db, change.assignee).await?;
-    let tags_before = tags_of(db, &[id.uuid()])
-        .await?
-        .remove(&id.uuid())
-        .unwrap_or_default();
-    let now = db::now();
-    let mut update = idea::Entity::update_many()
-        .col_expr(idea::Column::Status, Expr::value(status.as_str()))
-        .col_expr(idea::Column::Published, Expr::value(published))
-        .col_expr(idea::Column::Version, Expr::value(row.version + 1))
-        .col_expr(idea::Column::UpdatedAt, Expr::value(now));
-    if let Some(assignee) = change.assignee {
-        update = update.col_expr(
-            idea::Column::AssigneeId,
-            Expr::value(assignee.map(StaffId::uuid)),
-        );
-    }
-    if let Some(response) = &change.public_response {
-        update = update.col_expr(idea::Column::PublicResponse, Expr::value(response.clone()));
-    }
+    let mut own = vec![(idea::Column::Published, Expr::value(published))];
     if let Some(theme) = &change.theme {
-        update = update.col_expr(idea::Column::Theme, Expr::value(theme.clone()));
+        own.push((idea::Column::Theme, Expr::value(theme.clone())));
     }
-    let updated = update
-        .filter(idea::Column::Id.eq(id.uuid()))
-        .filter(idea::Column::Version.eq(row.version))
-        .exec(db)
-        .await?;
-    if updated.rows_affected == 0 {
-        return Err(stale(row.version + 1));
-    }
-    let tags_after = retag(db, id.uuid(), change.tags.as_deref(), &tags_before).await?;
+    let common = Common {
+        status: status.as_str(),
+        assignee: change.assignee,
+        public_response: change.public_response.as_ref(),
+        tags: change.tags.as_deref(),
+    };
+    let (tags_before, tags_after) =
+        write_change::<idea::Entity>(db, id.uuid(), row.version, common, own).await?;
     let after = idea_by_id(db, id)
         .await?
         .ok_or(AppError::NotFound("the idea"))?;
@@ -853,29 +886,20 @@ pub async fn bulk_moderate_feedback(
     ids: &[FeedbackId],
     change: BulkChange<'_, FeedbackStatus>,
 ) -> AppResult<BulkOutcome<FeedbackId>> {
-    let mut outcomes = Vec::with_capacity(ids.len());
-    for &id in ids {
-        let outcome = async {
-            // Locked before its tags are read, so two bulk changes adding
-            // tags at once both keep theirs.
-            feedback_for_update(db, id).await?;
-            let one = FeedbackChange {
-                status: change.status,
-                assignee: change.assignee,
-                tags: merged_tags(db, id.uuid(), change.add_tags).await?,
-                public_response: None,
-            };
-            moderate_feedback(db, actor, id, None, &one)
-                .await
-                .map(|row| row.version)
-        }
-        .await;
-        match outcome {
-            Err(error) if is_fatal(&error) => return Err(error),
-            outcome => outcomes.push((id, outcome)),
-        }
-    }
-    Ok(outcomes)
+    each_of(ids, |id| async move {
+        // Locked before its tags are read, so two bulk changes adding
+        // tags at once both keep theirs.
+        feedback_for_update(db, id).await?;
+        let one = FeedbackChange {
+            status: change.status,
+            assignee: change.assignee,
+            tags: merged_tags(db, id.uuid(), change.add_tags).await?,
+            public_response: None,
+        };
+        let row = moderate_feedback(db, actor, id, None, &one).await?;
+        Ok(row.version)
+    })
+    .await
 }
 
 /// Applies one change to many ideas; see [`bulk_moderate_feedback`].
@@ -886,23 +910,31 @@ pub async fn bulk_moderate_ideas(
     change: BulkChange<'_, IdeaStatus>,
     published: Option<bool>,
 ) -> AppResult<BulkOutcome<IdeaId>> {
+    each_of(ids, |id| async move {
+        idea_for_update(db, id).await?;
+        let one = IdeaChange {
+            status: change.status,
+            published,
+            assignee: change.assignee,
+            tags: merged_tags(db, id.uuid(), change.add_tags).await?,
+            ..IdeaChange::default()
+        };
+        let row = moderate_idea(db, actor, id, None, &one).await?;
+        Ok(row.version)
+    })
+    .await
+}
+
+/// Runs `one` on each id in turn, keeping each item's outcome; a database
+/// failure ([`is_fatal`]) ends the whole change.
+async fn each_of<Id: Copy, F, Fut>(ids: &[Id], mut one: F) -> AppResult<BulkOutcome<Id>>
+where
+    F: FnMut(Id) -> Fut,
+    Fut: Future<Output = AppResult<i32>>,
+{
     let mut outcomes = Vec::with_capacity(ids.len());
     for &id in ids {
-        let outcome = async {
-            idea_for_update(db, id).await?;
-            let one = IdeaChange {
-                status: change.status,
-                published,
-                assignee: change.assignee,
-                tags: merged_tags(db, id.uuid(), change.add_tags).await?,
-                ..IdeaChange::default()
-            };
-            moderate_idea(db, actor, id, None, &one)
-                .await
-                .map(|row| row.version)
-        }
-        .await;
-        match outcome {
+        match one(id).await {
             Err(error) if is_fatal(&error) => return Err(error),
             outcome => outcomes.push((id, outcome)),
         }

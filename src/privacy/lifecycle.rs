@@ -7,7 +7,8 @@
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait as _};
 use sea_orm::{
-    ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _, QuerySelect as _,
+    ColumnTrait as _, Condition, ConnectionTrait, EntityTrait as _, QueryFilter as _,
+    QuerySelect as _,
 };
 use uuid::Uuid;
 
@@ -17,7 +18,7 @@ use crate::error::{AppError, AppResult};
 use crate::ids::{FeedbackId, IdeaId, StaffId, SubmissionId};
 use crate::moderation::entity::moderation_note;
 use crate::submissions::entity::{feedback, idea, idempotency_key};
-use crate::submissions::model::{FeedbackStatus, IdeaStatus};
+use crate::submissions::model::{FeedbackStatus, IdeaStatus, SubmissionKind};
 use crate::submissions::reference::{Reference, ReferenceKind};
 
 /// What an erased idea's title and description read.
@@ -174,6 +175,59 @@ pub struct Purged {
     pub contacts: u64,
 }
 
+/// Erases the submissions of `kind` that `condition` picks, [`BATCH`] at a
+/// time, each batch in a transaction of its own, until none is left.
+/// Answers how many it erased.
+async fn erase_in_batches(
+    db: &sea_orm::DatabaseConnection,
+    kind: SubmissionKind,
+    condition: Condition,
+    now: DateTime<Utc>,
+) -> AppResult<u64> {
+    let mut total = 0;
+    loop {
+        let erased = db::transaction(db, |txn, _| {
+            let condition = condition.clone();
+            Box::pin(async move {
+                let ids: Vec<Uuid> = match kind {
+                    SubmissionKind::Feedback => {
+                        ids_where::<feedback::Entity>(txn, feedback::Column::Id, condition).await?
+                    }
+                    SubmissionKind::Idea => {
+                        ids_where::<idea::Entity>(txn, idea::Column::Id, condition).await?
+                    }
+                };
+                match kind {
+                    SubmissionKind::Feedback => erase_feedback(txn, &ids, now).await?,
+                    SubmissionKind::Idea => erase_ideas(txn, &ids, now).await?,
+                }
+                Ok(ids.len() as u64)
+            })
+        })
+        .await?;
+        if erased == 0 {
+            return Ok(total);
+        }
+        total += erased;
+    }
+}
+
+/// Up to [`BATCH`] ids of the rows of `E` that `condition` picks.
+async fn ids_where<E: sea_orm::EntityTrait>(
+    db: &impl ConnectionTrait,
+    id: E::Column,
+    condition: Condition,
+) -> AppResult<Vec<Uuid>> {
+    Ok(E::find()
+        .select_only()
+        .column(id)
+        .filter(condition)
+        .limit(BATCH)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
 /// Applies the retention period: closed items last changed before
 /// `now − retention` lose their free text and contact details. Closed means
 /// feedback CLOSED or SPAM, and ideas IMPLEMENTED, DECLINED, DUPLICATE or
@@ -192,63 +246,29 @@ pub async fn purge(
 ) -> AppResult<Purged> {
     let now = db::now();
     let cutoff = now - retention;
-    let mut purged = Purged::default();
-    loop {
-        let erased = db::transaction(db, |txn, _| {
-            Box::pin(async move {
-                let ids: Vec<Uuid> = feedback::Entity::find()
-                    .select_only()
-                    .column(feedback::Column::Id)
-                    .filter(feedback::Column::Status.is_in([
-                        FeedbackStatus::Closed.as_str(),
-                        FeedbackStatus::Spam.as_str(),
-                    ]))
-                    .filter(feedback::Column::UpdatedAt.lt(cutoff))
-                    .filter(feedback::Column::ErasedAt.is_null())
-                    .limit(BATCH)
-                    .into_tuple()
-                    .all(txn)
-                    .await?;
-                erase_feedback(txn, &ids, now).await?;
-                Ok(ids.len() as u64)
-            })
-        })
-        .await?;
-        if erased == 0 {
-            break;
-        }
-        purged.feedback += erased;
-    }
+    let feedback = Condition::all()
+        .add(feedback::Column::Status.is_in([
+            FeedbackStatus::Closed.as_str(),
+            FeedbackStatus::Spam.as_str(),
+        ]))
+        .add(feedback::Column::UpdatedAt.lt(cutoff))
+        .add(feedback::Column::ErasedAt.is_null());
     let closed = [
         IdeaStatus::Implemented.as_str(),
         IdeaStatus::Declined.as_str(),
         IdeaStatus::Duplicate.as_str(),
         IdeaStatus::Spam.as_str(),
     ];
-    loop {
-        let erased = db::transaction(db, |txn, _| {
-            Box::pin(async move {
-                let ids: Vec<Uuid> = idea::Entity::find()
-                    .select_only()
-                    .column(idea::Column::Id)
-                    .filter(idea::Column::Status.is_in(closed))
-                    .filter(idea::Column::Published.eq(false))
-                    .filter(idea::Column::UpdatedAt.lt(cutoff))
-                    .filter(idea::Column::ErasedAt.is_null())
-                    .limit(BATCH)
-                    .into_tuple()
-                    .all(txn)
-                    .await?;
-                erase_ideas(txn, &ids, now).await?;
-                Ok(ids.len() as u64)
-            })
-        })
-        .await?;
-        if erased == 0 {
-            break;
-        }
-        purged.ideas += erased;
-    }
+    let ideas = Condition::all()
+        .add(idea::Column::Status.is_in(closed))
+        .add(idea::Column::Published.eq(false))
+        .add(idea::Column::UpdatedAt.lt(cutoff))
+        .add(idea::Column::ErasedAt.is_null());
+    let mut purged = Purged {
+        feedback: erase_in_batches(db, SubmissionKind::Feedback, feedback, now).await?,
+        ideas: erase_in_batches(db, SubmissionKind::Idea, ideas, now).await?,
+        contacts: 0,
+    };
     db::transaction(db, |txn, _| {
         Box::pin(async move {
             let none = || Expr::value(Option::<String>::None);

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 
 use super::model::{
-    self, Channel, Contact, FftRating, FreeText, IdempotencyKey, NewFeedback, NewIdea,
+    self, Channel, Contact, Envelope, FftRating, FreeText, IdempotencyKey, NewFeedback, NewIdea,
     SubmissionKind, limits,
 };
 use super::reference::{Reference, ReferenceKind};
@@ -80,6 +80,18 @@ fn contact(input: Option<&ContactInput>) -> AppResult<Option<Contact>> {
     }
 }
 
+/// What every submission's input carries besides its own fields.
+#[derive(InputObject)]
+pub struct CarriedInput {
+    /// Defaults to KIOSK with a kiosk token, WEB otherwise.
+    channel: Option<Channel>,
+    /// The language the resident used (default `en`).
+    locale: Option<String>,
+    contact: Option<ContactInput>,
+    /// When the resident filled the form in, if it was queued offline.
+    captured_at: Option<DateTime<Utc>>,
+}
+
 /// Feedback about a service: the Friends and Family Test question, "Overall,
 /// how was your experience of our service?".
 #[derive(InputObject)]
@@ -92,13 +104,8 @@ pub struct SubmitFeedbackInput {
     rating: FftRating,
     /// Optional, at most 2000 characters.
     comment: Option<String>,
-    /// Defaults to KIOSK with a kiosk token, WEB otherwise.
-    channel: Option<Channel>,
-    /// The language the resident used (default `en`).
-    locale: Option<String>,
-    contact: Option<ContactInput>,
-    /// When the resident filled the form in, if it was queued offline.
-    captured_at: Option<DateTime<Utc>>,
+    #[graphql(flatten)]
+    carried: CarriedInput,
     /// Leave empty. Forms hide this field from people; bots fill it in.
     website: Option<String>,
 }
@@ -114,10 +121,8 @@ pub struct SubmitIdeaInput {
     description: String,
     /// A short topic such as "mental health"; at most 60 characters.
     theme: Option<String>,
-    channel: Option<Channel>,
-    locale: Option<String>,
-    contact: Option<ContactInput>,
-    captured_at: Option<DateTime<Utc>>,
+    #[graphql(flatten)]
+    carried: CarriedInput,
     /// Leave empty. Forms hide this field from people; bots fill it in.
     website: Option<String>,
 }
@@ -178,30 +183,23 @@ impl SubmissionsMutation {
         ctx: &Context<'_>,
         input: SubmitFeedbackInput,
     ) -> AppResult<SubmissionReceipt> {
-        let client = ctx.data::<Client>()?;
-        ctx.data::<SubmissionLimits>()?.submission(client).await?;
-        if is_bot(input.website.as_deref()) {
-            return Ok(SubmissionReceipt(decoy_receipt(SubmissionKind::Feedback)));
-        }
-        let new = parse_feedback(&input, client)?;
-        let db = ctx.data::<DatabaseConnection>()?;
-        let service_id = ctx
-            .data::<super::services::ServiceDirectory>()?
-            .id_of(db, &new.service)
-            .await
-            .and_then(|id| {
-                id.ok_or_else(|| AppError::bad_input("serviceSlug", "is not one of `services`"))
-            })?;
-        let screening = privacy::screen(&[new.comment.as_ref().map_or("", FreeText::as_str)]);
-        let kiosk_id = client.kiosk.as_ref().map(|kiosk| kiosk.id);
-        let receipt = ctx
-            .data::<SubmissionWriter>()?
-            .submit(store::pending_feedback(
-                &new, service_id, kiosk_id, &screening,
-            ))
-            .await?;
-        announce(ctx, &receipt, screening.safeguarding);
-        Ok(SubmissionReceipt(receipt))
+        let website = input.website.as_deref();
+        submit(ctx, SubmissionKind::Feedback, website, async |client| {
+            let new = parse_feedback(&input, client)?;
+            let db = ctx.data::<DatabaseConnection>()?;
+            let service_id = ctx
+                .data::<super::services::ServiceDirectory>()?
+                .id_of(db, &new.service)
+                .await
+                .and_then(|id| {
+                    id.ok_or_else(|| AppError::bad_input("serviceSlug", "is not one of `services`"))
+                })?;
+            let screening = privacy::screen(&[new.comment.as_ref().map_or("", FreeText::as_str)]);
+            let kiosk_id = client.kiosk.as_ref().map(|kiosk| kiosk.id);
+            let pending = store::pending_feedback(&new, service_id, kiosk_id, &screening);
+            Ok((pending, screening))
+        })
+        .await
     }
 
     /// Sends an idea for improving health and wellbeing. Ideas appear on the
@@ -211,30 +209,45 @@ impl SubmissionsMutation {
         ctx: &Context<'_>,
         input: SubmitIdeaInput,
     ) -> AppResult<SubmissionReceipt> {
-        let client = ctx.data::<Client>()?;
-        ctx.data::<SubmissionLimits>()?.submission(client).await?;
-        if is_bot(input.website.as_deref()) {
-            return Ok(SubmissionReceipt(decoy_receipt(SubmissionKind::Idea)));
-        }
-        let new = parse_idea(&input, client)?;
-        let screening = privacy::screen(&[
-            new.title.as_str(),
-            new.description.as_str(),
-            new.theme.as_ref().map_or("", FreeText::as_str),
-        ]);
-        let kiosk_id = client.kiosk.as_ref().map(|kiosk| kiosk.id);
-        let receipt = ctx
-            .data::<SubmissionWriter>()?
-            .submit(store::pending_idea(&new, kiosk_id, &screening))
-            .await?;
-        announce(ctx, &receipt, screening.safeguarding);
-        Ok(SubmissionReceipt(receipt))
+        let website = input.website.as_deref();
+        submit(ctx, SubmissionKind::Idea, website, async |client| {
+            let new = parse_idea(&input, client)?;
+            let screening = privacy::screen(&[
+                new.title.as_str(),
+                new.description.as_str(),
+                new.theme.as_ref().map_or("", FreeText::as_str),
+            ]);
+            let kiosk_id = client.kiosk.as_ref().map(|kiosk| kiosk.id);
+            let pending = store::pending_idea(&new, kiosk_id, &screening);
+            Ok((pending, screening))
+        })
+        .await
     }
 }
 
+/// The one way a submission goes through the API: the client's rate limit,
+/// the honeypot, then `prepare` (parse, screen, make the row), the writer,
+/// and the live event for moderators.
+async fn submit(
+    ctx: &Context<'_>,
+    kind: SubmissionKind,
+    website: Option<&str>,
+    prepare: impl AsyncFnOnce(&Client) -> AppResult<(store::Pending, privacy::Screening)>,
+) -> AppResult<SubmissionReceipt> {
+    let client = ctx.data::<Client>()?;
+    ctx.data::<SubmissionLimits>()?.submission(client).await?;
+    if is_bot(website) {
+        return Ok(SubmissionReceipt(decoy_receipt(kind)));
+    }
+    let (pending, screening) = prepare(client).await?;
+    let receipt = ctx.data::<SubmissionWriter>()?.submit(pending).await?;
+    announce(ctx, &receipt, screening.safeguarding);
+    Ok(SubmissionReceipt(receipt))
+}
+
 fn parse_feedback(input: &SubmitFeedbackInput, client: &Client) -> AppResult<NewFeedback> {
+    let key = IdempotencyKey::parse(&input.idempotency_key)?;
     Ok(NewFeedback {
-        key: IdempotencyKey::parse(&input.idempotency_key)?,
         service: Slug::parse(&input.service_slug, "serviceSlug")?,
         rating: input.rating,
         comment: input
@@ -242,18 +255,13 @@ fn parse_feedback(input: &SubmitFeedbackInput, client: &Client) -> AppResult<New
             .as_deref()
             .map(|comment| FreeText::parse(comment, "comment", limits::COMMENT))
             .transpose()?,
-        channel: input
-            .channel
-            .unwrap_or_else(|| store::default_channel(client.kiosk.as_ref())),
-        locale: locale(input.locale.as_deref())?,
-        contact: contact(input.contact.as_ref())?,
-        captured_at: model::captured_at(input.captured_at, Utc::now())?,
+        envelope: envelope(key, &input.carried, client)?,
     })
 }
 
 fn parse_idea(input: &SubmitIdeaInput, client: &Client) -> AppResult<NewIdea> {
+    let key = IdempotencyKey::parse(&input.idempotency_key)?;
     Ok(NewIdea {
-        key: IdempotencyKey::parse(&input.idempotency_key)?,
         title: FreeText::parse(&input.title, "title", limits::IDEA_TITLE)?,
         description: FreeText::parse(&input.description, "description", limits::IDEA_DESCRIPTION)?,
         theme: input
@@ -261,6 +269,14 @@ fn parse_idea(input: &SubmitIdeaInput, client: &Client) -> AppResult<NewIdea> {
             .as_deref()
             .map(|theme| FreeText::parse(theme, "theme", limits::THEME))
             .transpose()?,
+        envelope: envelope(key, &input.carried, client)?,
+    })
+}
+
+/// Parses what every submission carries besides its own fields.
+fn envelope(key: IdempotencyKey, input: &CarriedInput, client: &Client) -> AppResult<Envelope> {
+    Ok(Envelope {
+        key,
         channel: input
             .channel
             .unwrap_or_else(|| store::default_channel(client.kiosk.as_ref())),

@@ -320,30 +320,50 @@ pub fn captured_at(
     }
 }
 
-/// Feedback, parsed and checked.
+/// What every submission carries besides its own fields, parsed and checked.
 #[derive(Clone, Debug)]
-pub struct NewFeedback {
+pub struct Envelope {
     pub key: IdempotencyKey,
-    pub service: Slug,
-    pub rating: FftRating,
-    pub comment: Option<FreeText>,
     pub channel: Channel,
     pub locale: Locale,
     pub contact: Option<Contact>,
     pub captured_at: Option<DateTime<Utc>>,
 }
 
+impl Envelope {
+    /// The fingerprint of a submission with these fields of its own kind
+    /// (see [`fingerprint`]).
+    pub fn fingerprint(&self, own: [Option<&str>; 4]) -> String {
+        let captured = self.captured_at.map(|at| at.to_rfc3339());
+        let [name, email, phone] = contact_fields(self.contact.as_ref());
+        let carried = [
+            Some(self.channel.as_str()),
+            Some(self.locale.as_str()),
+            name,
+            email,
+            phone,
+            captured.as_deref(),
+        ];
+        fingerprint(&[&own[..], &carried[..]].concat())
+    }
+}
+
+/// Feedback, parsed and checked.
+#[derive(Clone, Debug)]
+pub struct NewFeedback {
+    pub service: Slug,
+    pub rating: FftRating,
+    pub comment: Option<FreeText>,
+    pub envelope: Envelope,
+}
+
 /// An idea, parsed and checked.
 #[derive(Clone, Debug)]
 pub struct NewIdea {
-    pub key: IdempotencyKey,
     pub title: FreeText,
     pub description: FreeText,
     pub theme: Option<FreeText>,
-    pub channel: Channel,
-    pub locale: Locale,
-    pub contact: Option<Contact>,
-    pub captured_at: Option<DateTime<Utc>>,
+    pub envelope: Envelope,
 }
 
 /// A fingerprint of what was submitted, to tell a retry from a different
@@ -374,38 +394,22 @@ fn contact_fields(contact: Option<&Contact>) -> [Option<&str>; 3] {
 
 impl NewFeedback {
     pub fn fingerprint(&self) -> String {
-        let captured = self.captured_at.map(|at| at.to_rfc3339());
-        let [name, email, phone] = contact_fields(self.contact.as_ref());
-        fingerprint(&[
+        self.envelope.fingerprint([
             Some("feedback"),
             Some(self.service.as_str()),
             Some(self.rating.as_str()),
             self.comment.as_ref().map(FreeText::as_str),
-            Some(self.channel.as_str()),
-            Some(self.locale.as_str()),
-            name,
-            email,
-            phone,
-            captured.as_deref(),
         ])
     }
 }
 
 impl NewIdea {
     pub fn fingerprint(&self) -> String {
-        let captured = self.captured_at.map(|at| at.to_rfc3339());
-        let [name, email, phone] = contact_fields(self.contact.as_ref());
-        fingerprint(&[
+        self.envelope.fingerprint([
             Some("idea"),
             Some(self.title.as_str()),
             Some(self.description.as_str()),
             self.theme.as_ref().map(FreeText::as_str),
-            Some(self.channel.as_str()),
-            Some(self.locale.as_str()),
-            name,
-            email,
-            phone,
-            captured.as_deref(),
         ])
     }
 }

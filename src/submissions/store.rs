@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use super::entity::{feedback, idea, idea_support, idempotency_key, kiosk};
 use super::model::{
-    Channel, Contact, FeedbackStatus, IdeaStatus, IdempotencyKey, NewFeedback, NewIdea,
-    SubmissionKind, SupporterKey,
+    Channel, Contact, Envelope, FeedbackStatus, IdeaStatus, NewFeedback, NewIdea, SubmissionKind,
+    SupporterKey,
 };
 use super::reference::{Reference, ReferenceKind};
 use crate::error::{AppError, AppResult};
@@ -109,6 +109,49 @@ impl Pending {
     }
 }
 
+/// The columns every submission row has, drawn or carried over from what
+/// was submitted.
+struct Carried {
+    id: Uuid,
+    reference: String,
+    received_at: DateTime<Utc>,
+    screening: Screening,
+    channel: Channel,
+    locale: String,
+    kiosk_id: Option<Uuid>,
+    contact: [Option<String>; 3],
+    captured_at: Option<DateTime<Utc>>,
+}
+
+/// A new submission row of `$model`: its own columns as given, then the
+/// columns every submission row has, from a [`Carried`].
+macro_rules! submission_row {
+    ($model:path, $carried:expr, { $($field:ident: $value:expr),* $(,)? }) => {{
+        let carried: Carried = $carried;
+        let [contact_name, contact_email, contact_phone] = carried.contact;
+        $model {
+            $($field: $value,)*
+            id: Set(carried.id),
+            reference: Set(carried.reference),
+            pii_flags: Set(carried.screening.pii_flags),
+            safeguarding: Set(carried.screening.safeguarding),
+            channel: Set(carried.channel),
+            locale: Set(carried.locale),
+            kiosk_id: Set(carried.kiosk_id),
+            assignee_id: Set(None),
+            public_response: Set(None),
+            contact_name: Set(contact_name),
+            contact_email: Set(contact_email),
+            contact_phone: Set(contact_phone),
+            version: Set(1),
+            captured_at: Set(carried.captured_at),
+            received_at: Set(carried.received_at),
+            updated_at: Set(carried.received_at),
+            erased_at: Set(None),
+        }
+    }};
+}
+
 /// Feedback ready to store.
 pub fn pending_feedback(
     new: &NewFeedback,
@@ -116,96 +159,79 @@ pub fn pending_feedback(
     kiosk_id: Option<KioskId>,
     screening: &Screening,
 ) -> Pending {
-    let [contact_name, contact_email, contact_phone] = contact_columns(new.contact.as_ref());
+    let row = |carried| {
+        NewRow::Feedback(submission_row!(feedback::ActiveModel, carried, {
+            service_id: Set(service_id),
+            rating: Set(new.rating),
+            comment: Set(new.comment.as_ref().map(|c| c.as_str().to_owned())),
+            status: Set(FeedbackStatus::New),
+        }))
+    };
     pending(
         SubmissionKind::Feedback,
-        &new.key,
         new.fingerprint(),
-        |id, reference, now| {
-            NewRow::Feedback(feedback::ActiveModel {
-                id: Set(id),
-                reference: Set(reference),
-                service_id: Set(service_id),
-                rating: Set(new.rating),
-                comment: Set(new.comment.as_ref().map(|c| c.as_str().to_owned())),
-                pii_flags: Set(screening.pii_flags),
-                channel: Set(new.channel),
-                locale: Set(new.locale.as_str().to_owned()),
-                kiosk_id: Set(kiosk_id.map(KioskId::uuid)),
-                status: Set(FeedbackStatus::New),
-                assignee_id: Set(None),
-                public_response: Set(None),
-                safeguarding: Set(screening.safeguarding),
-                contact_name: Set(contact_name),
-                contact_email: Set(contact_email),
-                contact_phone: Set(contact_phone),
-                version: Set(1),
-                captured_at: Set(new.captured_at),
-                received_at: Set(now),
-                updated_at: Set(now),
-                erased_at: Set(None),
-            })
-        },
+        &new.envelope,
+        kiosk_id,
+        screening,
+        row,
     )
 }
 
 /// An idea ready to store.
 pub fn pending_idea(new: &NewIdea, kiosk_id: Option<KioskId>, screening: &Screening) -> Pending {
-    let [contact_name, contact_email, contact_phone] = contact_columns(new.contact.as_ref());
+    let row = |carried| {
+        NewRow::Idea(submission_row!(idea::ActiveModel, carried, {
+            title: Set(new.title.as_str().to_owned()),
+            description: Set(new.description.as_str().to_owned()),
+            theme: Set(new.theme.as_ref().map(|t| t.as_str().to_owned())),
+            status: Set(IdeaStatus::New),
+            published: Set(false),
+            support_count: Set(0),
+            merged_into_id: Set(None),
+        }))
+    };
     pending(
         SubmissionKind::Idea,
-        &new.key,
         new.fingerprint(),
-        |id, reference, now| {
-            NewRow::Idea(idea::ActiveModel {
-                id: Set(id),
-                reference: Set(reference),
-                title: Set(new.title.as_str().to_owned()),
-                description: Set(new.description.as_str().to_owned()),
-                theme: Set(new.theme.as_ref().map(|t| t.as_str().to_owned())),
-                pii_flags: Set(screening.pii_flags),
-                channel: Set(new.channel),
-                locale: Set(new.locale.as_str().to_owned()),
-                kiosk_id: Set(kiosk_id.map(KioskId::uuid)),
-                status: Set(IdeaStatus::New),
-                assignee_id: Set(None),
-                published: Set(false),
-                public_response: Set(None),
-                safeguarding: Set(screening.safeguarding),
-                support_count: Set(0),
-                merged_into_id: Set(None),
-                contact_name: Set(contact_name),
-                contact_email: Set(contact_email),
-                contact_phone: Set(contact_phone),
-                version: Set(1),
-                captured_at: Set(new.captured_at),
-                received_at: Set(now),
-                updated_at: Set(now),
-                erased_at: Set(None),
-            })
-        },
+        &new.envelope,
+        kiosk_id,
+        screening,
+        row,
     )
 }
 
 /// A submission of `kind` with its id, receipt reference and time drawn,
-/// and its row made from them by `row`.
+/// and its row made by `row` from those and what it carries.
 fn pending(
     kind: SubmissionKind,
-    key: &IdempotencyKey,
     fingerprint: String,
-    row: impl FnOnce(Uuid, String, DateTime<Utc>) -> NewRow,
+    envelope: &Envelope,
+    kiosk_id: Option<KioskId>,
+    screening: &Screening,
+    row: impl FnOnce(Carried) -> NewRow,
 ) -> Pending {
     let id = Uuid::now_v7();
     let reference = Reference::generate(reference_kind(kind)).to_string();
     let received_at = crate::db::now();
-    Pending {
-        key: key.as_str().to_owned(),
-        kind,
-        fingerprint,
+    let carried = Carried {
         id,
         reference: reference.clone(),
         received_at,
-        row: row(id, reference, received_at),
+        screening: screening.clone(),
+        channel: envelope.channel,
+        locale: envelope.locale.as_str().to_owned(),
+        kiosk_id: kiosk_id.map(KioskId::uuid),
+        contact: contact_columns(envelope.contact.as_ref()),
+        captured_at: envelope.captured_at,
+    };
+    Pending {
+        key: envelope.key.as_str().to_owned(),
+        kind,
+        fingerprint,
+        id,
+        reference,
+        received_at,
+        row: row(carried),
     }
 }
 

@@ -91,3 +91,78 @@ async fn migrate_then_seed_twice_adds_content_once() {
         "{second}"
     );
 }
+
+/// The features' GraphQL modules depend one way (ARCHITECTURE.md): a room's
+/// GraphQL code may use another room's output types, never in a circle.
+/// Reads the sources: a mention of `room::graphql` anywhere in a room's
+/// GraphQL files (a `use`, a grouped `use`, a path in code) is an edge.
+#[test]
+fn feature_graphql_modules_import_one_way() {
+    use std::collections::{BTreeMap, BTreeSet};
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut rooms: BTreeMap<String, String> = BTreeMap::new();
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let path = entry.unwrap().path();
+        let Some(room) = path.file_name().and_then(|n| n.to_str()).map(str::to_owned) else {
+            continue;
+        };
+        let mut text = String::new();
+        let single = path.join("graphql.rs");
+        if single.is_file() {
+            text += &std::fs::read_to_string(&single).unwrap();
+        }
+        let folder = path.join("graphql");
+        if folder.is_dir() {
+            for file in std::fs::read_dir(&folder).unwrap() {
+                text += &std::fs::read_to_string(file.unwrap().path()).unwrap();
+            }
+        }
+        if !text.is_empty() {
+            rooms.insert(room, text);
+        }
+    }
+    assert!(
+        rooms.len() >= 6,
+        "found the feature rooms: {:?}",
+        rooms.keys()
+    );
+    let edges: BTreeMap<&str, BTreeSet<&str>> = rooms
+        .iter()
+        .map(|(room, text)| {
+            let uses = rooms
+                .keys()
+                .filter(|other| *other != room && text.contains(&format!("{other}::graphql")))
+                .map(String::as_str)
+                .collect();
+            (room.as_str(), uses)
+        })
+        .collect();
+    // Depth-first, keeping the path: meeting a room already on the path is
+    // a circle.
+    fn visit<'a>(
+        room: &'a str,
+        edges: &BTreeMap<&'a str, BTreeSet<&'a str>>,
+        path: &mut Vec<&'a str>,
+        done: &mut BTreeSet<&'a str>,
+    ) {
+        if let Some(at) = path.iter().position(|seen| *seen == room) {
+            panic!("an import circle: {} -> {room}", path[at..].join(" -> "));
+        }
+        if !done.insert(room) {
+            return;
+        }
+        path.push(room);
+        for next in &edges[room] {
+            visit(next, edges, path, done);
+        }
+        path.pop();
+    }
+    let mut done = BTreeSet::new();
+    for room in edges.keys() {
+        visit(room, &edges, &mut Vec::new(), &mut done);
+    }
+    // The one-way map ARCHITECTURE.md draws holds: moderation builds on
+    // submissions' and content's types, never the other way.
+    assert!(edges["moderation"].contains("submissions"), "{edges:?}");
+    assert!(!edges["submissions"].contains("moderation"), "{edges:?}");
+}

@@ -26,7 +26,7 @@ impl BoardQuery {
     /// details in ideas are masked.
     #[graphql(
         cache_control(max_age = 60),
-        complexity = "(first.unwrap_or(20).clamp(0, 1000) as usize).saturating_mul(child_complexity)"
+        complexity = "crate::pagination::complexity(first, child_complexity)"
     )]
     async fn idea_board(
         &self,

@@ -222,7 +222,7 @@ impl ModerationQuery {
     /// MODERATOR.
     #[graphql(
         guard = "RoleGuard::MODERATOR",
-        complexity = "(first.unwrap_or(20).clamp(0, 1000) as usize).saturating_mul(child_complexity)"
+        complexity = "crate::pagination::complexity(first, child_complexity)"
     )]
     async fn feedback_queue(
         &self,
@@ -259,7 +259,7 @@ impl ModerationQuery {
     /// Ideas to triage: safeguarding first, then newest first. MODERATOR.
     #[graphql(
         guard = "RoleGuard::MODERATOR",
-        complexity = "(first.unwrap_or(20).clamp(0, 1000) as usize).saturating_mul(child_complexity)"
+        complexity = "crate::pagination::complexity(first, child_complexity)"
     )]
     async fn ideas(
         &self,
