@@ -1,11 +1,12 @@
 //! The `hamlet` command: serve (the default), migrate, seed, schema, staff, kiosk,
-//! export, import, report.
+//! export, import, report, evaluate.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use hamlet::content::seed::{self, SeedFiles};
+use hamlet::privacy::evaluation::{self, Split};
 use hamlet::staff::model::Role;
 use hamlet::{App, Config, db};
 
@@ -75,6 +76,49 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Measure a detector against a labelled corpus: recall and precision
+    /// overall, per language and per category. Needs no database.
+    Evaluate {
+        #[command(subcommand)]
+        command: EvaluateCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum EvaluateCommand {
+    /// The safeguarding detector (the rules in HAMLET_SAFEGUARDING_RULES if
+    /// set, else the built-in ones).
+    Safeguarding {
+        #[arg(long, default_value = "corpus/safeguarding.jsonl")]
+        corpus: PathBuf,
+        /// dev, heldout or all.
+        #[arg(long, default_value = "all", value_parser = parse_split)]
+        split: Split,
+        /// Also list the development texts it got wrong, with the cues that
+        /// matched. Development items only: held-out texts are never shown.
+        #[arg(long)]
+        mistakes: bool,
+        /// With --mistakes: also list disclosures raised under the wrong
+        /// categories.
+        #[arg(long)]
+        categories: bool,
+        /// Also time loading the rules and screening a 2 KB comment (build
+        /// with --release for figures that mean anything).
+        #[arg(long)]
+        timing: bool,
+    },
+    /// The personal-data scan (NHS numbers, phones, emails, postcodes).
+    PersonalData {
+        #[arg(long, default_value = "corpus/personal-data.jsonl")]
+        corpus: PathBuf,
+        /// dev, heldout or all.
+        #[arg(long, default_value = "all", value_parser = parse_split)]
+        split: Split,
+    },
+}
+
+fn parse_split(value: &str) -> Result<Split, String> {
+    Split::parse(value).ok_or_else(|| format!("{value} is not dev, heldout or all"))
 }
 
 #[derive(Subcommand)]
@@ -173,6 +217,15 @@ fn main() -> ExitCode {
         print!("{}", hamlet::graphql::sdl());
         return ExitCode::SUCCESS;
     }
+    if let Some(Command::Evaluate { command }) = cli.command {
+        return match evaluate(command) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("hamlet: {error:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let mut config = match Config::from_env() {
         Ok(config) => config,
         Err(error) => {
@@ -235,6 +288,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             );
         }
         Command::Schema => print!("{}", hamlet::graphql::sdl()),
+        Command::Evaluate { command } => evaluate(command)?,
         Command::Kiosk { command } => {
             let db = db::connect(&config).await?;
             db::migrate(&db).await?;
@@ -280,6 +334,74 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             db::migrate(&db).await?;
             let path = hamlet::reports::monthly::write_report(&db, month, &out).await?;
             println!("{}", path.display());
+        }
+    }
+    Ok(())
+}
+
+fn evaluate(command: EvaluateCommand) -> anyhow::Result<()> {
+    match command {
+        EvaluateCommand::Safeguarding {
+            corpus,
+            split,
+            mistakes,
+            categories,
+            timing,
+        } => {
+            let detector = hamlet::privacy::safeguarding::load()?;
+            let items = evaluation::read_corpus(&corpus)?;
+            print!(
+                "{}",
+                evaluation::evaluate_safeguarding(detector, &items, split)
+            );
+            if mistakes {
+                if split != Split::Dev {
+                    eprintln!("(--mistakes lists development texts only, whatever --split says)");
+                }
+                for mistake in evaluation::safeguarding_mistakes(detector, &items, categories) {
+                    let found: Vec<String> = mistake
+                        .concerns
+                        .iter()
+                        .map(|c| format!("{} {:.2} {:?}", c.category, c.strength, c.excerpt))
+                        .collect();
+                    println!();
+                    println!(
+                        "{} [{}] expected {:?} found [{}]",
+                        mistake.id,
+                        mistake.language,
+                        mistake.expected,
+                        found.join("; ")
+                    );
+                    println!("    {}", mistake.text);
+                    for cue in &mistake.trace {
+                        println!(
+                            "      {} {:.2} {:?} <- {} {:?}{}",
+                            cue.category.map_or("ANY", |c| c.as_str()),
+                            cue.weight,
+                            cue.words,
+                            cue.file,
+                            cue.pattern,
+                            cue.dropped
+                                .map(|why| format!(" (dropped: {why})"))
+                                .unwrap_or_default()
+                        );
+                    }
+                }
+            }
+            if timing {
+                let timing = evaluation::time_safeguarding(20_000)?;
+                println!();
+                println!("rules load: {:.2} ms", timing.load.as_secs_f64() * 1e3);
+                println!(
+                    "screening a {} byte comment: {:.1} µs",
+                    timing.comment_bytes,
+                    timing.per_comment.as_secs_f64() * 1e6
+                );
+            }
+        }
+        EvaluateCommand::PersonalData { corpus, split } => {
+            let items = evaluation::read_corpus(&corpus)?;
+            print!("{}", evaluation::evaluate_personal_data(&items, split));
         }
     }
     Ok(())

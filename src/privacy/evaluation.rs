@@ -1,0 +1,464 @@
+//! Measuring the detectors against a labelled corpus (`corpus/*.jsonl`, see
+//! `corpus/README.md`): recall and precision overall, per language and per
+//! category or kind. `hamlet evaluate` prints these reports and the held-out
+//! test asserts on them.
+//!
+//! The corpus is split once into a development half, which the rules may be
+//! tuned on, and a held-out half, which they must not be. Only aggregate
+//! figures are ever shown for held-out items: [`safeguarding_mistakes`],
+//! which shows texts, reads development items alone.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+
+use super::model::{PiiKind, kinds};
+use super::safeguarding::{Concern, CueTrace, Detector, Language, SafeguardingCategory};
+
+/// Which half of the corpus to score.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Split {
+    Dev,
+    Heldout,
+    All,
+}
+
+impl Split {
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "dev" => Some(Self::Dev),
+            "heldout" => Some(Self::Heldout),
+            "all" => Some(Self::All),
+            _ => None,
+        }
+    }
+
+    fn includes(self, split: &str) -> bool {
+        match self {
+            Self::Dev => split == "dev",
+            Self::Heldout => split == "heldout",
+            Self::All => true,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Dev => "dev",
+            Self::Heldout => "heldout",
+            Self::All => "all",
+        }
+    }
+}
+
+/// One labelled text of `corpus/safeguarding.jsonl`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct SafeguardingItem {
+    pub id: String,
+    pub text: String,
+    pub locale: Option<String>,
+    pub language: String,
+    pub categories: Vec<String>,
+    pub kind: String,
+    pub split: String,
+}
+
+/// One labelled text of `corpus/personal-data.jsonl`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct PersonalDataItem {
+    pub id: String,
+    pub text: String,
+    pub language: String,
+    pub kinds: Vec<String>,
+    pub split: String,
+}
+
+/// Reads a JSON Lines corpus file.
+pub fn read_corpus<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<Vec<T>> {
+    let source = std::fs::read_to_string(path)
+        .map_err(|error| anyhow::anyhow!("cannot read {}: {error}", path.display()))?;
+    parse_corpus(&source).map_err(|error| anyhow::anyhow!("{}: {error}", path.display()))
+}
+
+/// Parses JSON Lines (blank lines are skipped).
+pub fn parse_corpus<T: serde::de::DeserializeOwned>(source: &str) -> anyhow::Result<Vec<T>> {
+    source
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(number, line)| {
+            serde_json::from_str(line)
+                .map_err(|error| anyhow::anyhow!("line {}: {error}", number + 1))
+        })
+        .collect()
+}
+
+/// Counts of one binary decision.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub true_positives: usize,
+    pub false_positives: usize,
+    pub false_negatives: usize,
+    pub true_negatives: usize,
+}
+
+impl Tally {
+    fn add(&mut self, expected: bool, found: bool) {
+        match (expected, found) {
+            (true, true) => self.true_positives += 1,
+            (false, true) => self.false_positives += 1,
+            (true, false) => self.false_negatives += 1,
+            (false, false) => self.true_negatives += 1,
+        }
+    }
+
+    /// Found among those that should be; 1.0 when there were none to find.
+    pub fn recall(&self) -> f64 {
+        ratio(
+            self.true_positives,
+            self.true_positives + self.false_negatives,
+        )
+    }
+
+    /// Right among those flagged; 1.0 when nothing was flagged.
+    pub fn precision(&self) -> f64 {
+        ratio(
+            self.true_positives,
+            self.true_positives + self.false_positives,
+        )
+    }
+
+    pub fn positives(&self) -> usize {
+        self.true_positives + self.false_negatives
+    }
+
+    pub fn items(&self) -> usize {
+        self.true_positives + self.false_positives + self.false_negatives + self.true_negatives
+    }
+}
+
+fn ratio(part: usize, whole: usize) -> f64 {
+    if whole == 0 {
+        1.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
+/// How the safeguarding detector did on a corpus.
+#[derive(Clone, Debug, Default)]
+pub struct SafeguardingReport {
+    pub split: Option<&'static str>,
+    /// A disclosure counts as found when any concern is raised for it.
+    pub overall: Tally,
+    pub by_language: BTreeMap<String, Tally>,
+    /// Per category, by label: found when that category is raised.
+    pub by_category: BTreeMap<SafeguardingCategory, Tally>,
+    /// False alarms by the kind of text (hard_negative, ordinary).
+    pub false_alarms_by_kind: BTreeMap<String, (usize, usize)>,
+    /// Texts whose language the detector told right, of all.
+    pub language_right: (usize, usize),
+}
+
+/// Scores the detector on the items of `split`.
+pub fn evaluate_safeguarding(
+    detector: &Detector,
+    items: &[SafeguardingItem],
+    split: Split,
+) -> SafeguardingReport {
+    let mut report = SafeguardingReport {
+        split: Some(split.as_str()),
+        ..SafeguardingReport::default()
+    };
+    for item in items.iter().filter(|item| split.includes(&item.split)) {
+        let declared = item.locale.as_deref().and_then(Language::from_locale);
+        let assessment = detector.assess(&item.text, declared);
+        let expected = !item.categories.is_empty();
+        let found = !assessment.concerns.is_empty();
+        report.overall.add(expected, found);
+        report
+            .by_language
+            .entry(item.language.clone())
+            .or_default()
+            .add(expected, found);
+        for category in SafeguardingCategory::ALL {
+            let labelled = item.categories.iter().any(|c| c == category.as_str());
+            let raised = assessment.concerns.iter().any(|c| c.category == category);
+            if labelled || raised {
+                report
+                    .by_category
+                    .entry(category)
+                    .or_default()
+                    .add(labelled, raised);
+            }
+        }
+        if !expected {
+            let entry = report
+                .false_alarms_by_kind
+                .entry(item.kind.clone())
+                .or_default();
+            entry.1 += 1;
+            if found {
+                entry.0 += 1;
+            }
+        }
+        report.language_right.1 += 1;
+        if assessment.language.code() == item.language {
+            report.language_right.0 += 1;
+        }
+    }
+    report
+}
+
+impl fmt::Display for SafeguardingReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "safeguarding detector, split {}: {} texts, {} disclosures",
+            self.split.unwrap_or("?"),
+            self.overall.items(),
+            self.overall.positives()
+        )?;
+        writeln!(f)?;
+        writeln!(
+            f,
+            "{:<20} {:>6} {:>6} {:>6} {:>8} {:>10}",
+            "", "texts", "found", "missed", "recall", "precision"
+        )?;
+        let row = |f: &mut fmt::Formatter<'_>, name: &str, tally: &Tally| {
+            writeln!(
+                f,
+                "{:<20} {:>6} {:>6} {:>6} {:>8.3} {:>10.3}   ({} false alarms)",
+                name,
+                tally.items(),
+                tally.true_positives,
+                tally.false_negatives,
+                tally.recall(),
+                tally.precision(),
+                tally.false_positives
+            )
+        };
+        row(f, "overall", &self.overall)?;
+        for (language, tally) in &self.by_language {
+            row(f, &format!("language {language}"), tally)?;
+        }
+        writeln!(f)?;
+        writeln!(f, "per category (by label; a text may have several):")?;
+        writeln!(
+            f,
+            "{:<20} {:>6} {:>6} {:>6} {:>8} {:>10}",
+            "", "label", "found", "missed", "recall", "precision"
+        )?;
+        for (category, tally) in &self.by_category {
+            writeln!(
+                f,
+                "{:<20} {:>6} {:>6} {:>6} {:>8.3} {:>10.3}   ({} raised without the label)",
+                category.as_str(),
+                tally.positives(),
+                tally.true_positives,
+                tally.false_negatives,
+                tally.recall(),
+                tally.precision(),
+                tally.false_positives
+            )?;
+        }
+        writeln!(f)?;
+        for (kind, (alarms, of)) in &self.false_alarms_by_kind {
+            writeln!(f, "false alarms on {kind} texts: {alarms} of {of}")?;
+        }
+        writeln!(
+            f,
+            "language told right: {} of {}",
+            self.language_right.0, self.language_right.1
+        )
+    }
+}
+
+/// A development text the detector got wrong, with what matched.
+#[derive(Clone, Debug)]
+pub struct Mistake {
+    pub id: String,
+    pub language: String,
+    pub text: String,
+    pub expected: Vec<String>,
+    pub concerns: Vec<Concern>,
+    pub trace: Vec<CueTrace>,
+}
+
+/// The development items the detector missed or flagged wrongly (or, with
+/// `categories`, raised the wrong categories for). Held-out items are never
+/// looked at here.
+pub fn safeguarding_mistakes(
+    detector: &Detector,
+    items: &[SafeguardingItem],
+    categories: bool,
+) -> Vec<Mistake> {
+    items
+        .iter()
+        .filter(|item| item.split == "dev")
+        .filter_map(|item| {
+            let (assessment, trace) = detector.explain(&item.text);
+            let expected = !item.categories.is_empty();
+            let found = !assessment.concerns.is_empty();
+            let wrong_categories = categories
+                && expected
+                && found
+                && item.categories.iter().any(|label| {
+                    !assessment
+                        .concerns
+                        .iter()
+                        .any(|c| c.category.as_str() == label)
+                });
+            (expected != found || wrong_categories).then(|| Mistake {
+                id: item.id.clone(),
+                language: item.language.clone(),
+                text: item.text.clone(),
+                expected: item.categories.clone(),
+                concerns: assessment.concerns,
+                trace,
+            })
+        })
+        .collect()
+}
+
+/// How the personal-data detector did on a corpus.
+#[derive(Clone, Debug, Default)]
+pub struct PersonalDataReport {
+    pub split: Option<&'static str>,
+    /// A text counts as found when it holds personal data and some is found.
+    pub overall: Tally,
+    pub by_language: BTreeMap<String, Tally>,
+    /// Per kind: found when that kind is flagged.
+    pub by_kind: BTreeMap<PiiKind, Tally>,
+    /// Texts whose kinds were exactly right, of all.
+    pub exact: (usize, usize),
+}
+
+/// Scores the personal-data scan on the items of `split`.
+pub fn evaluate_personal_data(items: &[PersonalDataItem], split: Split) -> PersonalDataReport {
+    let mut report = PersonalDataReport {
+        split: Some(split.as_str()),
+        ..PersonalDataReport::default()
+    };
+    for item in items.iter().filter(|item| split.includes(&item.split)) {
+        let found = kinds(&item.text);
+        let expected = !item.kinds.is_empty();
+        report.overall.add(expected, !found.is_empty());
+        report
+            .by_language
+            .entry(item.language.clone())
+            .or_default()
+            .add(expected, !found.is_empty());
+        let mut exact = true;
+        for kind in PiiKind::ALL {
+            let labelled = item.kinds.iter().any(|k| k == kind.as_str());
+            let flagged = found.contains(kind);
+            exact &= labelled == flagged;
+            report
+                .by_kind
+                .entry(kind)
+                .or_default()
+                .add(labelled, flagged);
+        }
+        report.exact.1 += 1;
+        if exact {
+            report.exact.0 += 1;
+        }
+    }
+    report
+}
+
+impl fmt::Display for PersonalDataReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "personal-data detector, split {}: {} texts, {} with personal data",
+            self.split.unwrap_or("?"),
+            self.overall.items(),
+            self.overall.positives()
+        )?;
+        writeln!(f)?;
+        writeln!(
+            f,
+            "{:<20} {:>6} {:>6} {:>6} {:>8} {:>10}",
+            "", "texts", "found", "missed", "recall", "precision"
+        )?;
+        let row = |f: &mut fmt::Formatter<'_>, name: &str, tally: &Tally| {
+            writeln!(
+                f,
+                "{:<20} {:>6} {:>6} {:>6} {:>8.3} {:>10.3}   ({} false flags)",
+                name,
+                tally.items(),
+                tally.true_positives,
+                tally.false_negatives,
+                tally.recall(),
+                tally.precision(),
+                tally.false_positives
+            )
+        };
+        row(f, "overall", &self.overall)?;
+        for (language, tally) in &self.by_language {
+            row(f, &format!("language {language}"), tally)?;
+        }
+        writeln!(f)?;
+        writeln!(f, "per kind:")?;
+        for (kind, tally) in &self.by_kind {
+            row(f, kind.as_str(), tally)?;
+        }
+        writeln!(f)?;
+        writeln!(
+            f,
+            "texts with exactly the right kinds: {} of {}",
+            self.exact.0, self.exact.1
+        )
+    }
+}
+
+/// How long screening takes.
+#[derive(Clone, Copy, Debug)]
+pub struct Timing {
+    /// Parsing and compiling the built-in rules once.
+    pub load: Duration,
+    /// Screening one comment of [`SAMPLE_COMMENT`]'s length, averaged.
+    pub per_comment: Duration,
+    pub comment_bytes: usize,
+}
+
+/// A long comment (about 2 KB) of the kind residents write: a complaint
+/// about several things, with a disclosure in the middle of it.
+pub const SAMPLE_COMMENT: &str = "I want to give some feedback about the last few months because honestly it has been one thing after another. \
+First the GP surgery changed the phone system so you cannot get through before half eight and by the time you do every appointment for the day has gone, \
+so I end up ringing 111 or going to the walk in centre, which is not what it is for. Then the hospital sent my mum's outpatient letter to our old address \
+even though we told them twice that we moved in March, so she missed her eye clinic and now has to wait another four months. \
+The pharmacy on the high street has been out of her inhaler twice this month and the staff there do their best but they are clearly short of people. \
+The reason I am filling this in for her is that she cannot read English very well and my brother, who is supposed to be doing her shopping and paying her bills \
+with her bank card, has not been round in three weeks, her electric key has run out and she has been living on crackers in the cold. \
+When I asked him about the money he said it was none of my business and that she would only waste it. I do not know what to do about that. \
+Separately, the parking at the health centre is a nightmare, there are four disabled bays and they are always full by nine, and the machine only takes coins. \
+The receptionist on Tuesday was lovely though and sorted out a double appointment for mum with an interpreter, which she has never had before. \
+The new building looks nice from the outside but the signs inside are confusing and the lifts were broken both times we went. \
+Please could someone look at the letters, the parking and the phone lines, and please could someone ring me about my mum. \
+The district nurse who came last year was brilliant and we would love to have her back. Thank you for reading all of this.";
+
+/// Times loading the built-in rules and screening [`SAMPLE_COMMENT`].
+pub fn time_safeguarding(iterations: u32) -> anyhow::Result<Timing> {
+    let started = Instant::now();
+    let detector = Detector::built_in()?;
+    let load = started.elapsed();
+    // Warm up (caches, branch predictors), then measure.
+    for _ in 0..iterations.min(100) {
+        std::hint::black_box(detector.assess(std::hint::black_box(SAMPLE_COMMENT), None));
+    }
+    let iterations = iterations.max(1);
+    let started = Instant::now();
+    for _ in 0..iterations {
+        std::hint::black_box(detector.assess(std::hint::black_box(SAMPLE_COMMENT), None));
+    }
+    Ok(Timing {
+        load,
+        per_comment: started.elapsed() / iterations,
+        comment_bytes: SAMPLE_COMMENT.len(),
+    })
+}

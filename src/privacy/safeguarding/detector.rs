@@ -1,0 +1,743 @@
+//! The detector: every rules file compiled into one word vocabulary and one
+//! index of patterns, and the screening of a text against them.
+//!
+//! Screening is linear in the text. Each word is looked up in hash maps (its
+//! form, stem and sound key, and its beginnings for `word*` patterns), giving
+//! the ids of the pattern words it matches. A pattern is tried only where its
+//! first word matches, and the rest must follow within a bounded number of
+//! words in the same sentence, so no text makes the matching backtrack far.
+
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
+
+use super::language::{Language, Votes};
+use super::rules::{self, RuleSet, RulesError, Tiers, WordMode};
+use super::text::{self, Script, Tokens};
+use super::{Assessment, Concern, SafeguardingCategory};
+
+/// How many words before a cue a negation reaches ("never" in "he has never
+/// raised a hand to anyone").
+const NEGATION_REACH: usize = 6;
+/// How many words either side of a cue a word of service talk reaches
+/// ("training", "leaflet", "documentary").
+const ABOUT_REACH: usize = 10;
+/// The most bytes an excerpt spans when it joins several cues.
+const EXCERPT_MAX: usize = 200;
+/// A category's cues must add up to this to raise a concern.
+const THRESHOLD: f32 = 1.0;
+
+/// Ids that stand for a class of words rather than one.
+const ANY_NUMBER: u32 = 0;
+const CHILD_AGE: u32 = 1;
+const FIRST_WORD_ID: u32 = 2;
+/// Marks a beginning of a `word*` pattern that is not itself one.
+const NO_ID: u32 = u32::MAX;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Role {
+    Cue(SafeguardingCategory, f32),
+    AnyConcern(f32),
+    Negation,
+    NegationStop,
+    Idiom,
+    Resolved,
+    About,
+    ClauseBreak,
+    Near(u16),
+}
+
+#[derive(Debug)]
+struct Step {
+    gap: u8,
+    optional: bool,
+    phrases: Vec<Vec<u32>>,
+}
+
+#[derive(Debug)]
+struct Rule {
+    role: Role,
+    steps: Vec<Step>,
+    /// Where the rule came from, for explanations: file and pattern.
+    file: u8,
+    source: Box<str>,
+}
+
+#[derive(Debug)]
+struct AlsoRule {
+    category: SafeguardingCategory,
+    when: Vec<SafeguardingCategory>,
+}
+
+/// Every rules file, compiled. Build one with [`Detector::built_in`] or
+/// [`Detector::from_dir`]; [`super::detector`] holds the one hamlet uses.
+#[derive(Debug, Default)]
+pub struct Detector {
+    files: Vec<String>,
+    languages: Vec<Language>,
+    surface: FxHashMap<Box<str>, u32>,
+    stem: FxHashMap<Box<str>, u32>,
+    sound: FxHashMap<Box<str>, u32>,
+    /// Beginnings of `word*` patterns, with every shorter beginning mapped
+    /// to [`NO_ID`] so a walk along a word can stop early.
+    surface_prefix: FxHashMap<Box<str>, u32>,
+    sound_prefix: FxHashMap<Box<str>, u32>,
+    next_id: u32,
+    forms: FxHashMap<Box<str>, Vec<Box<str>>>,
+    markers: FxHashMap<Box<str>, u8>,
+    rules: Vec<Rule>,
+    /// Rules by the id of a word their first element can begin with.
+    first: FxHashMap<u32, Vec<(u32, u16)>>,
+    also: Vec<AlsoRule>,
+}
+
+/// One pattern found in a text.
+#[derive(Clone, Copy, Debug)]
+struct Found {
+    rule: u32,
+    start: usize,
+    end: usize,
+}
+
+/// A category raised: its score and the cues that raised it, strongest first.
+type Flagged = (SafeguardingCategory, f32, Vec<(Found, f32)>);
+
+/// What one cue contributed, for explanations and tuning.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CueTrace {
+    pub category: Option<SafeguardingCategory>,
+    pub file: String,
+    pub pattern: String,
+    pub words: String,
+    pub weight: f32,
+    /// Why it did not count, if it did not.
+    pub dropped: Option<&'static str>,
+}
+
+impl Detector {
+    /// The rules built into hamlet.
+    pub fn built_in() -> Result<Self, RulesError> {
+        let files: Vec<(String, String)> = rules::BUILT_IN
+            .iter()
+            .map(|(name, source)| ((*name).to_owned(), (*source).to_owned()))
+            .collect();
+        Self::compile(&files)
+    }
+
+    /// The rules in a folder of `*.toml` files (a changed copy of
+    /// `rules/safeguarding/`).
+    pub fn from_dir(dir: &std::path::Path) -> Result<Self, RulesError> {
+        Self::compile(&rules::read_dir(dir)?)
+    }
+
+    /// Compiles rules files given as (name, contents).
+    pub fn compile(files: &[(String, String)]) -> Result<Self, RulesError> {
+        let mut detector = Self {
+            next_id: FIRST_WORD_ID,
+            ..Self::default()
+        };
+        let sets: Vec<RuleSet> = files
+            .iter()
+            .map(|(name, source)| rules::parse(name, source))
+            .collect::<Result<_, _>>()?;
+        for set in &sets {
+            detector.add(set)?;
+        }
+        Ok(detector)
+    }
+
+    /// The languages the loaded rules cover.
+    pub fn languages(&self) -> &[Language] {
+        &self.languages
+    }
+
+    /// The categories each loaded language has cues for.
+    pub fn coverage(&self) -> BTreeMap<Language, Vec<SafeguardingCategory>> {
+        let mut coverage: BTreeMap<Language, Vec<SafeguardingCategory>> = BTreeMap::new();
+        for rule in &self.rules {
+            if let Role::Cue(category, _) = rule.role {
+                let language = self.languages[usize::from(rule.file)];
+                let list = coverage.entry(language).or_default();
+                if !list.contains(&category) {
+                    list.push(category);
+                }
+            }
+        }
+        for list in coverage.values_mut() {
+            list.sort();
+        }
+        coverage
+    }
+
+    fn add(&mut self, set: &RuleSet) -> Result<(), RulesError> {
+        let file = u8::try_from(self.files.len())
+            .map_err(|_| RulesError::new(&set.file, "too many rules files"))?;
+        self.files.push(set.file.clone());
+        self.languages.push(set.language);
+        let body = &set.body;
+        let mode = body.words;
+        let error = |message: String| RulesError::new(&set.file, message);
+
+        for (written, meant) in &body.forms {
+            let written = one_word(written)
+                .ok_or_else(|| error(format!("forms: {written:?} must be one word")))?;
+            for meaning in meant.split('|') {
+                let meaning = one_word(meaning).ok_or_else(|| {
+                    error(format!(
+                        "forms: {written} = {meant:?}: each meaning must be one word"
+                    ))
+                })?;
+                let list = self.forms.entry(written.clone().into()).or_default();
+                if !list.iter().any(|m| **m == *meaning) {
+                    list.push(meaning.into());
+                }
+            }
+        }
+        for marker in &body.markers {
+            let word = one_word(marker)
+                .ok_or_else(|| error(format!("markers: {marker:?} must be one word")))?;
+            *self.markers.entry(word.into()).or_default() |= set.language.bit();
+        }
+
+        let groups = &body.groups;
+        let add = |detector: &mut Self, pattern: &str, role: Role| -> Result<(), RulesError> {
+            let elements = rules::elements(pattern, groups).map_err(error)?;
+            let mut steps = Vec::with_capacity(elements.len());
+            for element in elements {
+                let mut phrases = Vec::with_capacity(element.phrases.len());
+                for written in &element.phrases {
+                    let ids = detector
+                        .phrase_ids(written, mode)
+                        .ok_or_else(|| error(format!("{pattern:?}: {written:?} has no words")))?;
+                    phrases.push(ids);
+                }
+                steps.push(Step {
+                    gap: element.gap,
+                    optional: element.optional,
+                    phrases,
+                });
+            }
+            let index =
+                u32::try_from(detector.rules.len()).map_err(|_| error("too many rules".into()))?;
+            for (phrase, ids) in steps[0].phrases.iter().enumerate() {
+                let entry = detector.first.entry(ids[0]).or_default();
+                let phrase = u16::try_from(phrase)
+                    .map_err(|_| error(format!("{pattern:?}: too many phrases")))?;
+                entry.push((index, phrase));
+            }
+            detector.rules.push(Rule {
+                role,
+                steps,
+                file,
+                source: pattern.into(),
+            });
+            Ok(())
+        };
+
+        let not = &body.not_a_concern;
+        for pattern in &not.negations {
+            add(self, pattern, Role::Negation)?;
+        }
+        for pattern in &not.negation_stops {
+            add(self, pattern, Role::NegationStop)?;
+        }
+        for pattern in &not.idioms {
+            add(self, pattern, Role::Idiom)?;
+        }
+        for pattern in &not.resolved {
+            add(self, pattern, Role::Resolved)?;
+        }
+        for pattern in &not.about {
+            add(self, pattern, Role::About)?;
+        }
+        for pattern in &body.clause_breaks {
+            add(self, pattern, Role::ClauseBreak)?;
+        }
+        for (pattern, weight) in body.any_concern.weighted() {
+            add(self, pattern, Role::AnyConcern(weight))?;
+        }
+        for (category, tiers) in &set.categories {
+            for (pattern, weight) in tiers.weighted() {
+                add(self, pattern, Role::Cue(*category, weight))?;
+            }
+        }
+        for also in &body.also {
+            let index =
+                u16::try_from(self.also.len()).map_err(|_| error("too many [[also]]".into()))?;
+            let parse = |name: &String| {
+                SafeguardingCategory::parse(name)
+                    .ok_or_else(|| error(format!("{name}: not a category")))
+            };
+            self.also.push(AlsoRule {
+                category: parse(&also.category)?,
+                when: also.when.iter().map(parse).collect::<Result<_, _>>()?,
+            });
+            for pattern in &also.near {
+                add(self, pattern, Role::Near(index))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The ids of a phrase's words, interning new ones.
+    fn phrase_ids(&mut self, written: &[String], mode: WordMode) -> Option<Vec<u32>> {
+        let mut ids = Vec::new();
+        for raw in written {
+            match raw.as_str() {
+                "#" => {
+                    ids.push(ANY_NUMBER);
+                    continue;
+                }
+                "#child" => {
+                    ids.push(CHILD_AGE);
+                    continue;
+                }
+                _ => {}
+            }
+            // `=word` is matched as written, whatever the file's mode.
+            let (raw, mode) = match raw.strip_prefix('=') {
+                Some(rest) => (rest, WordMode::Exact),
+                None => (raw.as_str(), mode),
+            };
+            let (body, prefix) = match raw.strip_suffix('*') {
+                Some(body) => (body, true),
+                None => (raw, false),
+            };
+            let tokens = text::tokenize(body);
+            let count = tokens.list.len();
+            for (index, token) in tokens.list.iter().enumerate() {
+                let word = tokens.word(token);
+                let last = index + 1 == count;
+                let id = if prefix && last {
+                    match mode {
+                        WordMode::Sound => {
+                            let key = text::sound(word).into_owned();
+                            intern_prefix(&mut self.sound_prefix, &mut self.next_id, &key)
+                        }
+                        WordMode::Stem | WordMode::Exact => {
+                            intern_prefix(&mut self.surface_prefix, &mut self.next_id, word)
+                        }
+                    }
+                } else {
+                    match mode {
+                        WordMode::Stem if token.script == Script::Latin => {
+                            let key = text::stem(word).into_owned();
+                            intern(&mut self.stem, &mut self.next_id, &key)
+                        }
+                        WordMode::Sound if token.script == Script::Latin => {
+                            let key = text::sound(word).into_owned();
+                            intern(&mut self.sound, &mut self.next_id, &key)
+                        }
+                        _ => intern(&mut self.surface, &mut self.next_id, word),
+                    }
+                };
+                ids.push(id);
+            }
+        }
+        (!ids.is_empty()).then_some(ids)
+    }
+
+    /// The ids a word of a text matches, appended to `out`.
+    fn word_ids(&self, word: &str, script: Script, out: &mut Vec<u32>) {
+        if let Some(&id) = self.surface.get(word) {
+            out.push(id);
+        }
+        match script {
+            Script::Latin => {
+                if !self.stem.is_empty()
+                    && let Some(&id) = self.stem.get(text::stem(word).as_ref())
+                {
+                    out.push(id);
+                }
+                if !self.sound.is_empty() || !self.sound_prefix.is_empty() {
+                    let key = text::sound(word);
+                    if let Some(&id) = self.sound.get(key.as_ref()) {
+                        out.push(id);
+                    }
+                    walk_prefixes(&self.sound_prefix, &key, out);
+                }
+                walk_prefixes(&self.surface_prefix, word, out);
+            }
+            Script::Digits => {
+                out.push(ANY_NUMBER);
+                if word.len() <= 2 && word.parse::<u8>().is_ok_and(|age| age < 18) {
+                    out.push(CHILD_AGE);
+                }
+            }
+            Script::Bengali | Script::Currency | Script::Other => {
+                walk_prefixes(&self.surface_prefix, word, out)
+            }
+        }
+    }
+
+    /// Screens one text.
+    pub fn assess(&self, text: &str, declared: Option<Language>) -> Assessment {
+        self.run(text, declared, None)
+    }
+
+    /// Screens one text and says which cues matched and why any did not
+    /// count: for tuning the rules on the development corpus.
+    pub fn explain(&self, text: &str) -> (Assessment, Vec<CueTrace>) {
+        let mut trace = Vec::new();
+        let assessment = self.run(text, None, Some(&mut trace));
+        (assessment, trace)
+    }
+
+    fn run(
+        &self,
+        text: &str,
+        declared: Option<Language>,
+        mut trace: Option<&mut Vec<CueTrace>>,
+    ) -> Assessment {
+        let tokens = text::tokenize(text);
+        let n = tokens.list.len();
+
+        // The ids each word matches, flattened: word i has ids[spans[i].0..spans[i].1].
+        let mut ids: Vec<u32> = Vec::with_capacity(n * 2);
+        let mut spans: Vec<(u32, u32)> = Vec::with_capacity(n);
+        let mut votes = Votes::default();
+        for token in &tokens.list {
+            let word = tokens.word(token);
+            let begin = ids.len();
+            self.word_ids(word, token.script, &mut ids);
+            if let Some(meanings) = self.forms.get(word) {
+                for meaning in meanings {
+                    self.word_ids(meaning, token.script, &mut ids);
+                }
+            }
+            let own = &mut ids[begin..];
+            own.sort_unstable();
+            let mut kept = begin;
+            for i in begin..ids.len() {
+                if kept == begin || ids[i] != ids[kept - 1] {
+                    ids[kept] = ids[i];
+                    kept += 1;
+                }
+            }
+            ids.truncate(kept);
+            spans.push((begin as u32, kept as u32));
+            match token.script {
+                Script::Bengali => votes.bengali_script += 1,
+                Script::Latin => {
+                    votes.latin_words += 1;
+                    if let Some(&bits) = self.markers.get(word) {
+                        for language in Language::ALL {
+                            if bits & language.bit() != 0 {
+                                votes.markers[language as usize] += 1;
+                            }
+                        }
+                    }
+                }
+                Script::Digits | Script::Currency | Script::Other => {}
+            }
+        }
+        let language = votes.decide(declared);
+        let matcher = Matcher {
+            tokens: &tokens,
+            ids: &ids,
+            spans: &spans,
+        };
+
+        let mut found: Vec<Found> = Vec::new();
+        for (start, &(a, b)) in spans.iter().enumerate() {
+            for id in &ids[a as usize..b as usize] {
+                let Some(candidates) = self.first.get(id) else {
+                    continue;
+                };
+                for &(rule_index, phrase) in candidates {
+                    let rule = &self.rules[rule_index as usize];
+                    let sentence = tokens.list[start].sentence;
+                    let Some(after_first) = matcher.phrase_at(
+                        &rule.steps[0].phrases[usize::from(phrase)],
+                        start,
+                        sentence,
+                    ) else {
+                        continue;
+                    };
+                    if let Some(end) = matcher.steps_from(&rule.steps, 1, after_first, sentence) {
+                        found.push(Found {
+                            rule: rule_index,
+                            start,
+                            end,
+                        });
+                    }
+                }
+            }
+        }
+        found.sort_unstable_by_key(|f| (f.rule, f.start));
+        found.dedup_by_key(|f| (f.rule, f.start));
+
+        // Scopes.
+        let mut masked = vec![false; n];
+        let mut clause_break = vec![false; n];
+        let mut negation_stop = vec![false; n];
+        let sentences = tokens.list.last().map_or(0, |t| t.sentence as usize + 1);
+        let mut resolved_sentence = vec![false; sentences];
+        let mut negations: Vec<(usize, usize)> = Vec::new();
+        let mut abouts: Vec<usize> = Vec::new();
+        for f in &found {
+            match self.rules[f.rule as usize].role {
+                Role::Idiom => masked[f.start..f.end].iter_mut().for_each(|m| *m = true),
+                Role::ClauseBreak => clause_break[f.start] = true,
+                Role::NegationStop => negation_stop[f.start] = true,
+                Role::Resolved => resolved_sentence[tokens.list[f.start].sentence as usize] = true,
+                Role::Negation => negations.push((f.start, f.end)),
+                Role::About => abouts.extend(f.start..f.end),
+                Role::Cue(..) | Role::AnyConcern(_) | Role::Near(_) => {}
+            }
+        }
+        let mut clause = vec![0u32; n];
+        let mut current = 0u32;
+        for i in 0..n {
+            if i > 0 && (tokens.list[i].clause != tokens.list[i - 1].clause || clause_break[i]) {
+                current += 1;
+            }
+            clause[i] = current;
+        }
+
+        let dropped = |f: &Found| -> Option<&'static str> {
+            if masked[f.start..f.end].iter().any(|&m| m) {
+                return Some("inside an idiom");
+            }
+            let sentence = tokens.list[f.start].sentence as usize;
+            if resolved_sentence[sentence] {
+                return Some("harm over and dealt with");
+            }
+            if abouts.iter().any(|&a| {
+                tokens.list[a].sentence as usize == sentence
+                    && a + ABOUT_REACH >= f.start
+                    && a <= f.end + ABOUT_REACH
+            }) {
+                return Some("talk about services, news or a job");
+            }
+            let negated = negations.iter().any(|&(s, e)| {
+                e <= f.start
+                    && f.start - e <= NEGATION_REACH
+                    && clause[s] == clause[f.start]
+                    && !negation_stop[e..f.start].iter().any(|&stop| stop)
+            });
+            if negated {
+                return Some("negated");
+            }
+            None
+        };
+
+        // Cues by category; a pattern counts once however often it matches.
+        let mut by_category: BTreeMap<SafeguardingCategory, Vec<(Found, f32)>> = BTreeMap::new();
+        let mut any: Vec<(Found, f32)> = Vec::new();
+        let mut near: Vec<(u16, Found)> = Vec::new();
+        for f in &found {
+            let rule = &self.rules[f.rule as usize];
+            let (category, weight) = match rule.role {
+                Role::Cue(category, weight) => (Some(category), weight),
+                Role::AnyConcern(weight) => (None, weight),
+                Role::Near(index) => {
+                    if dropped(f).is_none() {
+                        near.push((index, *f));
+                    }
+                    continue;
+                }
+                _ => continue,
+            };
+            let why = dropped(f);
+            if let Some(trace) = trace.as_deref_mut() {
+                trace.push(CueTrace {
+                    category,
+                    file: self.files[usize::from(rule.file)].clone(),
+                    pattern: rule.source.to_string(),
+                    words: text[tokens.list[f.start].start..tokens.list[f.end - 1].end].to_owned(),
+                    weight,
+                    dropped: why,
+                });
+            }
+            if why.is_some() {
+                continue;
+            }
+            match category {
+                Some(category) => {
+                    let list = by_category.entry(category).or_default();
+                    if !list.iter().any(|(other, _)| other.rule == f.rule) {
+                        list.push((*f, weight));
+                    }
+                }
+                None => {
+                    if !any.iter().any(|(other, _)| other.rule == f.rule) {
+                        any.push((*f, weight));
+                    }
+                }
+            }
+        }
+        let any_weight: f32 = any.iter().map(|(_, w)| w).sum();
+
+        let mut concerns = Vec::new();
+        let mut flagged: Vec<Flagged> = Vec::new();
+        for (category, mut cues) in by_category {
+            let score: f32 = cues.iter().map(|(_, w)| w).sum::<f32>() + any_weight;
+            // Weak cues only support: some cue must say more than they do.
+            let grounded = cues.iter().any(|(_, w)| *w > Tiers::WEAK);
+            if grounded && score + 1e-4 >= THRESHOLD {
+                cues.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.start.cmp(&b.0.start)));
+                flagged.push((category, score, cues));
+            }
+        }
+        for (index, also) in self.also.iter().enumerate() {
+            if flagged.iter().any(|(c, _, _)| *c == also.category) {
+                continue;
+            }
+            let source = flagged.iter().find_map(|(category, score, cues)| {
+                if !also.when.contains(category) {
+                    return None;
+                }
+                cues.iter().find_map(|(cue, _)| {
+                    let sentence = tokens.list[cue.start].sentence;
+                    near.iter()
+                        .any(|(i, f)| {
+                            usize::from(*i) == index && tokens.list[f.start].sentence == sentence
+                        })
+                        .then(|| (*score, cues.clone()))
+                })
+            });
+            if let Some((score, cues)) = source {
+                flagged.push((also.category, score, cues));
+            }
+        }
+        for (category, score, cues) in flagged {
+            concerns.push(Concern {
+                category,
+                excerpt: excerpt(text, &tokens, &cues),
+                strength: (score / (2.0 * THRESHOLD)).clamp(0.5, 1.0),
+            });
+        }
+        concerns.sort_by(|a, b| {
+            b.strength
+                .total_cmp(&a.strength)
+                .then(a.category.cmp(&b.category))
+        });
+        Assessment { language, concerns }
+    }
+}
+
+/// The words that raised a concern: the strongest cue, joined with the other
+/// cues of its sentence while the whole stays short.
+fn excerpt(text: &str, tokens: &Tokens, cues: &[(Found, f32)]) -> String {
+    let Some((best, _)) = cues.first() else {
+        return String::new();
+    };
+    let sentence = tokens.list[best.start].sentence;
+    let mut start = tokens.list[best.start].start;
+    let mut end = tokens.list[best.end - 1].end;
+    for (cue, _) in &cues[1..] {
+        if tokens.list[cue.start].sentence != sentence {
+            continue;
+        }
+        let s = start.min(tokens.list[cue.start].start);
+        let e = end.max(tokens.list[cue.end - 1].end);
+        if e - s <= EXCERPT_MAX {
+            start = s;
+            end = e;
+        }
+    }
+    text[start..end].to_owned()
+}
+
+struct Matcher<'a> {
+    tokens: &'a Tokens,
+    ids: &'a [u32],
+    spans: &'a [(u32, u32)],
+}
+
+impl Matcher<'_> {
+    fn has(&self, token: usize, id: u32) -> bool {
+        let (a, b) = self.spans[token];
+        self.ids[a as usize..b as usize].binary_search(&id).is_ok()
+    }
+
+    /// Where the phrase ends if it begins at `start`, in `sentence`.
+    fn phrase_at(&self, phrase: &[u32], start: usize, sentence: u32) -> Option<usize> {
+        let list = &self.tokens.list;
+        for (offset, &id) in phrase.iter().enumerate() {
+            let at = start + offset;
+            if at >= list.len() || list[at].sentence != sentence || !self.has(at, id) {
+                return None;
+            }
+        }
+        Some(start + phrase.len())
+    }
+
+    /// Where the pattern ends if its steps from `step` on match from `at`.
+    fn steps_from(&self, steps: &[Step], step: usize, at: usize, sentence: u32) -> Option<usize> {
+        let Some(current) = steps.get(step) else {
+            return Some(at);
+        };
+        let list = &self.tokens.list;
+        for skip in 0..=usize::from(current.gap) {
+            let from = at + skip;
+            if from >= list.len() || list[from].sentence != sentence {
+                break;
+            }
+            for phrase in &current.phrases {
+                if let Some(end) = self.phrase_at(phrase, from, sentence)
+                    && let Some(end) = self.steps_from(steps, step + 1, end, sentence)
+                {
+                    return Some(end);
+                }
+            }
+        }
+        if current.optional {
+            return self.steps_from(steps, step + 1, at, sentence);
+        }
+        None
+    }
+}
+
+fn one_word(text: &str) -> Option<String> {
+    let tokens = text::tokenize(text);
+    match tokens.list.as_slice() {
+        [token] => Some(tokens.word(token).to_owned()),
+        _ => None,
+    }
+}
+
+fn intern(map: &mut FxHashMap<Box<str>, u32>, next: &mut u32, key: &str) -> u32 {
+    if let Some(&id) = map.get(key) {
+        return id;
+    }
+    let id = *next;
+    *next += 1;
+    map.insert(key.into(), id);
+    id
+}
+
+fn intern_prefix(map: &mut FxHashMap<Box<str>, u32>, next: &mut u32, key: &str) -> u32 {
+    for (at, _) in key.char_indices().skip(1) {
+        map.entry(key[..at].into()).or_insert(NO_ID);
+    }
+    match map.get(key) {
+        Some(&id) if id != NO_ID => id,
+        _ => {
+            let id = *next;
+            *next += 1;
+            map.insert(key.into(), id);
+            id
+        }
+    }
+}
+
+/// Appends the ids of every `word*` beginning that `word` starts with.
+fn walk_prefixes(map: &FxHashMap<Box<str>, u32>, word: &str, out: &mut Vec<u32>) {
+    if map.is_empty() {
+        return;
+    }
+    let ends = word
+        .char_indices()
+        .skip(1)
+        .map(|(at, _)| at)
+        .chain(std::iter::once(word.len()));
+    for end in ends {
+        match map.get(&word[..end]) {
+            None => return,
+            Some(&NO_ID) => {}
+            Some(&id) => out.push(id),
+        }
+    }
+}
