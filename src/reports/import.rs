@@ -760,6 +760,7 @@ async fn plan(
                 .pii_flags
                 .union(row.pii_flags.iter().copied().collect()),
             safeguarding: row.safeguarding || screening.safeguarding,
+            concerns: screening.safeguarding_concerns,
             comment,
             channel: row.channel,
             locale: row.locale.as_str().to_owned(),

@@ -19,6 +19,7 @@ use crate::moderation::entity::submission_tag;
 use crate::privacy::PiiKinds;
 use crate::submissions::entity::{feedback, idempotency_key};
 use crate::submissions::model::{Channel, FeedbackStatus, FftRating, SubmissionKind};
+use crate::submissions::store as submissions_store;
 
 /// Which feedback statistics count. SPAM never counts.
 #[derive(Clone, Debug, Default)]
@@ -286,6 +287,8 @@ pub struct ImportedFeedback {
     pub locale: String,
     pub status: FeedbackStatus,
     pub safeguarding: bool,
+    /// What the detector found in the comment.
+    pub concerns: Vec<crate::privacy::Concern>,
     pub captured_at: Option<DateTime<Utc>>,
     pub received_at: DateTime<Utc>,
     pub tags: Vec<String>,
@@ -345,6 +348,18 @@ pub async fn insert_imported(
         }))
         .exec_without_returning(db)
         .await?;
+        let concerns = chunk
+            .iter()
+            .flat_map(|row| {
+                submissions_store::concern_rows(
+                    SubmissionKind::Feedback,
+                    row.id,
+                    now,
+                    &row.concerns,
+                )
+            })
+            .collect();
+        submissions_store::insert_concerns(db, concerns).await?;
         let tags: Vec<submission_tag::ActiveModel> = chunk
             .iter()
             .flat_map(|row| {

@@ -152,3 +152,43 @@ pub mod idempotency_key {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod safeguarding_concern {
+    use sea_orm::entity::prelude::*;
+
+    use crate::submissions::model::{ConcernOrigin, ConcernStatus, SubmissionKind};
+
+    /// One category of possible harm in a submission: found by the detector
+    /// or raised by a moderator, and what staff decided about it.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "safeguarding_concern")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub subject_id: Uuid,
+        pub subject_kind: SubmissionKind,
+        /// A `SafeguardingCategory` name.
+        pub category: String,
+        /// The words that raised it; erased with the submission's text.
+        pub excerpt: Option<String>,
+        pub strength: f32,
+        pub origin: ConcernOrigin,
+        pub status: ConcernStatus,
+        /// Why it was raised by hand, dismissed or recategorised.
+        pub reason: Option<String>,
+        pub escalated_to: Option<String>,
+        pub escalation_note: Option<String>,
+        pub escalated_at: Option<DateTimeUtc>,
+        pub raised_by: Option<Uuid>,
+        pub decided_by: Option<Uuid>,
+        pub decided_at: Option<DateTimeUtc>,
+        pub version: i32,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

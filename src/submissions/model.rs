@@ -66,6 +66,28 @@ stored_enum! {
 }
 
 stored_enum! {
+    /// Who raised a safeguarding concern.
+    pub enum ConcernOrigin {
+        /// The detector, from the words of the submission.
+        Detected => "DETECTED",
+        /// A member of staff, by hand.
+        Staff => "STAFF",
+    }
+}
+
+stored_enum! {
+    /// What staff decided about a safeguarding concern.
+    pub enum ConcernStatus {
+        /// Not yet looked at.
+        Raised => "RAISED",
+        /// A real concern, escalated.
+        Confirmed => "CONFIRMED",
+        /// Not a concern, with a reason.
+        Dismissed => "DISMISSED",
+    }
+}
+
+stored_enum! {
     pub enum SubmissionKind {
         Feedback => "FEEDBACK",
         Idea => "IDEA",

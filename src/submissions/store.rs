@@ -9,9 +9,9 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::entity::{feedback, idea, idea_support, idempotency_key, kiosk};
+use super::entity::{feedback, idea, idea_support, idempotency_key, kiosk, safeguarding_concern};
 use super::model::{
-    Channel, Contact, Envelope, FeedbackStatus, IdeaStatus, NewFeedback, NewIdea, SubmissionKind,
+    Channel, ConcernOrigin, ConcernStatus, Contact, Envelope, FeedbackStatus, IdeaStatus, NewFeedback, NewIdea, SubmissionKind,
     SupporterKey,
 };
 use super::reference::{Reference, ReferenceKind};
@@ -48,6 +48,8 @@ pub struct Pending {
     reference: String,
     received_at: DateTime<Utc>,
     row: NewRow,
+    /// The safeguarding concerns screening found, stored with the row.
+    concerns: Vec<safeguarding_concern::ActiveModel>,
 }
 
 fn reference_kind(kind: SubmissionKind) -> ReferenceKind {
@@ -224,6 +226,7 @@ fn pending(
         contact: contact_columns(envelope.contact.as_ref()),
         captured_at: envelope.captured_at,
     };
+    let concerns = concern_rows(kind, id, received_at, &screening.safeguarding_concerns);
     Pending {
         key: envelope.key.as_str().to_owned(),
         kind,
@@ -232,7 +235,40 @@ fn pending(
         reference,
         received_at,
         row: row(carried),
+        concerns,
     }
+}
+
+/// The rows of the concerns the detector raised about submission `id`.
+pub fn concern_rows(
+    kind: SubmissionKind,
+    id: Uuid,
+    now: DateTime<Utc>,
+    concerns: &[crate::privacy::Concern],
+) -> Vec<safeguarding_concern::ActiveModel> {
+    concerns
+        .iter()
+        .map(|concern| safeguarding_concern::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            subject_id: Set(id),
+            subject_kind: Set(kind),
+            category: Set(concern.category.as_str().to_owned()),
+            excerpt: Set(Some(concern.excerpt.clone())),
+            strength: Set(concern.strength),
+            origin: Set(ConcernOrigin::Detected),
+            status: Set(ConcernStatus::Raised),
+            reason: Set(None),
+            escalated_to: Set(None),
+            escalation_note: Set(None),
+            escalated_at: Set(None),
+            raised_by: Set(None),
+            decided_by: Set(None),
+            decided_at: Set(None),
+            version: Set(1),
+            created_at: Set(now),
+            updated_at: Set(now),
+        })
+        .collect()
 }
 
 /// A contact's name, email and phone columns.
@@ -302,6 +338,7 @@ pub async fn store_one(db: &DatabaseConnection, mut pending: Pending) -> AppResu
         };
         match inserted {
             Ok(_) => {
+                insert_concerns(&txn, pending.concerns.clone()).await?;
                 txn.commit().await?;
                 return Ok(pending.receipt());
             }
@@ -316,6 +353,19 @@ pub async fn store_one(db: &DatabaseConnection, mut pending: Pending) -> AppResu
     Err(AppError::Internal(anyhow::anyhow!(
         "{REFERENCE_ATTEMPTS} receipt references collided in a row"
     )))
+}
+
+/// Stores concern rows (from [`concern_rows`]) in the caller's transaction.
+pub async fn insert_concerns(
+    db: &impl ConnectionTrait,
+    rows: Vec<safeguarding_concern::ActiveModel>,
+) -> AppResult<()> {
+    if !rows.is_empty() {
+        safeguarding_concern::Entity::insert_many(rows)
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Stores many submissions in one transaction with a handful of statements,
@@ -378,6 +428,11 @@ pub async fn store_batch(
             .exec_without_returning(&txn)
             .await?;
     }
+    insert_concerns(
+        &txn,
+        new_rows.iter().flat_map(|p| p.concerns.iter().cloned()).collect(),
+    )
+    .await?;
     let stored: HashSet<Uuid> = new_rows.iter().map(|p| p.id).collect();
     let others: Vec<String> = batch
         .iter()
