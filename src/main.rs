@@ -500,7 +500,7 @@ async fn kiosk(command: KioskCommand, db: &sea_orm::DatabaseConnection) -> anyho
 }
 
 async fn staff(command: StaffCommand, db: &sea_orm::DatabaseConnection) -> anyhow::Result<()> {
-    use hamlet::staff::model::{DisplayName, NewPassword, Roles, StaffEmail};
+    use hamlet::staff::model::{DisplayName, NewPassword, PasswordOwner, Roles, StaffEmail};
     use hamlet::staff::password::Passwords;
     use hamlet::staff::store::{self, NewStaff};
     match command {
@@ -516,7 +516,11 @@ async fn staff(command: StaffCommand, db: &sea_orm::DatabaseConnection) -> anyho
             let mut password = String::new();
             std::io::stdin().read_line(&mut password)?;
             let password = password.trim_end_matches(['\r', '\n']);
-            let password = NewPassword::parse(password, Some(&email), "the password")?;
+            let owner = PasswordOwner {
+                email: Some(email.clone()),
+                display_name: Some(display_name.clone()),
+            };
+            let password = NewPassword::parse(password, &owner, "the password")?;
             let password_hash = Passwords::default().hash(password.expose()).await?;
             let new = NewStaff {
                 email,

@@ -5,6 +5,14 @@
 //! PostgreSQL several processes may serve together, so the buckets live in
 //! the database (`rate_limit_bucket`), taken from in one statement, and a
 //! client's allowance is the same however its requests are spread.
+//!
+//! Why hand-written rather than a crate such as `governor`: those limiters
+//! keep their state in the process's memory, so with several hamlet
+//! processes behind one address each would grant the full allowance and a
+//! client could multiply its rate by the number of processes. The shared
+//! buckets need the one-statement take against PostgreSQL in `take_shared`,
+//! which no in-memory limiter does; the in-memory path for SQLite is the
+//! same token-bucket arithmetic, kept beside it so both behave alike.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

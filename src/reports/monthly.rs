@@ -4,12 +4,16 @@
 //! it reads the same offline, attached to an email, or printed.
 //!
 //! It holds figures only, never free text: small numbers are withheld as
-//! `feedbackStats` withholds them, and every name in it is escaped.
+//! `feedbackStats` withholds them. This module works out the figures and
+//! the charts' geometry; the page is the askama template
+//! `templates/reports/monthly.html`, checked when hamlet is compiled, and
+//! askama escapes every name in it.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
+use askama::Template;
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 
@@ -151,22 +155,6 @@ pub async fn write_report(
     Ok(path)
 }
 
-/// Text made safe inside HTML and SVG, in content and in quoted attributes.
-pub fn escape(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#39;"),
-            c => escaped.push(c),
-        }
-    }
-    escaped
-}
-
 /// NHS identity colours.
 mod colour {
     pub const BLUE: &str = "#005EB8";
@@ -243,68 +231,236 @@ fn change(now: Option<f64>, before: Option<f64>) -> String {
     }
 }
 
-const STYLE: &str = r#"
-:root { color-scheme: light; }
-* { box-sizing: border-box; }
-body { margin: 0; background: #f0f4f5; color: #212b32; font: 15px/1.45 Arial, "Helvetica Neue", Helvetica, sans-serif; }
-main { max-width: 1120px; margin: 0 auto; padding: 0 24px 32px; }
-header.band { background: #005EB8; color: #fff; padding: 22px 24px 18px; }
-header.band .inner { max-width: 1072px; margin: 0 auto; display: flex; justify-content: space-between; align-items: flex-end; gap: 24px; }
-header.band h1 { margin: 0; font-size: 28px; line-height: 1.15; }
-header.band p { margin: 4px 0 0; }
-header.band .org { font-weight: bold; font-size: 15px; opacity: .95; margin: 0 0 4px; }
-header.band .meta { text-align: right; font-size: 13px; opacity: .9; }
-section { background: #fff; border-radius: 4px; padding: 18px 22px 20px; margin-top: 18px; break-inside: avoid; page-break-inside: avoid; }
-h2 { font-size: 19px; margin: 0 0 4px; color: #003087; }
-p.lede { margin: 0 0 12px; color: #425563; font-size: 14px; }
-.cards { display: grid; grid-template-columns: repeat(4, 1fr); gap: 14px; margin-top: 18px; }
-.card { background: #fff; border-radius: 4px; padding: 14px 16px; border-top: 5px solid #005EB8; }
-.card.good { border-top-color: #00A499; }
-.card.poor { border-top-color: #DA291C; }
-.card.grey { border-top-color: #768692; }
-.card .label { font-size: 13px; color: #425563; }
-.card .value { font-size: 34px; font-weight: bold; line-height: 1.15; margin: 2px 0; color: #212b32; }
-.card .note { font-size: 12.5px; color: #425563; }
-.multiples { display: grid; grid-template-columns: repeat(3, 1fr); gap: 8px 18px; }
-.multiple h3 { font-size: 13px; margin: 6px 0 0; color: #212b32; height: 2.7em; overflow: hidden; line-height: 1.35; }
-.legend { display: flex; flex-wrap: wrap; gap: 4px 16px; font-size: 13px; color: #425563; margin: 2px 0 8px; }
-.legend span { display: inline-flex; align-items: center; gap: 6px; }
-.swatch { display: inline-block; width: 12px; height: 12px; border-radius: 2px; }
-.line-swatch { display: inline-block; width: 18px; height: 0; border-top: 3px solid #005EB8; }
-.line-swatch.overall { border-top: 2px dashed #768692; }
-.split { display: grid; grid-template-columns: 1fr 1fr; gap: 18px; }
-.split section { margin-top: 0; }
-table { border-collapse: collapse; width: 100%; font-size: 14px; }
-th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid #E8EDEE; vertical-align: top; }
-th { font-size: 13px; color: #425563; font-weight: bold; border-bottom: 2px solid #d8dde0; }
-td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-tr.withheld td { color: #768692; }
-.up { color: #007f3b; }
-.down { color: #DA291C; }
-.small { font-size: 12.5px; color: #425563; }
-dl { margin: 0; display: grid; grid-template-columns: 190px 1fr; gap: 8px 16px; font-size: 14px; }
-dt { font-weight: bold; color: #003087; }
-dd { margin: 0; }
-code { font-family: inherit; background: #f0f4f5; padding: 0 3px; border-radius: 2px; }
-svg { display: block; max-width: 100%; height: auto; }
-svg text { font-family: Arial, "Helvetica Neue", Helvetica, sans-serif; }
-footer { margin-top: 18px; font-size: 12.5px; color: #425563; }
-@page { size: A4; margin: 12mm; }
-@media print {
-  body { background: #fff; font-size: 12px; }
-  main { padding: 0; max-width: none; }
-  header.band { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-  section, .card { border: 1px solid #d8dde0; }
-  .split { grid-template-columns: 1fr; gap: 0; }
-  .split section { margin-top: 18px; }
-  .card, .swatch, .line-swatch { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+/// The report's page: `templates/reports/monthly.html`, filled with what
+/// [`page`] works out. askama escapes every value in it.
+#[derive(Template)]
+#[template(path = "reports/monthly.html", whitespace = "minimize")]
+struct Page<'a> {
+    organisation: &'a str,
+    /// The report's month, e.g. "May 2026".
+    month: String,
+    /// The first of the twelve months.
+    first_month: String,
+    previous: String,
+    previous_short: &'static str,
+    /// When the report was made, in UTC.
+    made: String,
+    /// Whether the month is still going on.
+    partial: bool,
+    limit: u64,
+    cards: Cards,
+    multiples: Multiples<'a>,
+    legend: Vec<(&'static str, &'static str)>,
+    volumes: Volumes,
+    mix: ChannelMix,
+    services: Vec<ServiceRow<'a>>,
+    themes: Themes<'a>,
 }
-"#;
+
+/// The month at a glance.
+struct Cards {
+    total: String,
+    volume_note: String,
+    positive: String,
+    positive_note: String,
+    negative: String,
+    negative_note: String,
+    rated_services: usize,
+    all_services: usize,
+}
+
+struct Multiples<'a> {
+    /// The foot of the scale all panels share.
+    floor: f64,
+    panels: Vec<Panel<'a>>,
+    quiet: &'a [String],
+}
+
+/// One service's small multiple.
+struct Panel<'a> {
+    name: &'a str,
+    /// What the chart shows, for screen readers.
+    label: String,
+    width: f64,
+    height: f64,
+    grid: Vec<GridLine>,
+    /// Months with responses, withheld: a `*` on the axis.
+    withheld: Vec<Point>,
+    overall_path: String,
+    path: String,
+    /// Points with no neighbour, drawn as dots.
+    lonely: Vec<Point>,
+    last: Option<LastPoint>,
+    axis: Option<Axis>,
+}
+
+struct GridLine {
+    x1: f64,
+    x2: f64,
+    y: f64,
+    tx: f64,
+    ty: f64,
+    value: f64,
+}
+
+struct Point {
+    x: f64,
+    y: f64,
+}
+
+/// The month's point, marked and labelled.
+struct LastPoint {
+    x: f64,
+    y: f64,
+    tx: f64,
+    ty: f64,
+    label: String,
+}
+
+/// The first and last months under a panel.
+struct Axis {
+    x1: f64,
+    x2: f64,
+    y: f64,
+    first: String,
+    last: String,
+}
+
+/// Responses per month, stacked by channel.
+struct Volumes {
+    width: f64,
+    height: f64,
+    grid_from: f64,
+    grid_to: f64,
+    label_x: f64,
+    grid: Vec<VolumeLine>,
+    bars: Vec<VolumeBar>,
+}
+
+struct VolumeLine {
+    y: f64,
+    label_y: f64,
+    label: String,
+}
+
+/// One month's stack, its total and its name (and year, at a new year).
+struct VolumeBar {
+    blocks: Vec<Block>,
+    centre: f64,
+    total_y: f64,
+    total: String,
+    month_y: f64,
+    month: &'static str,
+    year_y: f64,
+    year: Option<i32>,
+}
+
+struct Block {
+    x: f64,
+    y: f64,
+    width: f64,
+    height: f64,
+    colour: &'static str,
+}
+
+/// The month's responses by channel: a bar of shares, and a table.
+struct ChannelMix {
+    width: f64,
+    height: f64,
+    /// Empty when nobody responded.
+    blocks: Vec<MixBlock>,
+    rows: Vec<MixRow>,
+}
+
+struct MixBlock {
+    x: f64,
+    width: f64,
+    colour: &'static str,
+    /// The share written on the block, where it is wide enough.
+    share: Option<Share>,
+}
+
+struct Share {
+    x: f64,
+    colour: &'static str,
+    percent: f64,
+}
+
+struct MixRow {
+    colour: &'static str,
+    name: &'static str,
+    responses: String,
+    share: String,
+}
+
+/// One service's line in the month's table.
+struct ServiceRow<'a> {
+    withheld: bool,
+    name: &'a str,
+    responses: String,
+    positive: String,
+    negative: String,
+    change: Option<Change>,
+}
+
+struct Change {
+    class: &'static str,
+    text: String,
+}
+
+/// The month's most used tags.
+struct Themes<'a> {
+    width: f64,
+    height: f64,
+    label_x: f64,
+    bar_x: f64,
+    bars: Vec<ThemeBar<'a>>,
+    /// Tags used too few times to list.
+    unlisted: usize,
+}
+
+struct ThemeBar<'a> {
+    tag: &'a str,
+    y: f64,
+    text_y: f64,
+    width: f64,
+    uses_x: f64,
+    uses: String,
+}
 
 /// The report as one HTML document.
 pub fn render(report: &MonthlyReport) -> String {
-    let mut html = String::with_capacity(64 * 1024);
+    // askama writes into a String, which cannot fail, and every value in
+    // the page is a string or a number, whose Display cannot fail either.
+    page(report).to_string()
+}
+
+fn page(report: &MonthlyReport) -> Page<'_> {
     let month = report.month;
+    let previous = month.previous();
+    Page {
+        organisation: &report.organisation,
+        month: month.name(),
+        first_month: report.months.first().map(|m| m.name()).unwrap_or_default(),
+        previous: previous.name(),
+        previous_short: previous.month_name(),
+        made: report.generated_at.format("%-d %B %Y, %H:%M").to_string(),
+        partial: month == Month::of(report.generated_at),
+        limit: SMALL_NUMBER_LIMIT,
+        cards: cards(report),
+        multiples: multiples(report),
+        legend: CHANNELS
+            .iter()
+            .map(|&channel| (channel_colour(channel), channel_name(channel)))
+            .collect(),
+        volumes: volumes(report),
+        mix: channel_mix(report),
+        services: service_rows(report),
+        themes: themes(report),
+    }
+}
+
+fn cards(report: &MonthlyReport) -> Cards {
     let this = report.overall.last().copied().unwrap_or_default();
     let before = report
         .overall
@@ -313,99 +469,43 @@ pub fn render(report: &MonthlyReport) -> String {
         .and_then(|i| report.overall.get(i))
         .copied()
         .unwrap_or_default();
-    let title = format!(
-        "Friends and Family Test: {} — {}",
-        month.name(),
-        report.organisation
-    );
-    let _ = write!(
-        html,
-        "<!DOCTYPE html>\n<html lang=\"en-GB\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
-        escape(&title)
-    );
-    let _ = write!(
-        html,
-        "<header class=\"band\"><div class=\"inner\"><div>\
-         <p class=\"org\">{}</p>\
-         <h1>Friends and Family Test: {}</h1>\
-         <p>What residents told us about local health and care services</p></div>\
-         <div class=\"meta\">Monthly report for the Board<br>Made {} UTC{}</div></div></header>\n<main>\n",
-        escape(&report.organisation),
-        escape(&month.name()),
-        report.generated_at.format("%-d %B %Y, %H:%M"),
-        if month == Month::of(report.generated_at) {
-            "<br><b>The month is not over: its figures are partial</b>"
-        } else {
-            ""
-        },
-    );
-
-    render_cards(&mut html, report, &this, &before);
-    render_multiples(&mut html, report);
-    html.push_str("<div class=\"split\">");
-    render_volumes(&mut html, report);
-    render_channel_mix(&mut html, report);
-    html.push_str("</div>");
-    render_service_table(&mut html, report);
-    render_themes(&mut html, report);
-    render_definitions(&mut html, report);
-    let _ = write!(
-        html,
-        "<footer>Made by hamlet from feedback received up to {} UTC. \
-         Figures hold no comments and no contact details.</footer>\n</main>\n</body>\n</html>\n",
-        report.generated_at.format("%-d %B %Y, %H:%M"),
-    );
-    html
-}
-
-fn render_cards(
-    html: &mut String,
-    report: &MonthlyReport,
-    this: &RatingCounts,
-    before: &RatingCounts,
-) {
     let previous = report.month.previous();
     let total = this.total();
-    let volume_note = format!("{} in {}", thousands(before.total()), previous.month_name());
     let withheld = is_small_number(total);
-    let positive_value = if withheld {
-        "withheld".to_owned()
-    } else {
-        percent(shown_positive(this))
+    let shown = |value: Option<f64>| {
+        if withheld {
+            "withheld".to_owned()
+        } else {
+            percent(value)
+        }
     };
-    let negative_value = if withheld {
-        "withheld".to_owned()
-    } else {
-        percent(shown_negative(this))
+    let note = |what: &str, change: String| {
+        if change.is_empty() {
+            what.to_owned()
+        } else {
+            format!("{what} · {change} on {}", previous.month_name())
+        }
     };
-    let positive_note = match change(shown_positive(this), shown_positive(before)) {
-        note if note.is_empty() => "very good or good".to_owned(),
-        note => format!("very good or good · {note} on {}", previous.month_name()),
-    };
-    let negative_note = match change(shown_negative(this), shown_negative(before)) {
-        note if note.is_empty() => "poor or very poor".to_owned(),
-        note => format!("poor or very poor · {note} on {}", previous.month_name()),
-    };
-    let rated_services = report
-        .services
-        .iter()
-        .filter(|service| service.months.last().is_some_and(|c| c.total() > 0))
-        .count();
-    let _ = writeln!(
-        html,
-        "<div class=\"cards\">\
-         <div class=\"card\"><div class=\"label\">Responses in {month}</div><div class=\"value\">{total}</div><div class=\"note\">{volume_note}</div></div>\
-         <div class=\"card good\"><div class=\"label\">Percent positive</div><div class=\"value\">{positive_value}</div><div class=\"note\">{positive_note}</div></div>\
-         <div class=\"card poor\"><div class=\"label\">Percent negative</div><div class=\"value\">{negative_value}</div><div class=\"note\">{negative_note}</div></div>\
-         <div class=\"card grey\"><div class=\"label\">Services with feedback</div><div class=\"value\">{rated_services}</div><div class=\"note\">of {all} services</div></div>\
-         </div>",
-        month = escape(&report.month.name()),
-        total = thousands(total),
-        volume_note = escape(&volume_note),
-        all = report.services.len() + report.quiet_services.len(),
-    );
+    Cards {
+        total: thousands(total),
+        volume_note: format!("{} in {}", thousands(before.total()), previous.month_name()),
+        positive: shown(shown_positive(&this)),
+        positive_note: note(
+            "very good or good",
+            change(shown_positive(&this), shown_positive(&before)),
+        ),
+        negative: shown(shown_negative(&this)),
+        negative_note: note(
+            "poor or very poor",
+            change(shown_negative(&this), shown_negative(&before)),
+        ),
+        rated_services: report
+            .services
+            .iter()
+            .filter(|service| service.months.last().is_some_and(|c| c.total() > 0))
+            .count(),
+        all_services: report.services.len() + report.quiet_services.len(),
+    }
 }
 
 /// Plot geometry of one small multiple.
@@ -459,12 +559,12 @@ fn series_path(frame: &Frame, values: &[Option<f64>]) -> (String, Vec<(f64, f64)
     (path, lonely)
 }
 
-fn small_multiple(
+fn panel<'a>(
     report: &MonthlyReport,
-    service: &ServiceSeries,
+    service: &'a ServiceSeries,
     overall: &[Option<f64>],
     floor: f64,
-) -> String {
+) -> Panel<'a> {
     let frame = Frame {
         width: 340.0,
         height: 128.0,
@@ -476,9 +576,8 @@ fn small_multiple(
     };
     let values: Vec<Option<f64>> = service.months.iter().map(shown_positive).collect();
     let count = values.len();
-    let mut svg = String::new();
     let last_value = values.last().copied().flatten();
-    let description = match last_value {
+    let label = match last_value {
         Some(value) => format!(
             "{}: {} positive in {}",
             service.name,
@@ -491,92 +590,66 @@ fn small_multiple(
             report.month.name()
         ),
     };
-    let _ = write!(
-        svg,
-        "<svg viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" role=\"img\" aria-label=\"{label}\">",
-        w = frame.width,
-        h = frame.height,
-        label = escape(&description),
-    );
-    for grid in [floor, (floor + 100.0) / 2.0, 100.0] {
-        let y = frame.y(grid);
-        let _ = write!(
-            svg,
-            "<line x1=\"{x1}\" x2=\"{x2:.1}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"{c}\" stroke-width=\"1\"/>\
-             <text x=\"{tx}\" y=\"{ty:.1}\" font-size=\"10\" fill=\"{g}\" text-anchor=\"end\">{grid:.0}%</text>",
-            x1 = frame.left,
-            x2 = frame.width - frame.right,
-            c = colour::PALE_GREY,
-            tx = frame.left - 5.0,
-            ty = y + 3.5,
-            g = colour::MID_GREY,
-        );
-    }
-    // Months with responses but withheld are marked on the axis.
-    for (index, counts) in service.months.iter().enumerate() {
-        if is_small_number(counts.total()) {
-            let x = frame.x(index, count);
-            let _ = write!(
-                svg,
-                "<text x=\"{x:.1}\" y=\"{y:.1}\" font-size=\"14\" font-weight=\"bold\" fill=\"{c}\" text-anchor=\"middle\">*</text>",
-                y = frame.y(floor) + 1.0,
-                c = colour::DARK_GREY,
-            );
-        }
-    }
+    let grid = [floor, (floor + 100.0) / 2.0, 100.0]
+        .into_iter()
+        .map(|value| {
+            let y = frame.y(value);
+            GridLine {
+                x1: frame.left,
+                x2: frame.width - frame.right,
+                y,
+                tx: frame.left - 5.0,
+                ty: y + 3.5,
+                value,
+            }
+        })
+        .collect();
+    let withheld = service
+        .months
+        .iter()
+        .enumerate()
+        .filter(|(_, counts)| is_small_number(counts.total()))
+        .map(|(index, _)| Point {
+            x: frame.x(index, count),
+            y: frame.y(floor) + 1.0,
+        })
+        .collect();
     let (overall_path, _) = series_path(&frame, overall);
-    if !overall_path.is_empty() {
-        let _ = write!(
-            svg,
-            "<path d=\"{overall_path}\" fill=\"none\" stroke=\"{c}\" stroke-width=\"1.5\" stroke-dasharray=\"4 3\"/>",
-            c = colour::MID_GREY
-        );
-    }
     let (path, lonely) = series_path(&frame, &values);
-    if !path.is_empty() {
-        let _ = write!(
-            svg,
-            "<path d=\"{path}\" fill=\"none\" stroke=\"{c}\" stroke-width=\"2.5\" stroke-linejoin=\"round\" stroke-linecap=\"round\"/>",
-            c = colour::BLUE
-        );
-    }
-    for (x, y) in lonely {
-        let _ = write!(
-            svg,
-            "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"3\" fill=\"{c}\"/>",
-            c = colour::BLUE
-        );
-    }
-    if let Some(value) = last_value {
+    let last = last_value.map(|value| {
         let (x, y) = (frame.x(count - 1, count), frame.y(value));
-        let _ = write!(
-            svg,
-            "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"3.5\" fill=\"{c}\"/>\
-             <text x=\"{tx:.1}\" y=\"{ty:.1}\" font-size=\"12\" font-weight=\"bold\" fill=\"{d}\">{label}</text>",
-            c = colour::BLUE,
-            d = colour::DARK_BLUE,
-            tx = x + 6.0,
-            ty = y + 4.0,
-            label = percent(Some(value)),
-        );
+        LastPoint {
+            x,
+            y,
+            tx: x + 6.0,
+            ty: y + 4.0,
+            label: percent(Some(value)),
+        }
+    });
+    let axis = report
+        .months
+        .first()
+        .zip(report.months.last())
+        .map(|(first, last)| Axis {
+            x1: frame.left,
+            x2: frame.width - frame.right,
+            y: frame.height - 6.0,
+            first: format!("{} {}", first.short_name(), first.year()),
+            last: format!("{} {}", last.short_name(), last.year()),
+        });
+    Panel {
+        name: &service.name,
+        label,
+        width: frame.width,
+        height: frame.height,
+        grid,
+        withheld,
+        overall_path,
+        path,
+        lonely: lonely.into_iter().map(|(x, y)| Point { x, y }).collect(),
+        last,
+        axis,
     }
-    if let (Some(first), Some(last)) = (report.months.first(), report.months.last()) {
-        let y = frame.height - 6.0;
-        let _ = write!(
-            svg,
-            "<text x=\"{x1:.1}\" y=\"{y}\" font-size=\"10\" fill=\"{c}\" text-anchor=\"start\">{a} {ay}</text>\
-             <text x=\"{x2:.1}\" y=\"{y}\" font-size=\"10\" fill=\"{c}\" text-anchor=\"end\">{b} {by}</text>",
-            x1 = frame.left,
-            x2 = frame.width - frame.right,
-            c = colour::MID_GREY,
-            a = first.short_name(),
-            ay = first.year(),
-            b = last.short_name(),
-            by = last.year(),
-        );
-    }
-    svg.push_str("</svg>");
-    svg
 }
 
 /// The foot of the percent-positive scale all panels share: 50%, or lower
@@ -586,7 +659,7 @@ fn scale_floor(values: impl Iterator<Item = f64>) -> f64 {
     ((lowest / 10.0).floor() * 10.0).clamp(0.0, 50.0)
 }
 
-fn render_multiples(html: &mut String, report: &MonthlyReport) {
+fn multiples(report: &MonthlyReport) -> Multiples<'_> {
     let overall: Vec<Option<f64>> = report.overall.iter().map(shown_positive).collect();
     let floor = scale_floor(
         report
@@ -596,44 +669,18 @@ fn render_multiples(html: &mut String, report: &MonthlyReport) {
             .chain(overall.iter().copied())
             .flatten(),
     );
-    let _ = write!(
-        html,
-        "<section><h2>Percent positive by service, {} to {}</h2>\
-         <p class=\"lede\">Each panel is one service, month by month, on the same scale ({}% to 100%). \
-         A gap means no percentage can be shown that month; <b>*</b> marks a month withheld because it \
-         had fewer than {} responses.</p>\
-         <div class=\"legend\"><span><i class=\"line-swatch\"></i>the service</span>\
-         <span><i class=\"line-swatch overall\"></i>all services</span></div>\
-         <div class=\"multiples\">",
-        escape(&report.months.first().map(|m| m.name()).unwrap_or_default()),
-        escape(&report.month.name()),
+    Multiples {
         floor,
-        SMALL_NUMBER_LIMIT,
-    );
-    for service in &report.services {
-        let _ = write!(
-            html,
-            "<div class=\"multiple\"><h3>{}</h3>{}</div>",
-            escape(&service.name),
-            small_multiple(report, service, &overall, floor)
-        );
+        panels: report
+            .services
+            .iter()
+            .map(|service| panel(report, service, &overall, floor))
+            .collect(),
+        quiet: &report.quiet_services,
     }
-    html.push_str("</div>");
-    if report.services.is_empty() {
-        html.push_str("<p>No feedback was received in these twelve months.</p>");
-    }
-    if !report.quiet_services.is_empty() {
-        let names: Vec<String> = report.quiet_services.iter().map(|n| escape(n)).collect();
-        let _ = write!(
-            html,
-            "<p class=\"small\">No feedback in these twelve months: {}.</p>",
-            names.join("; ")
-        );
-    }
-    html.push_str("</section>\n");
 }
 
-fn render_volumes(html: &mut String, report: &MonthlyReport) {
+fn volumes(report: &MonthlyReport) -> Volumes {
     let (width, height) = (520.0, 250.0);
     let (left, right, top, bottom) = (44.0, 8.0, 16.0, 38.0);
     let totals: Vec<u64> = (0..report.months.len())
@@ -649,90 +696,61 @@ fn render_volumes(html: &mut String, report: &MonthlyReport) {
     let plot_height = height - top - bottom;
     let slot = (width - left - right) / report.months.len().max(1) as f64;
     let bar = slot * 0.68;
-    let mut svg = String::new();
-    let _ = write!(
-        svg,
-        "<svg viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" role=\"img\" \
-         aria-label=\"Responses per month by channel, {} to {}\">",
-        escape(&report.months.first().map(|m| m.name()).unwrap_or_default()),
-        escape(&report.month.name()),
-    );
-    for step in 0..=4 {
-        let value = max as f64 * f64::from(step) / 4.0;
-        let y = top + plot_height * (1.0 - f64::from(step) / 4.0);
-        let _ = write!(
-            svg,
-            "<line x1=\"{left}\" x2=\"{x2}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"{c}\"/>\
-             <text x=\"{tx}\" y=\"{ty:.1}\" font-size=\"10\" fill=\"{g}\" text-anchor=\"end\">{label}</text>",
-            x2 = width - right,
-            c = colour::PALE_GREY,
-            tx = left - 5.0,
-            ty = y + 3.5,
-            g = colour::MID_GREY,
-            label = thousands(value.round() as u64),
-        );
-    }
-    for (index, month) in report.months.iter().enumerate() {
-        let x = left + slot * index as f64 + (slot - bar) / 2.0;
-        let mut base = top + plot_height;
-        for (channel, counts) in &report.channels {
-            let value = counts.get(index).copied().unwrap_or(0);
-            if value == 0 || max == 0 {
-                continue;
+    let grid = (0..=4)
+        .map(|step| {
+            let value = max as f64 * f64::from(step) / 4.0;
+            let y = top + plot_height * (1.0 - f64::from(step) / 4.0);
+            VolumeLine {
+                y,
+                label_y: y + 3.5,
+                label: thousands(value.round() as u64),
             }
-            let h = plot_height * value as f64 / max as f64;
-            base -= h;
-            let _ = write!(
-                svg,
-                "<rect x=\"{x:.1}\" y=\"{base:.1}\" width=\"{bar:.1}\" height=\"{h:.1}\" fill=\"{c}\"/>",
-                c = channel_colour(*channel),
-            );
-        }
-        let total = totals.get(index).copied().unwrap_or(0);
-        let centre = x + bar / 2.0;
-        let _ = write!(
-            svg,
-            "<text x=\"{centre:.1}\" y=\"{ty:.1}\" font-size=\"9.5\" fill=\"{d}\" text-anchor=\"middle\">{label}</text>\
-             <text x=\"{centre:.1}\" y=\"{my:.1}\" font-size=\"10\" fill=\"{g}\" text-anchor=\"middle\">{m}</text>",
-            ty = base - 4.0,
-            d = colour::DARK_GREY,
-            label = thousands(total),
-            my = height - bottom + 14.0,
-            g = colour::MID_GREY,
-            m = month.short_name(),
-        );
-        if index == 0 || month.number() == 1 {
-            let _ = write!(
-                svg,
-                "<text x=\"{centre:.1}\" y=\"{yy:.1}\" font-size=\"10\" fill=\"{g}\" text-anchor=\"middle\">{y}</text>",
-                yy = height - bottom + 27.0,
-                g = colour::MID_GREY,
-                y = month.year(),
-            );
-        }
+        })
+        .collect();
+    let bars = report
+        .months
+        .iter()
+        .enumerate()
+        .map(|(index, month)| {
+            let x = left + slot * index as f64 + (slot - bar) / 2.0;
+            let mut base = top + plot_height;
+            let mut blocks = Vec::new();
+            for (channel, counts) in &report.channels {
+                let value = counts.get(index).copied().unwrap_or(0);
+                if value == 0 || max == 0 {
+                    continue;
+                }
+                let h = plot_height * value as f64 / max as f64;
+                base -= h;
+                blocks.push(Block {
+                    x,
+                    y: base,
+                    width: bar,
+                    height: h,
+                    colour: channel_colour(*channel),
+                });
+            }
+            VolumeBar {
+                blocks,
+                centre: x + bar / 2.0,
+                total_y: base - 4.0,
+                total: thousands(totals.get(index).copied().unwrap_or(0)),
+                month_y: height - bottom + 14.0,
+                month: month.short_name(),
+                year_y: height - bottom + 27.0,
+                year: (index == 0 || month.number() == 1).then(|| month.year()),
+            }
+        })
+        .collect();
+    Volumes {
+        width,
+        height,
+        grid_from: left,
+        grid_to: width - right,
+        label_x: left - 5.0,
+        grid,
+        bars,
     }
-    svg.push_str("</svg>");
-    let _ = write!(
-        html,
-        "<section><h2>Responses per month</h2>\
-         <p class=\"lede\">All services, by the channel the response came through.</p>{}{}</section>",
-        channel_legend(),
-        svg
-    );
-}
-
-fn channel_legend() -> String {
-    let mut legend = String::from("<div class=\"legend\">");
-    for channel in CHANNELS {
-        let _ = write!(
-            legend,
-            "<span><i class=\"swatch\" style=\"background:{}\"></i>{}</span>",
-            channel_colour(channel),
-            channel_name(channel)
-        );
-    }
-    legend.push_str("</div>");
-    legend
 }
 
 /// A round number at or above `value` for a chart's top line.
@@ -750,7 +768,7 @@ fn nice_ceiling(value: u64) -> u64 {
     10 * magnitude
 }
 
-fn render_channel_mix(html: &mut String, report: &MonthlyReport) {
+fn channel_mix(report: &MonthlyReport) -> ChannelMix {
     let last = report.months.len().saturating_sub(1);
     let counts: Vec<(Channel, u64)> = report
         .channels
@@ -758,226 +776,134 @@ fn render_channel_mix(html: &mut String, report: &MonthlyReport) {
         .map(|(channel, counts)| (*channel, counts.get(last).copied().unwrap_or(0)))
         .collect();
     let total: u64 = counts.iter().map(|(_, n)| n).sum();
-    let (width, height) = (520.0, 44.0);
-    let mut svg = String::new();
-    let _ = write!(
-        svg,
-        "<svg viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" role=\"img\" \
-         aria-label=\"Channel mix in {}\">",
-        escape(&report.month.name())
-    );
-    if total == 0 {
-        let _ = write!(
-            svg,
-            "<rect x=\"0\" y=\"6\" width=\"{width}\" height=\"28\" fill=\"{c}\"/>",
-            c = colour::PALE_GREY
-        );
-    } else {
+    let width = 520.0;
+    let mut blocks = Vec::new();
+    if total > 0 {
         let mut x = 0.0;
         for (channel, count) in &counts {
             if *count == 0 {
                 continue;
             }
             let w = width * *count as f64 / total as f64;
-            let _ = write!(
-                svg,
-                "<rect x=\"{x:.1}\" y=\"6\" width=\"{w:.1}\" height=\"28\" fill=\"{c}\"/>",
-                c = channel_colour(*channel)
-            );
-            if w > 34.0 {
-                let share = 100.0 * *count as f64 / total as f64;
-                let fill = if matches!(channel, Channel::Paper | Channel::Kiosk) {
+            let share = (w > 34.0).then(|| Share {
+                x: x + w / 2.0,
+                colour: if matches!(channel, Channel::Paper | Channel::Kiosk) {
                     "#212b32"
                 } else {
                     "#ffffff"
-                };
-                let _ = write!(
-                    svg,
-                    "<text x=\"{tx:.1}\" y=\"25\" font-size=\"12\" font-weight=\"bold\" fill=\"{fill}\" text-anchor=\"middle\">{share:.0}%</text>",
-                    tx = x + w / 2.0
-                );
-            }
+                },
+                percent: 100.0 * *count as f64 / total as f64,
+            });
+            blocks.push(MixBlock {
+                x,
+                width: w,
+                colour: channel_colour(*channel),
+                share,
+            });
             x += w;
         }
     }
-    svg.push_str("</svg>");
-    let mut table = String::from(
-        "<table><thead><tr><th>Channel</th><th class=\"n\">Responses</th><th class=\"n\">Share</th></tr></thead><tbody>",
-    );
-    for (channel, count) in &counts {
-        let share = if total > 0 {
-            format!("{:.0}%", 100.0 * *count as f64 / total as f64)
-        } else {
-            "–".to_owned()
-        };
-        let _ = write!(
-            table,
-            "<tr><td><i class=\"swatch\" style=\"background:{}\"></i> {}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
-            channel_colour(*channel),
-            channel_name(*channel),
-            thousands(*count),
-            share
-        );
-    }
-    table.push_str("</tbody></table>");
-    let _ = write!(
-        html,
-        "<section><h2>Channel mix, {}</h2>\
-         <p class=\"lede\">How residents reached us this month.</p>{svg}{table}</section>",
-        escape(&report.month.name())
-    );
-}
-
-fn render_service_table(html: &mut String, report: &MonthlyReport) {
-    let previous = report.month.previous();
-    let _ = write!(
-        html,
-        "<section><h2>Services in {month}</h2>\
-         <p class=\"lede\">Responses and Friends and Family Test percentages per service this month, \
-         with the change in percent positive since {prev}.</p>\
-         <table><thead><tr><th>Service</th><th class=\"n\">Responses</th><th class=\"n\">Percent positive</th>\
-         <th class=\"n\">Percent negative</th><th class=\"n\">Change since {prev_short}</th></tr></thead><tbody>",
-        month = escape(&report.month.name()),
-        prev = escape(&previous.name()),
-        prev_short = previous.month_name(),
-    );
-    for service in &report.services {
-        let len = service.months.len();
-        let this = service.months.last().copied().unwrap_or_default();
-        let before = len
-            .checked_sub(2)
-            .and_then(|i| service.months.get(i))
-            .copied()
-            .unwrap_or_default();
-        let withheld = is_small_number(this.total());
-        let (positive, negative, delta) = if withheld {
-            (
-                "withheld*".to_owned(),
-                "withheld*".to_owned(),
-                String::new(),
-            )
-        } else {
-            let delta = change(shown_positive(&this), shown_positive(&before));
-            let class = if delta.starts_with('+') {
-                "up"
-            } else if delta.starts_with('−') {
-                "down"
+    let rows = counts
+        .iter()
+        .map(|(channel, count)| MixRow {
+            colour: channel_colour(*channel),
+            name: channel_name(*channel),
+            responses: thousands(*count),
+            share: if total > 0 {
+                format!("{:.0}%", 100.0 * *count as f64 / total as f64)
             } else {
-                ""
-            };
-            (
-                percent(shown_positive(&this)),
-                percent(shown_negative(&this)),
-                format!("<span class=\"{class}\">{delta}</span>"),
-            )
-        };
-        let _ = write!(
-            html,
-            "<tr{row_class}><td>{name}</td><td class=\"n\">{total}</td><td class=\"n\">{positive}</td>\
-             <td class=\"n\">{negative}</td><td class=\"n\">{delta}</td></tr>",
-            row_class = if withheld { " class=\"withheld\"" } else { "" },
-            name = escape(&service.name),
-            total = thousands(this.total()),
-        );
+                "–".to_owned()
+            },
+        })
+        .collect();
+    ChannelMix {
+        width,
+        height: 44.0,
+        blocks,
+        rows,
     }
-    html.push_str("</tbody></table>");
-    let _ = writeln!(
-        html,
-        "<p class=\"small\">* Withheld: fewer than {SMALL_NUMBER_LIMIT} responses, too few to show \
-         without risk of identifying someone. The number of responses is always shown.</p></section>"
-    );
 }
 
-fn render_themes(html: &mut String, report: &MonthlyReport) {
+fn service_rows(report: &MonthlyReport) -> Vec<ServiceRow<'_>> {
+    report
+        .services
+        .iter()
+        .map(|service| {
+            let len = service.months.len();
+            let this = service.months.last().copied().unwrap_or_default();
+            let before = len
+                .checked_sub(2)
+                .and_then(|i| service.months.get(i))
+                .copied()
+                .unwrap_or_default();
+            let withheld = is_small_number(this.total());
+            let (positive, negative, change) = if withheld {
+                ("withheld*".to_owned(), "withheld*".to_owned(), None)
+            } else {
+                let text = change(shown_positive(&this), shown_positive(&before));
+                let class = if text.starts_with('+') {
+                    "up"
+                } else if text.starts_with('−') {
+                    "down"
+                } else {
+                    ""
+                };
+                (
+                    percent(shown_positive(&this)),
+                    percent(shown_negative(&this)),
+                    Some(Change { class, text }),
+                )
+            };
+            ServiceRow {
+                withheld,
+                name: &service.name,
+                responses: thousands(this.total()),
+                positive,
+                negative,
+                change,
+            }
+        })
+        .collect()
+}
+
+fn themes(report: &MonthlyReport) -> Themes<'_> {
     let shown: Vec<&(String, u64)> = report
         .tags
         .iter()
         .filter(|(_, uses)| *uses >= SMALL_NUMBER_LIMIT)
         .take(TOP_TAGS)
         .collect();
-    let _ = write!(
-        html,
-        "<section><h2>Themes, {}</h2>\
-         <p class=\"lede\">The tags moderators most often gave this month's feedback. \
-         One response may carry several tags.</p>",
-        escape(&report.month.name())
-    );
-    if shown.is_empty() {
-        let _ = write!(
-            html,
-            "<p>No theme was tagged on {SMALL_NUMBER_LIMIT} or more responses this month.</p>"
-        );
-    } else {
-        let max = shown.iter().map(|(_, n)| *n).max().unwrap_or(1).max(1);
-        let row = 26.0;
-        let (width, label_width) = (1060.0, 230.0);
-        let height = row * shown.len() as f64 + 6.0;
-        let mut svg = String::new();
-        let _ = write!(
-            svg,
-            "<svg viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" role=\"img\" \
-             aria-label=\"Most used tags in {}\">",
-            escape(&report.month.name())
-        );
-        for (index, (tag, uses)) in shown.iter().enumerate() {
+    let max = shown.iter().map(|(_, n)| *n).max().unwrap_or(1).max(1);
+    let row = 26.0;
+    let (width, label_width) = (1060.0, 230.0);
+    let bars = shown
+        .iter()
+        .enumerate()
+        .map(|(index, (tag, uses))| {
             let y = row * index as f64 + 4.0;
             let w = (width - label_width - 70.0) * *uses as f64 / max as f64;
-            let _ = write!(
-                svg,
-                "<text x=\"{lx}\" y=\"{ty:.1}\" font-size=\"13\" fill=\"#212b32\" text-anchor=\"end\">{tag}</text>\
-                 <rect x=\"{label_width}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"18\" rx=\"2\" fill=\"{c}\"/>\
-                 <text x=\"{vx:.1}\" y=\"{ty:.1}\" font-size=\"12\" fill=\"{d}\">{uses}</text>",
-                lx = label_width - 10.0,
-                ty = y + 13.5,
-                tag = escape(tag),
-                c = colour::AQUA_GREEN,
-                vx = label_width + w + 6.0,
-                d = colour::DARK_GREY,
-                uses = thousands(*uses),
-            );
-        }
-        svg.push_str("</svg>");
-        html.push_str(&svg);
+            ThemeBar {
+                tag,
+                y,
+                text_y: y + 13.5,
+                width: w,
+                uses_x: label_width + w + 6.0,
+                uses: thousands(*uses),
+            }
+        })
+        .collect();
+    Themes {
+        width,
+        height: row * shown.len() as f64 + 6.0,
+        label_x: label_width - 10.0,
+        bar_x: label_width,
+        bars,
+        unlisted: report
+            .tags
+            .iter()
+            .filter(|(_, uses)| *uses < SMALL_NUMBER_LIMIT)
+            .count(),
     }
-    let fewer = report
-        .tags
-        .iter()
-        .filter(|(_, uses)| *uses < SMALL_NUMBER_LIMIT)
-        .count();
-    if fewer > 0 {
-        let _ = write!(
-            html,
-            "<p class=\"small\">{fewer} further tag(s) were each used on fewer than \
-             {SMALL_NUMBER_LIMIT} responses and are not listed.</p>"
-        );
-    }
-    html.push_str("</section>\n");
-}
-
-fn render_definitions(html: &mut String, report: &MonthlyReport) {
-    let _ = writeln!(
-        html,
-        "<section><h2>About these figures</h2><dl>\
-         <dt>The question</dt><dd>The NHS Friends and Family Test asks: “Overall, how was your experience of our service?” \
-         Residents answer very good, good, neither good nor poor, poor, very poor or don’t know.</dd>\
-         <dt>Percent positive</dt><dd>(very good + good) ÷ (all responses − don’t know) × 100, as NHS England defines it. \
-         “Neither good nor poor” stays in the denominator.</dd>\
-         <dt>Percent negative</dt><dd>(poor + very poor) ÷ (all responses − don’t know) × 100. \
-         No percentage is shown when every response was “don’t know”.</dd>\
-         <dt>Small numbers</dt><dd>Where a group (a service, a month, a channel, or all services) had 1 to {limit_less} \
-         responses, its percentages are withheld so that no one’s answer can be picked out; \
-         the number of responses is still shown. Themes used on fewer than {limit} responses are not listed.</dd>\
-         <dt>What counts</dt><dd>Every response received in the month (by the date we received it, in UTC), \
-         from every channel, except those moderators marked as spam. \
-         Percentages are rounded to whole numbers.</dd>\
-         <dt>Period</dt><dd>{first} to {last}; the report’s month is {month}.</dd>\
-         </dl></section>",
-        limit_less = SMALL_NUMBER_LIMIT - 1,
-        limit = SMALL_NUMBER_LIMIT,
-        first = escape(&report.months.first().map(|m| m.name()).unwrap_or_default()),
-        last = escape(&report.month.name()),
-        month = escape(&report.month.name()),
-    );
 }
 
 #[cfg(test)]
@@ -1026,9 +952,30 @@ mod tests {
         assert!(!html.contains("<script"));
         assert!(!html.contains("src=\"http"));
         assert!(!html.contains("href=\"http"));
-        assert!(html.contains("Tower Hamlets &lt;Together&gt;"));
-        assert!(html.contains("Maternity &amp; &lt;b&gt;births&lt;/b&gt;"));
+        // askama writes entities by number: &#60; is <, &#62; >, &#38; &.
+        assert!(html.contains("Tower Hamlets &#60;Together&#62;"));
+        assert!(html.contains("Maternity &#38; &#60;b&#62;births&#60;/b&#62;"));
         assert!(!html.contains("<b>births"));
+    }
+
+    #[test]
+    fn a_name_with_markup_in_it_comes_out_as_text_in_content_and_attributes() {
+        let hostile = "<script>&\"'";
+        let mut report = report();
+        report.services[0].name = format!("{hostile}clinic");
+        report.quiet_services = vec![format!("{hostile}quiet")];
+        report.tags = vec![(format!("{hostile}tag"), 7)];
+        let html = render(&report);
+        assert!(!html.contains("<script"), "no markup gets through");
+        let escaped = "&#60;script&#62;&#38;&#34;&#39;";
+        assert!(html.contains(&format!("<h3>{escaped}clinic</h3>")));
+        assert!(html.contains(&format!("<td>{escaped}clinic</td>")));
+        assert!(html.contains(&format!(": {escaped}quiet.</p>")));
+        assert!(html.contains(&format!(">{escaped}tag</text>")));
+        assert!(
+            html.contains(&format!("aria-label=\"{escaped}clinic: ")),
+            "the chart's label, an attribute, is escaped too"
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
-use super::model::{NewPassword, StaffEmail};
+use super::model::{DisplayName, PasswordOwner, StaffEmail};
 use super::password::{Passwords, Verdict};
 use super::store::{self, NewStaff, Refreshed, StaffChange, StaffView};
 use super::throttle::LoginThrottle;
@@ -167,8 +167,11 @@ pub async fn change_password(
             "is not your current password",
         ));
     }
-    let email = StaffEmail::parse(&account.email, "email").ok();
-    let new = NewPassword::parse(new, email.as_ref(), "newPassword")?;
+    let owner = PasswordOwner {
+        email: StaffEmail::parse(&account.email, "email").ok(),
+        display_name: DisplayName::parse(&account.display_name, "displayName").ok(),
+    };
+    let new = passwords.parse_new(new, owner, "newPassword").await?;
     if new.expose() == current {
         return Err(AppError::bad_input(
             "newPassword",

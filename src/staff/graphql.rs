@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 
 use super::actions::{self, SignInLimits, SignedIn};
-use super::model::{DisplayName, NewPassword, Role, Roles, StaffEmail};
+use super::model::{DisplayName, PasswordOwner, Role, Roles, StaffEmail};
 use super::password::Passwords;
 use super::store::{self, NewStaff, StaffChange, StaffView};
 use super::throttle::LoginThrottle;
@@ -162,8 +162,15 @@ impl StaffMutation {
         let email = StaffEmail::parse(&input.email, "email")?;
         let display_name = DisplayName::parse(&input.display_name, "displayName")?;
         let roles = Roles::parse(&input.roles, "roles")?;
-        let password = NewPassword::parse(&input.password, Some(&email), "password")?;
-        let password_hash = ctx.data::<Passwords>()?.hash(password.expose()).await?;
+        let owner = PasswordOwner {
+            email: Some(email.clone()),
+            display_name: Some(display_name.clone()),
+        };
+        let passwords = ctx.data::<Passwords>()?;
+        let password = passwords
+            .parse_new(&input.password, owner, "password")
+            .await?;
+        let password_hash = passwords.hash(password.expose()).await?;
         let new = NewStaff {
             email,
             display_name,

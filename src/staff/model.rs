@@ -2,6 +2,7 @@
 //! password policy. No I/O here.
 
 use std::collections::BTreeSet;
+use std::fmt::Write as _;
 
 use crate::error::AppError;
 use crate::submissions::model::{Email, FreeText};
@@ -126,19 +127,65 @@ impl DisplayName {
     }
 }
 
-/// A password that meets the policy, for a new account or a change.
+/// Whose password it is: what an attacker who knows the account would try.
+#[derive(Clone, Debug, Default)]
+pub struct PasswordOwner {
+    pub email: Option<StaffEmail>,
+    pub display_name: Option<DisplayName>,
+}
+
+impl PasswordOwner {
+    /// The words zxcvbn should treat as known to an attacker: the email, its
+    /// local part and each piece of it, the display name and each word of
+    /// it, and the service's own names.
+    fn guessable_words(&self) -> Vec<String> {
+        let mut words: Vec<String> = SERVICE_WORDS.iter().map(|&word| word.to_owned()).collect();
+        if let Some(email) = &self.email {
+            let email = email.as_str();
+            words.push(email.to_owned());
+            words.extend(email.split('@').next().map(str::to_owned));
+            words.extend(pieces(email));
+        }
+        if let Some(name) = &self.display_name {
+            words.push(name.as_str().to_owned());
+            words.extend(pieces(name.as_str()));
+        }
+        words
+    }
+}
+
+/// The letters-and-digits runs of `text` long enough to be worth guessing.
+fn pieces(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|piece| piece.chars().count() >= 3)
+        .map(str::to_owned)
+}
+
+/// Names anyone attacking this service would try with the account's own.
+const SERVICE_WORDS: &[&str] = &["hamlet", "towerhamlets", "nhs"];
+
+/// A password that meets the policy, for a new account or a change. Only
+/// setting a password scores it; signing in checks the hash and nothing else.
 ///
 /// The policy follows NCSC and NIST SP 800-63B guidance: length matters, not
 /// character classes. At least 12 characters; at most 128, so that hashing
-/// cannot be made expensive with a huge input; not one of the passwords
-/// attackers try first; and not the account's own email.
+/// cannot be made expensive with a huge input; not the account's own email;
+/// and hard to guess by zxcvbn's estimate (a score of at least
+/// [`Self::MIN_SCORE`] of 4), which knows common passwords, words, names,
+/// keyboard patterns, repeats, sequences and dates, and is told the
+/// account's email and display name.
 pub struct NewPassword(String);
 
 impl NewPassword {
     pub const MIN_CHARS: usize = 12;
     pub const MAX_CHARS: usize = 128;
+    /// zxcvbn's "safely unguessable": more than 10⁸ guesses.
+    pub const MIN_SCORE: zxcvbn::Score = zxcvbn::Score::Three;
 
-    pub fn parse(value: &str, email: Option<&StaffEmail>, field: &str) -> Result<Self, AppError> {
+    /// Scores the password with zxcvbn, a few milliseconds' work (tens for
+    /// the longest): run it off the async threads, as
+    /// [`crate::staff::password::Passwords::parse_new`] does.
+    pub fn parse(value: &str, owner: &PasswordOwner, field: &str) -> Result<Self, AppError> {
         let chars = value.chars().count();
         if chars < Self::MIN_CHARS {
             return Err(AppError::bad_input(
@@ -153,18 +200,21 @@ impl NewPassword {
             ));
         }
         let lowered = value.to_lowercase();
-        let distinct: BTreeSet<char> = lowered.chars().collect();
-        let guessable = distinct.len() < 4
-            || COMMON.iter().any(|common| lowered.starts_with(common))
-            || email.is_some_and(|email| {
-                let local = email.as_str().split('@').next().unwrap_or_default();
-                lowered.contains(email.as_str()) || (local.len() >= 4 && lowered.contains(local))
-            });
-        if guessable {
+        let holds_email = owner.email.as_ref().is_some_and(|email| {
+            let local = email.as_str().split('@').next().unwrap_or_default();
+            lowered.contains(email.as_str()) || (local.len() >= 4 && lowered.contains(local))
+        });
+        if holds_email {
             return Err(AppError::bad_input(
                 field,
-                "is too easy to guess: try three or four random words",
+                "must not contain the account's email address",
             ));
+        }
+        let words = owner.guessable_words();
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        let estimate = zxcvbn::zxcvbn(value, &words);
+        if estimate.score() < Self::MIN_SCORE {
+            return Err(AppError::bad_input(field, too_easy(estimate.feedback())));
         }
         Ok(Self(value.to_owned()))
     }
@@ -174,21 +224,23 @@ impl NewPassword {
     }
 }
 
-/// Beginnings of the passwords most often tried first.
-const COMMON: &[&str] = &[
-    "password",
-    "passw0rd",
-    "123456",
-    "qwerty",
-    "letmein",
-    "welcome",
-    "iloveyou",
-    "abc123",
-    "admin",
-    "changeme",
-    "towerhamlets",
-    "nhs",
-];
+/// Why a password is too easy to guess, in zxcvbn's words where it has
+/// some; they describe the kind of weakness and never repeat the password.
+fn too_easy(feedback: Option<&zxcvbn::feedback::Feedback>) -> String {
+    let mut reason = String::from("is too easy to guess.");
+    let warning = feedback.and_then(|feedback| feedback.warning());
+    let suggestions = feedback.map_or(&[][..], |feedback| feedback.suggestions());
+    if let Some(warning) = warning {
+        let _ = write!(reason, " {warning}");
+    }
+    for suggestion in suggestions {
+        let _ = write!(reason, " {suggestion}");
+    }
+    if suggestions.is_empty() {
+        reason.push_str(" Try three or four random words.");
+    }
+    reason
+}
 
 #[cfg(test)]
 mod tests {
@@ -216,7 +268,10 @@ mod tests {
 
     #[test]
     fn the_password_policy_wants_length_and_no_obvious_guesses() {
-        let email = StaffEmail::parse("ada@example.org", "email").unwrap();
+        let owner = PasswordOwner {
+            email: Some(StaffEmail::parse("ada@example.org", "email").unwrap()),
+            display_name: None,
+        };
         for weak in [
             "short",
             "password1234567",
@@ -225,14 +280,66 @@ mod tests {
             "ada@example.org!!",
             &"long enough ".repeat(11),
         ] {
-            assert!(
-                NewPassword::parse(weak, Some(&email), "password").is_err(),
+            let error = NewPassword::parse(weak, &owner, "password").err();
+            assert_eq!(
+                error.as_ref().map(AppError::code),
+                Some("BAD_USER_INPUT"),
                 "{weak}"
             );
         }
+        assert!(NewPassword::parse("correct horse battery staple", &owner, "password").is_ok());
         assert!(
-            NewPassword::parse("correct horse battery staple", Some(&email), "password").is_ok()
+            NewPassword::parse(
+                "plum kettle orbit 42",
+                &PasswordOwner::default(),
+                "password"
+            )
+            .is_ok()
         );
-        assert!(NewPassword::parse("plum kettle orbit 42", None, "password").is_ok());
+    }
+
+    #[test]
+    fn a_password_made_of_the_owners_name_or_email_is_too_easy() {
+        let owner = PasswordOwner {
+            email: Some(StaffEmail::parse("cardamom.quill@example.org", "email").unwrap()),
+            display_name: Some(DisplayName::parse("Marigold Featherstonehaugh", "name").unwrap()),
+        };
+        for own in [
+            "marigold featherstonehaugh",
+            "Featherstonehaugh1985",
+            "cardamom.quill@example.org is mine",
+        ] {
+            assert!(
+                NewPassword::parse(own, &PasswordOwner::default(), "password").is_ok(),
+                "{own} is strong for a stranger"
+            );
+            assert!(
+                NewPassword::parse(own, &owner, "password").is_err(),
+                "{own} is weak for its owner"
+            );
+        }
+    }
+
+    #[test]
+    fn a_weak_password_is_refused_in_plain_words_that_never_repeat_it() {
+        let owner = PasswordOwner::default();
+        let reason = |password: &str| match NewPassword::parse(password, &owner, "newPassword") {
+            Err(AppError::BadInput { field, reason }) => {
+                assert_eq!(field, "newPassword");
+                assert!(!reason.contains(password), "{reason}");
+                reason
+            }
+            _ => panic!("{password} was accepted"),
+        };
+        let common = reason("Password1234");
+        assert!(common.starts_with("is too easy to guess."), "{common}");
+        assert!(
+            common.contains("similar to a commonly used password"),
+            "{common}"
+        );
+        let repeat = reason("aaaaaaaaaaaaaaaa");
+        assert!(repeat.contains("Repeats like"), "{repeat}");
+        let ours = reason("towerhamlets2024");
+        assert!(ours.contains("Add another word"), "{ours}");
     }
 }

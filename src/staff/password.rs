@@ -1,6 +1,7 @@
 //! Password hashing: argon2id with OWASP's parameters, always off the async
 //! threads, and never more at once than there are cores but one, so a flood
 //! of login attempts queues here instead of starving residents' submissions.
+//! Scoring a new password against the policy runs the same way.
 
 use std::sync::{Arc, OnceLock};
 
@@ -9,6 +10,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier 
 use argon2::{Algorithm, Argon2, Params, Version};
 use tokio::sync::Semaphore;
 
+use super::model::{NewPassword, PasswordOwner};
 use crate::error::{AppError, AppResult};
 
 /// OWASP's recommended argon2id parameters (19 MiB, 2 passes, 1 lane).
@@ -70,6 +72,19 @@ impl Passwords {
             })
         })
         .await
+    }
+
+    /// `password` checked against the policy for a new password. Scoring it
+    /// takes milliseconds of CPU, so it runs off the async threads too.
+    pub async fn parse_new(
+        &self,
+        password: &str,
+        owner: PasswordOwner,
+        field: &'static str,
+    ) -> AppResult<NewPassword> {
+        let password = password.to_owned();
+        self.blocking(move || NewPassword::parse(&password, &owner, field))
+            .await
     }
 
     async fn blocking<T: Send + 'static>(
