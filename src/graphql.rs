@@ -18,7 +18,8 @@ use crate::content::ContentSignals;
 use crate::content::graphql::{ContentMutation, ContentQuery};
 use crate::error::{Code, Coded};
 use crate::moderation::graphql::{
-    BoardMutation, BoardQuery, ModerationMutation, ModerationQuery, ModerationSubscription,
+    BoardMutation, BoardQuery, ConcernMutation, ConcernQuery, ModerationMutation, ModerationQuery,
+    ModerationSubscription,
 };
 use crate::pagination::Limits;
 use crate::privacy::graphql::PrivacyMutation;
@@ -47,6 +48,7 @@ pub struct Query(
     KioskQuery,
     WebhookQuery,
     ReportsQuery,
+    ConcernQuery,
 );
 
 /// Every mutation, from every feature.
@@ -60,6 +62,7 @@ pub struct Mutation(
     ContentMutation,
     WebhookMutation,
     PrivacyMutation,
+    ConcernMutation,
 );
 
 /// Every subscription, from every feature.

@@ -53,6 +53,9 @@ pub struct TagsOf(pub Uuid);
 /// The notes on a piece of feedback or an idea.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct NotesOf(pub Uuid);
+/// The safeguarding concerns about a piece of feedback or an idea.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ConcernsOf(pub Uuid);
 
 /// The staff member `id` names, if any.
 pub async fn staff_member(
@@ -103,6 +106,37 @@ pub async fn notes_of(ctx: &Context<'_>, id: Uuid) -> AppResult<Vec<moderation_n
         .load_one(NotesOf(id))
         .await?
         .unwrap_or_default())
+}
+
+/// The safeguarding concerns about a piece of feedback or an idea, oldest first.
+pub async fn concerns_of(
+    ctx: &Context<'_>,
+    id: Uuid,
+) -> AppResult<Vec<moderation::concerns::ConcernView>> {
+    Ok(ctx
+        .data::<SharedLoader>()?
+        .load_one(ConcernsOf(id))
+        .await?
+        .unwrap_or_default())
+}
+
+impl Loader<ConcernsOf> for Loaders {
+    type Value = Vec<moderation::concerns::ConcernView>;
+    type Error = async_graphql::Error;
+
+    async fn load(
+        &self,
+        keys: &[ConcernsOf],
+    ) -> Result<HashMap<ConcernsOf, Self::Value>, Self::Error> {
+        let ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
+        let concerns = moderation::concerns::concerns_of(&self.db, &ids)
+            .await
+            .map_err(|error| error.extend())?;
+        Ok(concerns
+            .into_iter()
+            .map(|(id, concerns)| (ConcernsOf(id), concerns))
+            .collect())
+    }
 }
 
 impl Loader<ServiceKey> for Loaders {

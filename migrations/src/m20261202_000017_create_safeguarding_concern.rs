@@ -28,10 +28,14 @@ impl MigrationTrait for Migration {
                     .col(text_null(SafeguardingConcern::Reason))
                     .col(text_null(SafeguardingConcern::EscalatedTo))
                     .col(text_null(SafeguardingConcern::EscalationNote))
-                    .col(timestamp_with_time_zone_null(SafeguardingConcern::EscalatedAt))
+                    .col(timestamp_with_time_zone_null(
+                        SafeguardingConcern::EscalatedAt,
+                    ))
                     .col(uuid_null(SafeguardingConcern::RaisedBy))
                     .col(uuid_null(SafeguardingConcern::DecidedBy))
-                    .col(timestamp_with_time_zone_null(SafeguardingConcern::DecidedAt))
+                    .col(timestamp_with_time_zone_null(
+                        SafeguardingConcern::DecidedAt,
+                    ))
                     .col(integer(SafeguardingConcern::Version))
                     .col(timestamp_with_time_zone(SafeguardingConcern::CreatedAt))
                     .col(timestamp_with_time_zone(SafeguardingConcern::UpdatedAt))

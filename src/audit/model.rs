@@ -162,6 +162,26 @@ impl AuditEntry {
             .states(None, Some(json!({ "note": note })))
     }
 
+    /// A moderator's decision about a safeguarding concern (`raised`,
+    /// `confirmed`, `dismissed` or `recategorised`): `safeguarding.<what>`.
+    /// The states hold no free text.
+    pub fn safeguarding_decided(
+        actor: StaffId,
+        subject: SubmissionId,
+        what: &'static str,
+        before: Value,
+        after: Value,
+    ) -> Self {
+        let action = match what {
+            "raised" => "safeguarding.raised",
+            "confirmed" => "safeguarding.confirmed",
+            "dismissed" => "safeguarding.dismissed",
+            _ => "safeguarding.recategorised",
+        };
+        let before = (!before.is_null()).then_some(before);
+        Self::new(action, Some(actor), Some(subject.into())).states(before, Some(after))
+    }
+
     // Content.
 
     pub fn page_saved(

@@ -5,6 +5,7 @@
 //! change writes its event to the audit trail ([`crate::audit`]).
 
 pub mod actions;
+pub mod concerns;
 pub mod entity;
 pub mod graphql;
 pub mod model;

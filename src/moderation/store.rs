@@ -75,6 +75,8 @@ pub struct CommonFilter {
     pub tag: Option<Tag>,
     pub received_from: Option<DateTime<Utc>>,
     pub received_to: Option<DateTime<Utc>>,
+    /// Items with a standing concern in any of these categories.
+    pub safeguarding_categories: Vec<crate::privacy::SafeguardingCategory>,
     pub text: Option<String>,
 }
 
@@ -161,6 +163,11 @@ impl CommonFilter {
         }
         if let Some(tag) = &self.tag {
             condition = condition.add(columns.id.in_subquery(tagged(tag)));
+        }
+        if !self.safeguarding_categories.is_empty() {
+            condition = condition.add(columns.id.in_subquery(super::concerns::with_category(
+                &self.safeguarding_categories,
+            )));
         }
         if let Some(from) = self.received_from {
             condition = condition.add(columns.received_at.gte(from));
@@ -306,6 +313,7 @@ pub async fn count_feedback(db: &impl ConnectionTrait, filter: &FeedbackFilter) 
         && common.tag.is_none()
         && common.received_from.is_none()
         && common.received_to.is_none()
+        && common.safeguarding_categories.is_empty()
         && common.text.is_none();
     if !tallied {
         return Ok(feedback::Entity::find()

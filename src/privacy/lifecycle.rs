@@ -17,7 +17,7 @@ use crate::db;
 use crate::error::{AppError, AppResult};
 use crate::ids::{FeedbackId, IdeaId, StaffId, SubmissionId};
 use crate::moderation::entity::moderation_note;
-use crate::submissions::entity::{feedback, idea, idempotency_key};
+use crate::submissions::entity::{feedback, idea, idempotency_key, safeguarding_concern};
 use crate::submissions::model::{FeedbackStatus, IdeaStatus, SubmissionKind};
 use crate::submissions::reference::{Reference, ReferenceKind};
 
@@ -39,7 +39,8 @@ struct Erasable<C> {
 }
 
 /// Empties `ids`' free text (`text`, each set to its given value) and contact
-/// details in table `E`, marks them erased and forgets their notes.
+/// details in table `E`, marks them erased, forgets their notes and the
+/// words their safeguarding concerns quote.
 async fn erase_rows<E: sea_orm::EntityTrait>(
     db: &impl ConnectionTrait,
     columns: Erasable<E::Column>,
@@ -62,6 +63,11 @@ async fn erase_rows<E: sea_orm::EntityTrait>(
     }
     update
         .filter(columns.id.is_in(ids.iter().copied()))
+        .exec(db)
+        .await?;
+    safeguarding_concern::Entity::update_many()
+        .col_expr(safeguarding_concern::Column::Excerpt, none())
+        .filter(safeguarding_concern::Column::SubjectId.is_in(ids.iter().copied()))
         .exec(db)
         .await?;
     forget_notes(db, ids).await

@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use super::entity::{feedback, idea, idea_support, idempotency_key, kiosk, safeguarding_concern};
 use super::model::{
-    Channel, ConcernOrigin, ConcernStatus, Contact, Envelope, FeedbackStatus, IdeaStatus, NewFeedback, NewIdea, SubmissionKind,
-    SupporterKey,
+    Channel, ConcernOrigin, ConcernStatus, Contact, Envelope, FeedbackStatus, IdeaStatus,
+    NewFeedback, NewIdea, SubmissionKind, SupporterKey,
 };
 use super::reference::{Reference, ReferenceKind};
 use crate::error::{AppError, AppResult};
@@ -430,7 +430,10 @@ pub async fn store_batch(
     }
     insert_concerns(
         &txn,
-        new_rows.iter().flat_map(|p| p.concerns.iter().cloned()).collect(),
+        new_rows
+            .iter()
+            .flat_map(|p| p.concerns.iter().cloned())
+            .collect(),
     )
     .await?;
     let stored: HashSet<Uuid> = new_rows.iter().map(|p| p.id).collect();

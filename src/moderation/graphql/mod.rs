@@ -5,7 +5,10 @@
 //! Every staff field here is behind a role guard.
 
 mod board;
+mod concerns;
 mod types;
+
+pub use concerns::{ConcernMutation, ConcernQuery, SafeguardingConcern};
 
 use async_graphql::connection::{Connection, EmptyFields};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject, Subscription};
@@ -80,6 +83,9 @@ pub struct QueueFilterFields {
     received_to: Option<DateTime<Utc>>,
     /// Words that the free text contains (case-insensitive).
     text: Option<String>,
+    /// Only items with a safeguarding concern, not dismissed, in any of
+    /// these categories.
+    safeguarding_categories: Option<Vec<crate::privacy::SafeguardingCategory>>,
 }
 
 impl QueueFilterFields {
@@ -120,6 +126,7 @@ impl QueueFilterFields {
                 .transpose()?,
             received_from: self.received_from,
             received_to: self.received_to,
+            safeguarding_categories: self.safeguarding_categories.clone().unwrap_or_default(),
             text: self
                 .text
                 .as_deref()

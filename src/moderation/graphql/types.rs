@@ -155,6 +155,15 @@ impl Feedback {
         self.0.safeguarding
     }
 
+    /// What the detector or staff raised, by category, with the words that
+    /// raised it and what staff decided; oldest first.
+    async fn safeguarding_concerns(
+        &self,
+        ctx: &Context<'_>,
+    ) -> AppResult<Vec<super::SafeguardingConcern>> {
+        super::concerns::concerns_of(ctx, self.0.id).await
+    }
+
     /// Send it back as `expectedVersion` when you change the item.
     async fn version(&self) -> i32 {
         self.0.version
@@ -271,6 +280,16 @@ impl Idea {
     /// Text suggesting a risk of harm. Such ideas are never published.
     async fn safeguarding(&self) -> bool {
         self.row.safeguarding
+    }
+
+    /// What the detector or staff raised, by category, with the words that
+    /// raised it and what staff decided; oldest first. MODERATOR.
+    #[graphql(guard = "RoleGuard::MODERATOR")]
+    async fn safeguarding_concerns(
+        &self,
+        ctx: &Context<'_>,
+    ) -> AppResult<Vec<super::SafeguardingConcern>> {
+        super::concerns::concerns_of(ctx, self.row.id).await
     }
 
     /// Send it back as `expectedVersion` when you change the idea.
