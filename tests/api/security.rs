@@ -825,7 +825,12 @@ async fn failed_sign_ins_in_a_row_wait_longer_each_time_and_a_success_ends_the_r
     assert_eq!(body["errors"][0]["extensions"]["retryAfterSeconds"], 1);
     assert_eq!(retry_after.as_deref(), Some("1"));
 
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // Not a moment before the second is up.
+    app.clock.advance(Duration::from_millis(999));
+    let (status, retry_after, _) = login(&app, &staff.email, PASSWORD).await;
+    assert_eq!(status, 429);
+    assert_eq!(retry_after.as_deref(), Some("1"));
+    app.clock.advance(Duration::from_millis(1));
     let (_, _, body) = login(&app, &staff.email, "still not it").await;
     assert_eq!(first_error_code(&body), "UNAUTHENTICATED");
     let (_, _, body) = login(&app, &staff.email, PASSWORD).await;
@@ -834,7 +839,7 @@ async fn failed_sign_ins_in_a_row_wait_longer_each_time_and_a_success_ends_the_r
         "doubled"
     );
 
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    app.clock.advance(Duration::from_secs(2));
     let (status, _, body) = login(&app, &staff.email, PASSWORD).await;
     assert_eq!(status, 200);
     assert!(body["data"]["login"]["accessToken"].is_string(), "{body}");
@@ -920,25 +925,18 @@ async fn a_flood_of_sign_ins_does_not_starve_submissions() {
             tokio::spawn(async move { login(&app, &email, PASSWORD).await.0 })
         })
         .collect();
-    let mut slowest = Duration::ZERO;
+    // Each submission is answered while sign-ins still wait for their
+    // password checks. How fast it is answered is the benchmark's to say
+    // (`hamlet-bench --workloads signin-flood`), not a test's.
     for _ in 0..10 {
-        let started = Instant::now();
         let response = app.submit_feedback(feedback(), headers(&[])).await;
         assert_eq!(response.status(), 200);
-        slowest = slowest.max(started.elapsed());
     }
     let still_flooding = flood.iter().filter(|login| !login.is_finished()).count();
     assert!(still_flooding > 0, "the submissions ran during the flood");
-    let flood_started = Instant::now();
     for login in flood {
         assert_eq!(login.await.unwrap(), 200);
     }
-    assert!(
-        slowest < Duration::from_secs(2),
-        "a submission took {slowest:?} during the flood ({still_flooding} sign-ins were still \
-         waiting, for {:?} more)",
-        flood_started.elapsed()
-    );
     assert_eq!(count(&app, "feedback").await, 10);
 }
 
