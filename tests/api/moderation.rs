@@ -1002,27 +1002,37 @@ async fn a_page_of_twenty_costs_no_more_queries_than_a_page_of_one() {
         )
         .await;
     }
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-
+    // Statements are counted for the whole app, and background work can only
+    // add to a count, never take from it: the least of three measurements is
+    // the request's own cost. Each is a new text (an extra `__typename`), so
+    // none is answered from a kept page.
     let cost = |first: i32| {
         let app = &app;
         let moderator = &moderator;
         async move {
-            let before = app.statements().await;
-            let body = app
-                .data_as(moderator, QUEUE, json!({ "first": first }))
-                .await;
-            let after = app.statements().await;
-            let nodes = body["feedbackQueue"]["edges"].as_array().unwrap().clone();
-            assert_eq!(nodes.len(), first as usize);
-            for node in &nodes {
-                let node = &node["node"];
-                assert_eq!(node["kiosk"]["name"], "Ward kiosk");
-                assert_eq!(node["assignee"]["id"], moderator.id.as_str());
-                assert_eq!(node["tags"], json!(["ward"]));
-                assert_eq!(node["notes"][0]["author"]["id"], moderator.id.as_str());
+            let mut least = u64::MAX;
+            for attempt in 0..3 {
+                let query = format!(
+                    "{} t{attempt}: __typename }}",
+                    QUEUE.trim_end().strip_suffix('}').unwrap()
+                );
+                let before = app.statements().await;
+                let body = app
+                    .data_as(moderator, &query, json!({ "first": first }))
+                    .await;
+                let after = app.statements().await;
+                let nodes = body["feedbackQueue"]["edges"].as_array().unwrap().clone();
+                assert_eq!(nodes.len(), first as usize);
+                for node in &nodes {
+                    let node = &node["node"];
+                    assert_eq!(node["kiosk"]["name"], "Ward kiosk");
+                    assert_eq!(node["assignee"]["id"], moderator.id.as_str());
+                    assert_eq!(node["tags"], json!(["ward"]));
+                    assert_eq!(node["notes"][0]["author"]["id"], moderator.id.as_str());
+                }
+                least = least.min(after - before);
             }
-            after - before
+            least
         }
     };
     let one = cost(1).await;

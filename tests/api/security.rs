@@ -862,9 +862,28 @@ async fn free_text_and_contact_details_never_reach_the_log() {
     .await;
     assert_eq!(first_error_code(&body), "UNAUTHENTICATED");
 
-    // Let the log catch up with the answers.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let log = server.log();
+    // One more request, named by its own request id: once the server has
+    // logged it, everything logged for the requests before it has been read.
+    let marker = format!("log-caught-up-{}", uuid::Uuid::new_v4().simple());
+    let answered = client
+        .get(format!("{}/healthz", server.address))
+        .header("x-request-id", &marker)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answered.status(), 200);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let log = loop {
+        let log = server.log();
+        if log.contains(&marker) {
+            break log;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the last request was not logged within 10 s: {log:.500}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     assert!(log.contains("request"), "the log was captured: {log:.500}");
     for secret in [
         "SECRET-",
