@@ -75,6 +75,10 @@ pub struct Config {
     /// How the background loops pace themselves (tests make them quick).
     pub background: crate::background::BackgroundSettings,
     pub seed_dir: Option<std::path::PathBuf>,
+    /// The time rate limits and sign-in waits read: always the real clock
+    /// when read from the environment. Tests set a manual one in code
+    /// ([`crate::clock::ManualClock`]); nothing else can.
+    pub clock: crate::clock::Clock,
 }
 
 /// One documented variable: its name, default and meaning. `hamlet --help` prints
@@ -376,6 +380,7 @@ impl Config {
             log_format,
             seed_dir: get("HAMLET_SEED_DIR").map(Into::into),
             background: crate::background::BackgroundSettings::new(retention_days),
+            clock: crate::clock::Clock::system(),
         })
     }
 

@@ -122,21 +122,22 @@ pub fn schema(config: &Config, services: Services) -> Api {
         .data(services.passwords)
         .data(services.signals)
         .data(services.viewers)
-        .data(LoginLimit(RateLimiter::for_database(
-            config.login_per_minute,
-            &db,
-            "login",
-        )))
-        .data(LoginThrottle::new(config.login_backoff_max))
+        .data(LoginLimit(
+            RateLimiter::for_database(config.login_per_minute, &db, "login")
+                .with_clock(config.clock.clone()),
+        ))
+        .data(LoginThrottle::new(config.login_backoff_max).with_clock(config.clock.clone()))
         .data(SubmissionLimits {
-            submissions: RateLimiter::for_database(config.submit_per_minute, &db, "submit"),
+            submissions: RateLimiter::for_database(config.submit_per_minute, &db, "submit")
+                .with_clock(config.clock.clone()),
             lookups: RateLimiter::for_database(
                 config
                     .submit_per_minute
                     .saturating_mul(LOOKUPS_PER_SUBMISSION),
                 &db,
                 "lookup",
-            ),
+            )
+            .with_clock(config.clock.clone()),
         })
         .finish();
     Api {

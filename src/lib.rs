@@ -9,6 +9,7 @@ pub mod audit;
 pub mod auth;
 pub mod background;
 pub mod cache;
+pub mod clock;
 pub mod cluster;
 pub mod config;
 pub mod content;

@@ -18,6 +18,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
+use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait as _, DatabaseConnection, DbBackend, DbErr, Statement};
 
 /// Buckets are forgotten once full again; past this many keys, full buckets
@@ -30,6 +31,7 @@ pub struct RateLimiter {
     /// The database and this limiter's name in it, on PostgreSQL.
     shared: Option<(DatabaseConnection, &'static str)>,
     checks: std::sync::atomic::AtomicU64,
+    clock: crate::clock::Clock,
 }
 
 #[derive(Clone, Copy)]
@@ -54,7 +56,13 @@ impl RateLimiter {
             buckets: Mutex::new(HashMap::new()),
             shared: None,
             checks: std::sync::atomic::AtomicU64::new(0),
+            clock: crate::clock::Clock::system(),
         }
+    }
+
+    /// The same limiter, refilling by `clock` (tests hold it still).
+    pub fn with_clock(self, clock: crate::clock::Clock) -> Self {
+        Self { clock, ..self }
     }
 
     /// A limiter whose buckets are shared through `db` when it is PostgreSQL
@@ -93,7 +101,8 @@ impl RateLimiter {
                 }
             });
         }
-        match take_shared(db, &format!("{scope}:{key}"), capacity).await {
+        let now = self.clock.database_now();
+        match take_shared(db, &format!("{scope}:{key}"), capacity, now).await {
             Ok(outcome) => outcome,
             Err(error) => {
                 tracing::warn!(%error, "a shared rate limit could not be checked; allowing");
@@ -107,7 +116,7 @@ impl RateLimiter {
     pub fn check(&self, key: &str, multiplier: u32) -> Result<(), u64> {
         let capacity = f64::from(self.per_minute.saturating_mul(multiplier.max(1)));
         let per_second = capacity / 60.0;
-        let now = Instant::now();
+        let now = self.clock.now();
         let Ok(mut buckets) = self.buckets.lock() else {
             // A poisoned lock means a panic elsewhere; do not lock residents out.
             return Ok(());
@@ -136,22 +145,26 @@ impl RateLimiter {
 
 /// One token from a shared bucket, in one statement: the update happens only
 /// when a token is there, so a refusal changes nothing and returns no row.
+/// The time is the database's own unless `now` (a test's clock) says.
 async fn take_shared(
     db: &DatabaseConnection,
     key: &str,
     capacity: f64,
+    now: Option<DateTime<Utc>>,
 ) -> Result<Result<(), u64>, DbErr> {
     let per_second = capacity / 60.0;
-    let refilled = "LEAST($2, b.tokens + EXTRACT(EPOCH FROM (now() - b.updated_at)) * $3)";
+    let now_sql = "COALESCE($4::timestamptz, now())";
+    let refilled =
+        format!("LEAST($2, b.tokens + EXTRACT(EPOCH FROM ({now_sql} - b.updated_at)) * $3)");
     let taken = db
         .query_one_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
             format!(
-                "INSERT INTO rate_limit_bucket AS b (key, tokens, updated_at) VALUES ($1, $2 - 1, now()) \
-                 ON CONFLICT (key) DO UPDATE SET tokens = {refilled} - 1, updated_at = now() \
+                "INSERT INTO rate_limit_bucket AS b (key, tokens, updated_at) VALUES ($1, $2 - 1, {now_sql}) \
+                 ON CONFLICT (key) DO UPDATE SET tokens = {refilled} - 1, updated_at = {now_sql} \
                  WHERE {refilled} >= 1 RETURNING b.tokens"
             ),
-            [key.into(), capacity.into(), per_second.into()],
+            [key.into(), capacity.into(), per_second.into(), now.into()],
         ))
         .await?;
     if taken.is_some() {
@@ -161,7 +174,7 @@ async fn take_shared(
         .query_one_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
             format!("SELECT {refilled} AS tokens FROM rate_limit_bucket AS b WHERE key = $1"),
-            [key.into(), capacity.into(), per_second.into()],
+            [key.into(), capacity.into(), per_second.into(), now.into()],
         ))
         .await?
         .and_then(|row| row.try_get::<f64>("", "tokens").ok())
@@ -184,6 +197,21 @@ mod tests {
         assert!((1..=20).contains(&wait), "{wait}");
         // Another client has its own allowance.
         assert!(limiter.check("b", 1).is_ok());
+    }
+
+    #[test]
+    fn a_spent_allowance_refills_as_the_clock_moves_on() {
+        let clock = crate::clock::ManualClock::new();
+        let limiter = RateLimiter::new(3).with_clock(clock.clock());
+        for _ in 0..3 {
+            assert!(limiter.check("a", 1).is_ok());
+        }
+        assert_eq!(limiter.check("a", 1), Err(20), "one token in 60 s / 3");
+        clock.advance(std::time::Duration::from_secs(19));
+        assert_eq!(limiter.check("a", 1), Err(1));
+        clock.advance(std::time::Duration::from_secs(1));
+        assert!(limiter.check("a", 1).is_ok());
+        assert!(limiter.check("a", 1).is_err());
     }
 
     #[test]

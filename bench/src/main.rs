@@ -14,6 +14,7 @@
 //! It measures; it changes nothing in the server. The numbers mean most on an
 //! otherwise idle machine with at least two cores.
 
+mod alongside;
 mod database;
 mod fill;
 mod http;
@@ -44,6 +45,10 @@ const QUEUE_QUERY: &str = r#"{ feedbackQueue(filter: {status: NEW, serviceSlug: 
 const LOGIN_MUTATION: &str = "mutation Login($email: String!, $password: String!) { \
      login(email: $email, password: $password) { accessToken } }";
 const MODERATOR_EMAIL: &str = "bench-moderator@example.org";
+/// An admin who is also an editor: sets up a webhook, then publishes.
+const EDITOR_EMAIL: &str = "bench-editor@example.org";
+/// Sign-ins in flight at once in `signin-flood`, as in the test it measures.
+const FLOOD_SENDERS: usize = 96;
 /// Where the idempotency key goes in the submit body; the Lua scripts put a
 /// new key there on every request.
 const KEY_SLOT: &str = "@@IDEMPOTENCY_KEY@@";
@@ -108,6 +113,14 @@ enum Workload {
     Queue,
     /// 90% content GET, 9% submit, 1% queue, 32 connections.
     Mixed,
+    /// submitFeedback as in `submit`, 16 connections, while 96 clients sign
+    /// in over and over (each a costly password check): how promptly
+    /// submissions are answered during a flood of sign-ins.
+    SigninFlood,
+    /// publishPage and unpublishPage in turn, one at a time, while the
+    /// webhook every change is delivered to answers 503: how long an edit
+    /// takes while a receiver is down.
+    PublishWebhook,
 }
 
 fn main() -> ExitCode {
@@ -254,8 +267,13 @@ fn bench(
     let mut params = check_and_prepare(&server)?;
     let staff = prepare_moderator(&server, &setup);
     if let Err(reason) = &staff {
-        eprintln!("queue and mixed: {reason}");
+        eprintln!("queue, mixed and signin-flood: {reason}");
     }
+    let editor = if cli.workloads.contains(&Workload::PublishWebhook) {
+        prepare_editor(&setup)
+    } else {
+        Err("not asked for".to_owned())
+    };
 
     let load = |server: &Server, connections: u32| wrk::Load {
         addr: server.addr,
@@ -300,6 +318,89 @@ fn bench(
                     |rps, p99| ("≥10000/s p99<20ms", rps >= 10_000.0 && p99 < 20.0),
                 ));
             }
+            Workload::SigninFlood => {
+                let (name, connections) = ("signin-flood", 16);
+                let password = match &staff {
+                    Ok(password) => password,
+                    Err(reason) => {
+                        results.push(WorkloadResult::unavailable(
+                            name,
+                            name,
+                            connections,
+                            reason.clone(),
+                        ));
+                        continue;
+                    }
+                };
+                eprintln!("running {name} ({FLOOD_SENDERS} sign-ins in flight)");
+                let before = runtime.block_on(BenchDatabase::count_feedback(&db))?;
+                let mut sign_ins = (0, 0);
+                let (next, result) = measure(server, &setup, |server| {
+                    let flood = alongside::SignInFlood::start(
+                        server.addr,
+                        MODERATOR_EMAIL,
+                        password,
+                        FLOOD_SENDERS,
+                    );
+                    let outcome =
+                        wrk::run(wrk::Script::Submit, &params, &load(server, connections));
+                    sign_ins = flood.stop();
+                    outcome
+                })?;
+                server = next;
+                let stored = stored_rows(runtime, &db, before, &result.0, Some(connections))?;
+                let mut result = finish(name, name, connections, result, Some(stored), |_, p99| {
+                    ("submit p99<2000ms", p99 < 2000.0)
+                });
+                let (signed_in, refused) = sign_ins;
+                let flood_note = format!("{signed_in} sign-ins answered, {refused} refused");
+                result.note = Some(match result.note.take() {
+                    Some(note) => format!("{note}; {flood_note}"),
+                    None => flood_note,
+                });
+                if refused > 0 {
+                    result.meets_target = Some(false);
+                }
+                results.push(result);
+            }
+            Workload::PublishWebhook => {
+                let name = "publish-webhook";
+                let token = editor
+                    .clone()
+                    .and_then(|password| login(&server, EDITOR_EMAIL, &password));
+                let token = match token {
+                    Ok(token) => token,
+                    Err(reason) => {
+                        results.push(WorkloadResult::unavailable(name, name, 1, reason));
+                        continue;
+                    }
+                };
+                eprintln!("running {name}");
+                let receiver = alongside::FailingReceiver::start()?;
+                let (next, result) = measure(server, &setup, |server| {
+                    alongside::publish_with_a_failing_webhook(
+                        server.addr,
+                        &token,
+                        &receiver,
+                        Duration::from_secs(cli.duration),
+                    )
+                })?;
+                server = next;
+                let mut result = finish(name, name, 1, result, None, |_, p99| {
+                    ("p99<2000ms", p99 < 2000.0)
+                });
+                let refused = receiver.refused.load(std::sync::atomic::Ordering::Relaxed);
+                let receiver_note = format!("{refused} webhook deliveries answered 503");
+                result.note = Some(match result.note.take() {
+                    Some(note) => format!("{note}; {receiver_note}"),
+                    None => receiver_note,
+                });
+                if refused == 0 {
+                    // Nothing was delivered: the receiver was never down for it.
+                    result.meets_target = Some(false);
+                }
+                results.push(result);
+            }
             Workload::Queue | Workload::Mixed => {
                 let (name, connections, script) = match workload {
                     Workload::Queue => ("queue", 32, wrk::Script::Queue),
@@ -318,7 +419,7 @@ fn bench(
                     }
                 };
                 // Access tokens last 15 minutes: sign in right before.
-                params.token = match login(&server, password) {
+                params.token = match login(&server, MODERATOR_EMAIL, password) {
                     Ok(token) => token,
                     Err(reason) => {
                         eprintln!("{name}: {reason}");
@@ -589,13 +690,38 @@ fn prepare_moderator(server: &Server, setup: &Setup) -> Result<String, String> {
     Ok(password)
 }
 
-/// Signs the moderator in and returns an access token.
-fn login(server: &Server, password: &str) -> Result<String, String> {
+/// Makes the admin and editor `publish-webhook` signs in as, and returns
+/// their password.
+fn prepare_editor(setup: &Setup) -> Result<String, String> {
+    let password = format!("bench-{}", uuid::Uuid::new_v4().simple());
+    setup
+        .run(
+            &[
+                "staff",
+                "create",
+                "--email",
+                EDITOR_EMAIL,
+                "--name",
+                "Bench Editor",
+                "--role",
+                "ADMIN",
+                "--role",
+                "EDITOR",
+                "--password-stdin",
+            ],
+            Some(&format!("{password}\n")),
+        )
+        .map_err(|error| format!("hamlet staff create failed: {error:#}"))?;
+    Ok(password)
+}
+
+/// Signs a staff member in and returns an access token.
+fn login(server: &Server, email: &str, password: &str) -> Result<String, String> {
     let answer = http::graphql(
         server.addr,
         &serde_json::json!({
             "query": LOGIN_MUTATION,
-            "variables": { "email": MODERATOR_EMAIL, "password": password },
+            "variables": { "email": email, "password": password },
         }),
         None,
     )

@@ -27,6 +27,7 @@ const SWEEP_ABOVE: usize = 10_000;
 pub struct LoginThrottle {
     cap: Duration,
     runs: Mutex<HashMap<String, Run>>,
+    clock: crate::clock::Clock,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -43,13 +44,19 @@ impl LoginThrottle {
         Self {
             cap,
             runs: Mutex::new(HashMap::new()),
+            clock: crate::clock::Clock::system(),
         }
+    }
+
+    /// The same throttle, waiting by `clock` (tests hold it still).
+    pub fn with_clock(self, clock: crate::clock::Clock) -> Self {
+        Self { clock, ..self }
     }
 
     /// How many whole seconds an attempt for `email` from `address` must
     /// still wait, if it must.
     pub fn wait(&self, email: &str, address: IpAddr) -> Option<u64> {
-        let now = Instant::now();
+        let now = self.clock.now();
         let runs = self.runs.lock().ok()?;
         [email_key(email), address_key(address)]
             .iter()
@@ -63,7 +70,7 @@ impl LoginThrottle {
 
     /// Records a failed attempt for `email` from `address`.
     pub fn failed(&self, email: &str, address: IpAddr) {
-        let now = Instant::now();
+        let now = self.clock.now();
         let Ok(mut runs) = self.runs.lock() else {
             return;
         };
@@ -153,6 +160,24 @@ mod tests {
         // Another email from the same address is not held up by this one.
         assert_eq!(throttle.wait("bo@example.org", HOME), None);
         throttle.succeeded("ada@example.org", HOME);
+        assert_eq!(throttle.wait("ada@example.org", HOME), None);
+    }
+
+    #[test]
+    fn a_wait_ends_when_its_time_has_passed_and_the_next_failure_doubles_it() {
+        let clock = crate::clock::ManualClock::new();
+        let throttle = LoginThrottle::new(Duration::from_secs(60)).with_clock(clock.clock());
+        for _ in 0..=FREE_FAILURES_PER_EMAIL {
+            throttle.failed("ada@example.org", HOME);
+        }
+        assert_eq!(throttle.wait("ada@example.org", HOME), Some(1));
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(throttle.wait("ada@example.org", HOME), None);
+        throttle.failed("ada@example.org", HOME);
+        assert_eq!(throttle.wait("ada@example.org", HOME), Some(2));
+        // A quiet spell of twice the cap ends the run.
+        clock.advance(Duration::from_secs(121));
+        throttle.failed("ada@example.org", HOME);
         assert_eq!(throttle.wait("ada@example.org", HOME), None);
     }
 

@@ -95,6 +95,47 @@ fn create_staff(database_url: &str, email: &str, role: &str) {
     assert!(child.wait().unwrap().success());
 }
 
+/// Creates a kiosk with the `hamlet` command; answers its token.
+fn create_kiosk(database_url: &str) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_hamlet"))
+        .args(["kiosk", "create", "--name", "Cluster kiosk"])
+        .env("HAMLET_DATABASE_URL", database_url)
+        .env("HAMLET_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+/// The next message other than a ping, if one comes within `wait`.
+async fn message_within(
+    socket: &mut tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+    wait: Duration,
+) -> Option<Value> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let message = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .ok()?
+            .expect("the socket is open")
+            .unwrap();
+        if let Message::Text(text) = message {
+            let value: Value = serde_json::from_str(&text).unwrap();
+            if value["type"] != "ping" {
+                return Some(value);
+            }
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_on_one_postgresql_database_behave_as_one() {
     if std::env::var("HAMLET_TEST_DATABASE_URL").is_err() {
@@ -138,12 +179,72 @@ async fn two_processes_on_one_postgresql_database_behave_as_one() {
         .send(send(json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } })))
         .await
         .unwrap();
+    let ack = message_within(&mut socket, Duration::from_secs(5))
+        .await
+        .expect("B acknowledges the connection within 5 s");
+    assert_eq!(ack["type"], "connection_ack", "{ack}");
     socket
         .send(send(json!({ "id": "1", "type": "subscribe",
             "payload": { "query": "subscription { submissionReceived { reference } }" } })))
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The protocol says nothing when a subscription starts. A kiosk, whose
+    // allowance is its own (the address's is counted below), submits through
+    // A until one of its submissions reaches B; then once more, read up to,
+    // so that none of its submissions is left to be taken for the event below.
+    let kiosk = create_kiosk(&database_url);
+    let by_kiosk = || {
+        let (address, kiosk) = (a.address.clone(), kiosk.clone());
+        async move {
+            let body: Value = reqwest::Client::new()
+                .post(format!("{address}/graphql"))
+                .header("authorization", format!("Kiosk {kiosk}"))
+                .json(&json!({ "query": SUBMIT_FEEDBACK, "variables": { "input": feedback() } }))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            body["data"]["submitFeedback"]["reference"]
+                .as_str()
+                .unwrap_or_else(|| panic!("the kiosk's submission was refused: {body}"))
+                .to_owned()
+        }
+    };
+    // At most 30 tries in 15 s, within the kiosk's 40 a minute.
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let mut tried = Vec::new();
+    loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "B's subscription was not live within 15 s"
+        );
+        tried.push(by_kiosk().await);
+        if let Some(event) = message_within(&mut socket, Duration::from_millis(500)).await {
+            let reference = &event["payload"]["data"]["submissionReceived"]["reference"];
+            assert!(
+                tried.iter().any(|tried| reference == tried.as_str()),
+                "{event}"
+            );
+            break;
+        }
+    }
+    let last = by_kiosk().await;
+    loop {
+        let event = message_within(&mut socket, Duration::from_secs(5))
+            .await
+            .expect("the kiosk's last submission reaches B within 5 s");
+        let reference = &event["payload"]["data"]["submissionReceived"]["reference"];
+        if reference == last.as_str() {
+            break;
+        }
+        assert!(
+            tried.iter().any(|tried| reference == tried.as_str()),
+            "{event}"
+        );
+    }
+
     let submitted = a
         .json(None, SUBMIT_FEEDBACK, json!({ "input": feedback() }))
         .await;
@@ -151,19 +252,10 @@ async fn two_processes_on_one_postgresql_database_behave_as_one() {
         .as_str()
         .unwrap()
         .to_owned();
-    let event = loop {
-        let message = tokio::time::timeout(Duration::from_secs(5), socket.next())
-            .await
-            .expect("the event reaches B within 5 s")
-            .unwrap()
-            .unwrap();
-        if let Message::Text(text) = message {
-            let value: Value = serde_json::from_str(&text).unwrap();
-            if value["type"] == "next" {
-                break value;
-            }
-        }
-    };
+    let event = message_within(&mut socket, Duration::from_secs(5))
+        .await
+        .expect("the event reaches B within 5 s");
+    assert_eq!(event["type"], "next", "{event}");
     assert_eq!(
         event["payload"]["data"]["submissionReceived"]["reference"],
         reference.as_str()

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use hamlet::clock::ManualClock;
 use hamlet::staff::model::{DisplayName, Role, Roles, StaffEmail};
 use hamlet::staff::password::Passwords;
 use hamlet::staff::store::NewStaff;
@@ -11,10 +12,95 @@ use sea_orm::{ConnectionTrait as _, Database};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
-/// Where a test's database lives, kept alive as long as the test.
+/// Where a test's database lives, kept alive as long as the test and
+/// removed after it: the SQLite file's folder is deleted, the PostgreSQL
+/// database dropped.
 pub enum TestDatabase {
-    Sqlite { _dir: tempfile::TempDir },
-    Postgres,
+    Sqlite {
+        _dir: tempfile::TempDir,
+    },
+    Postgres {
+        /// The server's own database, to drop this one from.
+        admin_url: String,
+        name: String,
+    },
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Self::Postgres { admin_url, name } = self {
+            // Drop runs inside the test's runtime, which may have one thread
+            // (so it cannot be blocked on), and may run while a panic
+            // unwinds: the drop gets a thread and a runtime of its own.
+            // `WITH (FORCE)` ends whatever connections the stopped app's pool
+            // still holds.
+            let (admin_url, database) = (admin_url.clone(), name.clone());
+            let dropped = std::thread::spawn(move || drop_database(&admin_url, &database)).join();
+            if let Ok(Err(error)) = dropped {
+                eprintln!("the test database {name} could not be dropped: {error}");
+            }
+        }
+    }
+}
+
+/// `DROP DATABASE name WITH (FORCE)` on the server at `admin_url`, from a
+/// runtime of its own.
+fn drop_database(admin_url: &str, name: &str) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| error.to_string())?;
+    runtime.block_on(async {
+        let admin = Database::connect(admin_url)
+            .await
+            .map_err(|error| error.to_string())?;
+        let dropped = admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await
+            .map(|_| ())
+            .map_err(|error| error.to_string());
+        admin.close().await.ok();
+        dropped
+    })
+}
+
+/// Drops `hamlet_test_…` databases left by test runs more than a day old
+/// (killed before they could clean up), once per test process. A database's
+/// name is a UUIDv7, so its age is in its name; runs still going, of this
+/// worktree or any other on the same server, are younger than that.
+async fn drop_stale_databases(admin: &sea_orm::DatabaseConnection) {
+    static SWEPT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if SWEPT.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        return;
+    }
+    let Ok(rows) = admin
+        .query_all_raw(sea_orm::Statement::from_string(
+            admin.get_database_backend(),
+            "SELECT datname FROM pg_database WHERE datname LIKE 'hamlet\\_test\\_%'",
+        ))
+        .await
+    else {
+        return;
+    };
+    let a_day_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(24 * 60 * 60);
+    for row in rows {
+        let Ok(name) = row.try_get_by_index::<String>(0) else {
+            continue;
+        };
+        let created = name
+            .strip_prefix("hamlet_test_")
+            .and_then(|id| uuid::Uuid::parse_str(id).ok())
+            .and_then(|id| id.get_timestamp())
+            .map(|timestamp| {
+                let (seconds, nanos) = timestamp.to_unix();
+                std::time::UNIX_EPOCH + std::time::Duration::new(seconds, nanos)
+            });
+        if created.is_some_and(|created| created < a_day_ago) {
+            let _ = admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await;
+        }
+    }
 }
 
 pub struct TestApp {
@@ -26,8 +112,23 @@ pub struct TestApp {
     pub events: hamlet::submissions::SubmissionEvents,
     /// The configuration it was started with.
     pub config: Config,
-    _database: TestDatabase,
+    /// The time its rate limits and sign-in waits read: it stands still
+    /// unless a test moves it on, so no limit refills while a slow machine
+    /// runs a test.
+    pub clock: ManualClock,
+    /// Dropped after the app is told to stop (see `Drop`); `None` only
+    /// while a restart hands it to the next app.
+    _database: Option<TestDatabase>,
     _shutdown: Option<(oneshot::Sender<()>, oneshot::Receiver<()>)>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Stop serving first; the database goes after, with the fields.
+        if let Some((shutdown, _)) = self._shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
 }
 
 /// Which seed a test starts from.
@@ -85,6 +186,8 @@ impl TestApp {
     pub async fn spawn_with(seed: Seed, configure: impl FnOnce(&mut Config)) -> Self {
         let (database_url, database) = fresh_database().await;
         let mut config = Config::for_database(&database_url).expect("test configuration");
+        let clock = ManualClock::new();
+        config.clock = clock.clock();
         if let Seed::Fixture = seed {
             config.seed_dir = Some(fixture_seed());
         }
@@ -97,10 +200,15 @@ impl TestApp {
         config.background.webhooks.poll = std::time::Duration::from_millis(100);
         config.background.webhooks.retry_base = std::time::Duration::from_millis(200);
         configure(&mut config);
-        Self::start(config, database_url, database).await
+        Self::start(config, clock, database_url, database).await
     }
 
-    async fn start(config: Config, database_url: String, database: TestDatabase) -> Self {
+    async fn start(
+        config: Config,
+        clock: ManualClock,
+        database_url: String,
+        database: TestDatabase,
+    ) -> Self {
         let app = App::build(config.clone()).await.expect("hamlet starts");
         let address = format!("http://{}", app.local_addr().unwrap());
         let events = app.submission_events().clone();
@@ -120,7 +228,8 @@ impl TestApp {
             database_url,
             events,
             config,
-            _database: database,
+            clock,
+            _database: Some(database),
             _shutdown: Some((shutdown, done)),
         }
     }
@@ -132,10 +241,19 @@ impl TestApp {
             let _ = shutdown.send(());
             let _ = done.await;
         }
-        let database = std::mem::replace(&mut self._database, TestDatabase::Postgres);
+        let database = self
+            ._database
+            .take()
+            .expect("a running app has its database");
         let mut config = self.config.clone();
         config.bind = "127.0.0.1:0".parse().unwrap();
-        Self::start(config, self.database_url.clone(), database).await
+        Self::start(
+            config,
+            self.clock.clone(),
+            self.database_url.clone(),
+            database,
+        )
+        .await
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -381,6 +499,7 @@ pub async fn fresh_database() -> (String, TestDatabase) {
             let admin = Database::connect(&admin_url)
                 .await
                 .expect("the PostgreSQL server answers");
+            drop_stale_databases(&admin).await;
             admin
                 .execute_unprepared(&format!("CREATE DATABASE {name}"))
                 .await
@@ -388,7 +507,7 @@ pub async fn fresh_database() -> (String, TestDatabase) {
             admin.close().await.ok();
             (
                 with_database_name(&admin_url, &name),
-                TestDatabase::Postgres,
+                TestDatabase::Postgres { admin_url, name },
             )
         }
         _ => {

@@ -4,6 +4,8 @@
 
 use futures_util::{SinkExt as _, StreamExt as _};
 use hamlet::staff::model::Role;
+use hamlet::submissions::SubmissionEvent;
+use hamlet::submissions::model::SubmissionKind;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
@@ -791,23 +793,69 @@ async fn subscribe(
     socket
 }
 
-async fn next_message(
-    socket: &mut tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >,
-) -> Value {
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn next_message(socket: &mut Socket) -> Value {
+    message_within(socket, std::time::Duration::from_secs(5))
+        .await
+        .expect("a message within 5 s")
+}
+
+/// The next message other than a ping, if one comes within `wait`.
+async fn message_within(socket: &mut Socket, wait: std::time::Duration) -> Option<Value> {
+    let deadline = tokio::time::Instant::now() + wait;
     loop {
-        let message = tokio::time::timeout(std::time::Duration::from_secs(5), socket.next())
+        let message = tokio::time::timeout_at(deadline, socket.next())
             .await
-            .expect("a message within 5 s")
+            .ok()?
             .expect("the socket is open")
             .unwrap();
         if let Message::Text(text) = message {
             let value: Value = serde_json::from_str(&text).unwrap();
             if value["type"] != "ping" {
-                return value;
+                return Some(value);
             }
         }
+    }
+}
+
+/// Waits until the `submissionReceived` subscription just sent on `socket`
+/// (listening for `kind`) is live. The protocol says nothing when a
+/// subscription starts, so a stand-in event is announced to this process's
+/// live queues, again and again, until one comes through; then a last one,
+/// read up to, so that no stand-in is left to be taken for a real event.
+async fn until_live(app: &TestApp, socket: &mut Socket, kind: SubmissionKind) {
+    let probe = |reference: &str| SubmissionEvent {
+        kind,
+        id: uuid::Uuid::nil(),
+        reference: reference.to_owned(),
+        safeguarding: false,
+        received_at: chrono::Utc::now(),
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the subscription was not live within 10 s"
+        );
+        app.events.publish_here(probe("PROBE"));
+        if let Some(event) = message_within(socket, std::time::Duration::from_millis(100)).await {
+            assert_eq!(
+                event["payload"]["data"]["submissionReceived"]["reference"], "PROBE",
+                "{event}"
+            );
+            break;
+        }
+    }
+    app.events.publish_here(probe("LAST-PROBE"));
+    loop {
+        let event = next_message(socket).await;
+        let reference = &event["payload"]["data"]["submissionReceived"]["reference"];
+        if reference == "LAST-PROBE" {
+            return;
+        }
+        assert_eq!(reference, "PROBE", "{event}");
     }
 }
 
@@ -818,8 +866,7 @@ async fn moderators_see_new_submissions_live_with_safeguarding_marked() {
     let app = TestApp::spawn().await;
     let moderator = app.staff(&[Role::Moderator]).await;
     let mut socket = subscribe(&app, &moderator.access_token, RECEIVED).await;
-    // Let the subscription start before submitting.
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    until_live(&app, &mut socket, SubmissionKind::Feedback).await;
     let reference = app
         .feedback_reference(with(feedback(), "comment", json!("thinking about suicide")))
         .await;
@@ -837,7 +884,7 @@ async fn moderators_see_new_submissions_live_with_safeguarding_marked() {
         "subscription { submissionReceived(kind: IDEA) { kind reference } }",
     )
     .await;
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    until_live(&app, &mut ideas, SubmissionKind::Idea).await;
     app.feedback_reference(feedback()).await;
     let idea_reference = app.idea_reference(idea()).await;
     let event = next_message(&mut ideas).await;
@@ -955,27 +1002,37 @@ async fn a_page_of_twenty_costs_no_more_queries_than_a_page_of_one() {
         )
         .await;
     }
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-
+    // Statements are counted for the whole app, and background work can only
+    // add to a count, never take from it: the least of three measurements is
+    // the request's own cost. Each is a new text (an extra `__typename`), so
+    // none is answered from a kept page.
     let cost = |first: i32| {
         let app = &app;
         let moderator = &moderator;
         async move {
-            let before = app.statements().await;
-            let body = app
-                .data_as(moderator, QUEUE, json!({ "first": first }))
-                .await;
-            let after = app.statements().await;
-            let nodes = body["feedbackQueue"]["edges"].as_array().unwrap().clone();
-            assert_eq!(nodes.len(), first as usize);
-            for node in &nodes {
-                let node = &node["node"];
-                assert_eq!(node["kiosk"]["name"], "Ward kiosk");
-                assert_eq!(node["assignee"]["id"], moderator.id.as_str());
-                assert_eq!(node["tags"], json!(["ward"]));
-                assert_eq!(node["notes"][0]["author"]["id"], moderator.id.as_str());
+            let mut least = u64::MAX;
+            for attempt in 0..3 {
+                let query = format!(
+                    "{} t{attempt}: __typename }}",
+                    QUEUE.trim_end().strip_suffix('}').unwrap()
+                );
+                let before = app.statements().await;
+                let body = app
+                    .data_as(moderator, &query, json!({ "first": first }))
+                    .await;
+                let after = app.statements().await;
+                let nodes = body["feedbackQueue"]["edges"].as_array().unwrap().clone();
+                assert_eq!(nodes.len(), first as usize);
+                for node in &nodes {
+                    let node = &node["node"];
+                    assert_eq!(node["kiosk"]["name"], "Ward kiosk");
+                    assert_eq!(node["assignee"]["id"], moderator.id.as_str());
+                    assert_eq!(node["tags"], json!(["ward"]));
+                    assert_eq!(node["notes"][0]["author"]["id"], moderator.id.as_str());
+                }
+                least = least.min(after - before);
             }
-            after - before
+            least
         }
     };
     let one = cost(1).await;

@@ -630,9 +630,20 @@ async fn hidden_characters_in_free_text_are_removed_the_same_on_every_database()
     assert_eq!(count(&app, "feedback").await, 1);
 }
 
+/// What a hostile string argument must be answered with, per value of
+/// `no_string_argument_makes_the_server_fail`'s `values`: `D` data from the
+/// resolver and no error, `B` `BAD_USER_INPUT` naming the argument, `N`
+/// `NOT_FOUND`, `U` `UNAUTHENTICATED`. Each is an answer only the resolver
+/// gives, so each input provably got that far.
 #[tokio::test]
 async fn no_string_argument_makes_the_server_fail() {
-    let app = TestApp::spawn_with(Seed::BuiltIn, |config| config.submit_per_minute = 10_000).await;
+    let app = TestApp::spawn_with(Seed::BuiltIn, |config| {
+        config.submit_per_minute = 10_000;
+        // No sign-in waits: a dozen failed sign-ins for the same (unparseable,
+        // so empty) email would otherwise be refused before the resolver.
+        config.login_backoff_max = Duration::ZERO;
+    })
+    .await;
     let moderator = app.staff(&[Role::Moderator]).await;
     let idea_reference = app.idea_reference(idea()).await;
     let subject = app
@@ -646,26 +657,6 @@ async fn no_string_argument_makes_the_server_fail() {
         .unwrap()
         .to_owned();
     assert!(!idea_reference.is_empty());
-    let public = [
-        "query($v: String!) { page(slug: $v) { title } }",
-        "query($v: String) { organisation(locale: $v) { name } }",
-        "query($v: String!) { search(text: $v) { slug } }",
-        "query($v: String) { ideaBoard(theme: $v) { totalCount } }",
-        "query($v: String) { ideaBoard(after: $v) { totalCount } }",
-        "query($v: String) { pages(after: $v) { totalCount } }",
-        "query($v: String!) { submission(reference: $v) { status } }",
-        "mutation($v: String!) { login(email: $v, password: $v) { accessToken } }",
-        "mutation($v: String!) { refresh(refreshToken: $v) { accessToken } }",
-        "mutation($v: String!) { logout(refreshToken: $v) }",
-    ];
-    let staff = [
-        "query($v: String) { feedbackQueue(filter: { text: $v }) { totalCount } }",
-        "query($v: String) { feedbackQueue(filter: { tag: $v }) { totalCount } }",
-        "query($v: String) { feedbackQueue(after: $v) { totalCount } }",
-        "query($v: String) { ideas(filter: { theme: $v }) { totalCount } }",
-        "query($v: ID!) { feedback(id: $v) { id } }",
-        "mutation($v: String!, $s: ID!) { addNote(subjectId: $s, body: $v) { id } }",
-    ];
     let long = "a".repeat(10_000);
     let values = [
         "",
@@ -681,12 +672,100 @@ async fn no_string_argument_makes_the_server_fail() {
         "FB-0000-0000",
         long.as_str(),
     ];
+    // Invisible characters are removed first, so the values in columns 0,
+    // 1 and 3 to 6 are all empty by the time they are checked.
+    //                         values: 0123456789ab
+    let public = [
+        (
+            "query($v: String!) { page(slug: $v) { title } }",
+            "slug",
+            "BBBBBBBBBBBB",
+        ),
+        (
+            "query($v: String) { organisation(locale: $v) { name } }",
+            "locale",
+            "BBBBBBBBBBBB",
+        ),
+        (
+            "query($v: String!) { search(text: $v) { slug } }",
+            "text",
+            "BBDBBBBDBBDB",
+        ),
+        (
+            "query($v: String) { ideaBoard(theme: $v) { totalCount } }",
+            "theme",
+            "DDDDDDDDDDDD",
+        ),
+        (
+            "query($v: String) { ideaBoard(after: $v) { totalCount } }",
+            "after",
+            "BBBBBBBBBBBB",
+        ),
+        (
+            "query($v: String) { pages(after: $v) { totalCount } }",
+            "after",
+            "BBBBBBBBBBBB",
+        ),
+        (
+            "query($v: String!) { submission(reference: $v) { status } }",
+            "reference",
+            "NBBBBBBNNNNN",
+        ),
+        (
+            "mutation($v: String!) { login(email: $v, password: $v) { accessToken } }",
+            "email",
+            "UUUUUUUUUUUU",
+        ),
+        (
+            "mutation($v: String!) { refresh(refreshToken: $v) { accessToken } }",
+            "refreshToken",
+            "UUUUUUUUUUUU",
+        ),
+        (
+            "mutation($v: String!) { logout(refreshToken: $v) }",
+            "refreshToken",
+            "DDDDDDDDDDDD",
+        ),
+    ];
+    let staff = [
+        (
+            "query($v: String) { feedbackQueue(filter: { text: $v }) { totalCount } }",
+            "filter.text",
+            "BBDBBBBDDDDB",
+        ),
+        (
+            "query($v: String) { feedbackQueue(filter: { tag: $v }) { totalCount } }",
+            "filter.tag",
+            "BBBBBBBBBBDB",
+        ),
+        (
+            "query($v: String) { feedbackQueue(after: $v) { totalCount } }",
+            "after",
+            "BBBBBBBBBBBB",
+        ),
+        (
+            "query($v: String) { ideas(filter: { theme: $v }) { totalCount } }",
+            "filter.theme",
+            "DDDDDDDDDDDD",
+        ),
+        (
+            "query($v: ID!) { feedback(id: $v) { id } }",
+            "id",
+            "DDDDDDDDDDDD",
+        ),
+        (
+            "mutation($v: String!, $s: ID!) { addNote(subjectId: $s, body: $v) { id } }",
+            "body",
+            "BBDBBBBDDDDB",
+        ),
+    ];
     for (queries, token) in [
         (&public[..], None),
         (&staff[..], Some(&moderator.access_token)),
     ] {
-        for query in queries {
-            for value in values {
+        for (query, field, expected) in queries {
+            assert_eq!(expected.len(), values.len(), "{query}");
+            for (value, expected) in values.iter().zip(expected.chars()) {
                 let body = json!({ "query": query, "variables": { "v": "@@V@@", "s": subject } })
                     .to_string()
                     .replace("@@V@@", value);
@@ -701,10 +780,8 @@ async fn no_string_argument_makes_the_server_fail() {
                 let response = request.send().await.unwrap();
                 let status = response.status().as_u16();
                 let answer: Value = response.json().await.unwrap();
-                assert!(
-                    matches!(status, 200 | 429),
-                    "{query} with {value:.40}: {status} {answer}"
-                );
+                let case = format!("{query} with {value:.40}: {status} {answer}");
+                assert_eq!(status, 200, "{case}");
                 let codes: Vec<&str> = answer["errors"]
                     .as_array()
                     .map(|errors| {
@@ -714,12 +791,19 @@ async fn no_string_argument_makes_the_server_fail() {
                             .collect()
                     })
                     .unwrap_or_default();
-                assert!(
-                    !codes
-                        .iter()
-                        .any(|code| matches!(*code, "INTERNAL" | "SERVICE_UNAVAILABLE" | "none")),
-                    "{query} with {value:.40}: {answer}"
-                );
+                match expected {
+                    'D' => {
+                        assert!(codes.is_empty(), "{case}");
+                        assert!(answer["data"].is_object(), "{case}");
+                    }
+                    'B' => {
+                        assert_eq!(codes, ["BAD_USER_INPUT"], "{case}");
+                        assert_eq!(answer["errors"][0]["extensions"]["field"], *field, "{case}");
+                    }
+                    'N' => assert_eq!(codes, ["NOT_FOUND"], "{case}"),
+                    'U' => assert_eq!(codes, ["UNAUTHENTICATED"], "{case}"),
+                    other => panic!("no such expectation {other}"),
+                }
             }
         }
     }
@@ -778,9 +862,28 @@ async fn free_text_and_contact_details_never_reach_the_log() {
     .await;
     assert_eq!(first_error_code(&body), "UNAUTHENTICATED");
 
-    // Let the log catch up with the answers.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let log = server.log();
+    // One more request, named by its own request id: once the server has
+    // logged it, everything logged for the requests before it has been read.
+    let marker = format!("log-caught-up-{}", uuid::Uuid::new_v4().simple());
+    let answered = client
+        .get(format!("{}/healthz", server.address))
+        .header("x-request-id", &marker)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answered.status(), 200);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let log = loop {
+        let log = server.log();
+        if log.contains(&marker) {
+            break log;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the last request was not logged within 10 s: {log:.500}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     assert!(log.contains("request"), "the log was captured: {log:.500}");
     for secret in [
         "SECRET-",
@@ -825,7 +928,12 @@ async fn failed_sign_ins_in_a_row_wait_longer_each_time_and_a_success_ends_the_r
     assert_eq!(body["errors"][0]["extensions"]["retryAfterSeconds"], 1);
     assert_eq!(retry_after.as_deref(), Some("1"));
 
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // Not a moment before the second is up.
+    app.clock.advance(Duration::from_millis(999));
+    let (status, retry_after, _) = login(&app, &staff.email, PASSWORD).await;
+    assert_eq!(status, 429);
+    assert_eq!(retry_after.as_deref(), Some("1"));
+    app.clock.advance(Duration::from_millis(1));
     let (_, _, body) = login(&app, &staff.email, "still not it").await;
     assert_eq!(first_error_code(&body), "UNAUTHENTICATED");
     let (_, _, body) = login(&app, &staff.email, PASSWORD).await;
@@ -834,7 +942,7 @@ async fn failed_sign_ins_in_a_row_wait_longer_each_time_and_a_success_ends_the_r
         "doubled"
     );
 
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    app.clock.advance(Duration::from_secs(2));
     let (status, _, body) = login(&app, &staff.email, PASSWORD).await;
     assert_eq!(status, 200);
     assert!(body["data"]["login"]["accessToken"].is_string(), "{body}");
@@ -920,25 +1028,18 @@ async fn a_flood_of_sign_ins_does_not_starve_submissions() {
             tokio::spawn(async move { login(&app, &email, PASSWORD).await.0 })
         })
         .collect();
-    let mut slowest = Duration::ZERO;
+    // Each submission is answered while sign-ins still wait for their
+    // password checks. How fast it is answered is the benchmark's to say
+    // (`hamlet-bench --workloads signin-flood`), not a test's.
     for _ in 0..10 {
-        let started = Instant::now();
         let response = app.submit_feedback(feedback(), headers(&[])).await;
         assert_eq!(response.status(), 200);
-        slowest = slowest.max(started.elapsed());
     }
     let still_flooding = flood.iter().filter(|login| !login.is_finished()).count();
     assert!(still_flooding > 0, "the submissions ran during the flood");
-    let flood_started = Instant::now();
     for login in flood {
         assert_eq!(login.await.unwrap(), 200);
     }
-    assert!(
-        slowest < Duration::from_secs(2),
-        "a submission took {slowest:?} during the flood ({still_flooding} sign-ins were still \
-         waiting, for {:?} more)",
-        flood_started.elapsed()
-    );
     assert_eq!(count(&app, "feedback").await, 10);
 }
 
