@@ -19,6 +19,7 @@ mod moderation;
 mod outage;
 mod reports;
 mod roles;
+mod safeguarding;
 mod schema;
 mod security;
 mod staff;
