@@ -37,6 +37,11 @@ pub struct App {
 
 impl App {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        // Broken safeguarding rules stop hamlet here, naming the file,
+        // rather than on the first submission.
+        let started = std::time::Instant::now();
+        crate::privacy::safeguarding::load().context("loading the safeguarding rules")?;
+        tracing::debug!(elapsed = ?started.elapsed(), "safeguarding rules loaded");
         let mut db = db::connect(&config).await?;
         db::migrate(&db).await?;
         seed_if_fresh(&db, &config).await?;
