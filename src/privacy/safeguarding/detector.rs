@@ -43,6 +43,7 @@ enum Role {
     Idiom,
     Resolved,
     About,
+    Clinical,
     ClauseBreak,
     Near(u16),
 }
@@ -84,6 +85,9 @@ pub struct Detector {
     sound_prefix: FxHashMap<Box<str>, u32>,
     next_id: u32,
     forms: FxHashMap<Box<str>, Vec<Box<str>>>,
+    /// The same, by English stem, so "medicines" finds the forms of
+    /// "medicine".
+    stem_forms: FxHashMap<Box<str>, Vec<Box<str>>>,
     markers: FxHashMap<Box<str>, u8>,
     rules: Vec<Rule>,
     /// Rules by the id of a word their first element can begin with.
@@ -189,7 +193,14 @@ impl Detector {
                 })?;
                 let list = self.forms.entry(written.clone().into()).or_default();
                 if !list.iter().any(|m| **m == *meaning) {
-                    list.push(meaning.into());
+                    list.push(meaning.clone().into());
+                }
+                if mode == WordMode::Stem {
+                    let key = text::stem(&written).into_owned();
+                    let list = self.stem_forms.entry(key.into()).or_default();
+                    if !list.iter().any(|m| **m == *meaning) {
+                        list.push(meaning.into());
+                    }
                 }
             }
         }
@@ -201,36 +212,11 @@ impl Detector {
 
         let groups = &body.groups;
         let add = |detector: &mut Self, pattern: &str, role: Role| -> Result<(), RulesError> {
-            let elements = rules::elements(pattern, groups).map_err(error)?;
-            let mut steps = Vec::with_capacity(elements.len());
-            for element in elements {
-                let mut phrases = Vec::with_capacity(element.phrases.len());
-                for written in &element.phrases {
-                    let ids = detector
-                        .phrase_ids(written, mode)
-                        .ok_or_else(|| error(format!("{pattern:?}: {written:?} has no words")))?;
-                    phrases.push(ids);
-                }
-                steps.push(Step {
-                    gap: element.gap,
-                    optional: element.optional,
-                    phrases,
-                });
+            for elements in rules::variants(pattern, groups).map_err(error)? {
+                detector
+                    .add_rule(pattern, elements, role, mode, file)
+                    .map_err(error)?;
             }
-            let index =
-                u32::try_from(detector.rules.len()).map_err(|_| error("too many rules".into()))?;
-            for (phrase, ids) in steps[0].phrases.iter().enumerate() {
-                let entry = detector.first.entry(ids[0]).or_default();
-                let phrase = u16::try_from(phrase)
-                    .map_err(|_| error(format!("{pattern:?}: too many phrases")))?;
-                entry.push((index, phrase));
-            }
-            detector.rules.push(Rule {
-                role,
-                steps,
-                file,
-                source: pattern.into(),
-            });
             Ok(())
         };
 
@@ -249,6 +235,9 @@ impl Detector {
         }
         for pattern in &not.about {
             add(self, pattern, Role::About)?;
+        }
+        for pattern in &not.clinical {
+            add(self, pattern, Role::Clinical)?;
         }
         for pattern in &body.clause_breaks {
             add(self, pattern, Role::ClauseBreak)?;
@@ -276,6 +265,45 @@ impl Detector {
                 add(self, pattern, Role::Near(index))?;
             }
         }
+        Ok(())
+    }
+
+    /// Compiles one sequence of a pattern into a rule.
+    fn add_rule(
+        &mut self,
+        pattern: &str,
+        elements: Vec<rules::Element>,
+        role: Role,
+        mode: WordMode,
+        file: u8,
+    ) -> Result<(), String> {
+        let mut steps = Vec::with_capacity(elements.len());
+        for element in elements {
+            let mut phrases = Vec::with_capacity(element.phrases.len());
+            for written in &element.phrases {
+                let ids = self
+                    .phrase_ids(written, mode)
+                    .ok_or_else(|| format!("{pattern:?}: {written:?} has no words"))?;
+                phrases.push(ids);
+            }
+            steps.push(Step {
+                gap: element.gap,
+                optional: element.optional,
+                phrases,
+            });
+        }
+        let index = u32::try_from(self.rules.len()).map_err(|_| "too many rules".to_owned())?;
+        for (phrase, ids) in steps[0].phrases.iter().enumerate() {
+            let phrase =
+                u16::try_from(phrase).map_err(|_| format!("{pattern:?}: too many phrases"))?;
+            self.first.entry(ids[0]).or_default().push((index, phrase));
+        }
+        self.rules.push(Rule {
+            role,
+            steps,
+            file,
+            source: pattern.into(),
+        });
         Ok(())
     }
 
@@ -400,10 +428,15 @@ impl Detector {
             let word = tokens.word(token);
             let begin = ids.len();
             self.word_ids(word, token.script, &mut ids);
-            if let Some(meanings) = self.forms.get(word) {
-                for meaning in meanings {
-                    self.word_ids(meaning, token.script, &mut ids);
+            let meanings = self.forms.get(word).or_else(|| {
+                if token.script == Script::Latin && !self.stem_forms.is_empty() {
+                    self.stem_forms.get(text::stem(word).as_ref())
+                } else {
+                    None
                 }
+            });
+            for meaning in meanings.into_iter().flatten() {
+                self.word_ids(meaning, token.script, &mut ids);
             }
             let own = &mut ids[begin..];
             own.sort_unstable();
@@ -475,14 +508,38 @@ impl Detector {
         let mut resolved_sentence = vec![false; sentences];
         let mut negations: Vec<(usize, usize)> = Vec::new();
         let mut abouts: Vec<usize> = Vec::new();
+        let mut clinicals: Vec<usize> = Vec::new();
         for f in &found {
-            match self.rules[f.rule as usize].role {
+            let rule = &self.rules[f.rule as usize];
+            if let Some(trace) = trace.as_deref_mut() {
+                let scope = match rule.role {
+                    Role::Idiom => Some("scope: idiom"),
+                    Role::Resolved => Some("scope: resolved"),
+                    Role::About => Some("scope: about"),
+                    Role::Clinical => Some("scope: clinical"),
+                    Role::Negation => Some("scope: negation"),
+                    _ => None,
+                };
+                if let Some(scope) = scope {
+                    trace.push(CueTrace {
+                        category: None,
+                        file: self.files[usize::from(rule.file)].clone(),
+                        pattern: rule.source.to_string(),
+                        words: text[tokens.list[f.start].start..tokens.list[f.end - 1].end]
+                            .to_owned(),
+                        weight: 0.0,
+                        dropped: Some(scope),
+                    });
+                }
+            }
+            match rule.role {
                 Role::Idiom => masked[f.start..f.end].iter_mut().for_each(|m| *m = true),
                 Role::ClauseBreak => clause_break[f.start] = true,
                 Role::NegationStop => negation_stop[f.start] = true,
                 Role::Resolved => resolved_sentence[tokens.list[f.start].sentence as usize] = true,
                 Role::Negation => negations.push((f.start, f.end)),
                 Role::About => abouts.extend(f.start..f.end),
+                Role::Clinical => clinicals.extend(f.start..f.end),
                 Role::Cue(..) | Role::AnyConcern(_) | Role::Near(_) => {}
             }
         }
@@ -503,12 +560,18 @@ impl Detector {
             if resolved_sentence[sentence] {
                 return Some("harm over and dealt with");
             }
-            if abouts.iter().any(|&a| {
-                tokens.list[a].sentence as usize == sentence
+            let near = |a: &usize| {
+                tokens.list[*a].sentence as usize == sentence
                     && a + ABOUT_REACH >= f.start
-                    && a <= f.end + ABOUT_REACH
-            }) {
+                    && *a <= f.end + ABOUT_REACH
+            };
+            if abouts.iter().any(near) {
                 return Some("talk about services, news or a job");
+            }
+            let strong =
+                matches!(self.rules[f.rule as usize].role, Role::Cue(_, w) if w >= Tiers::STRONG);
+            if !strong && clinicals.iter().any(near) {
+                return Some("ordinary clinical care");
             }
             let negated = negations.iter().any(|&(s, e)| {
                 e <= f.start
