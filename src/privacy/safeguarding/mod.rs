@@ -23,6 +23,7 @@
 
 mod detector;
 pub mod language;
+mod model;
 mod rules;
 mod text;
 
@@ -30,7 +31,7 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
-pub use detector::{CueTrace, Detector};
+pub use detector::{CueTrace, Detector, TrainedModel};
 pub use language::Language;
 pub use rules::RulesError;
 

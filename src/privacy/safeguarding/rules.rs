@@ -40,6 +40,20 @@ pub(super) const BUILT_IN: [(&str, &str); 4] = [
     ),
 ];
 
+/// The built-in model's weights (see `model.rs`).
+pub(super) const BUILT_IN_MODEL: &str = include_str!("../../../rules/safeguarding/model.tsv");
+
+/// Reads `model.tsv` from a rules folder, if there is one.
+pub(super) fn read_model(dir: &Path) -> Result<Option<String>, RulesError> {
+    let path = dir.join("model.tsv");
+    if !path.exists() {
+        return Ok(None);
+    }
+    std::fs::read_to_string(&path)
+        .map(Some)
+        .map_err(|error| RulesError::new("model.tsv", error.to_string()))
+}
+
 /// Why a rules file could not be used.
 #[derive(Debug, thiserror::Error)]
 #[error("safeguarding rules {file}: {message}")]
