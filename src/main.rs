@@ -371,12 +371,16 @@ fn evaluate(command: EvaluateCommand) -> anyhow::Result<()> {
         } => {
             let mut items: Vec<evaluation::SafeguardingItem> = evaluation::read_corpus(&corpus)?;
             for path in &extra {
-                items.extend(evaluation::read_corpus::<evaluation::SafeguardingItem>(path)?);
+                items.extend(evaluation::read_corpus::<evaluation::SafeguardingItem>(
+                    path,
+                )?);
             }
             let make = || -> anyhow::Result<hamlet::privacy::safeguarding::Detector> {
                 Ok(match std::env::var_os("HAMLET_SAFEGUARDING_RULES") {
                     Some(dir) if !dir.is_empty() => {
-                        hamlet::privacy::safeguarding::Detector::from_dir(std::path::Path::new(&dir))?
+                        hamlet::privacy::safeguarding::Detector::from_dir(std::path::Path::new(
+                            &dir,
+                        ))?
                     }
                     _ => hamlet::privacy::safeguarding::Detector::built_in()?,
                 })
@@ -398,7 +402,8 @@ fn evaluate(command: EvaluateCommand) -> anyhow::Result<()> {
             }
             if let Some(out) = train_model {
                 let detector = make()?;
-                let trained = evaluation::train_safeguarding_model(&detector, &items, threshold, veto);
+                let trained =
+                    evaluation::train_safeguarding_model(&detector, &items, threshold, veto);
                 let comment = format!(
                     "hamlet safeguarding model: logistic regression weights, one row per feature\n\
                      (w: a word's stem, b: two words together, n: a negated word, i: a word in an idiom,\n\

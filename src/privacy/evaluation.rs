@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use super::model::{PiiKind, kinds};
 use super::safeguarding::{
-    Concern, CueTrace, Detector, Language, SafeguardingCategory, TrainedModel,
+    Concern, CueTrace, Detector, Language, RaisedBy, SafeguardingCategory, TrainedModel,
 };
 
 /// Which half of the corpus to score.
@@ -162,6 +162,9 @@ pub struct SafeguardingReport {
     pub false_alarms_by_kind: BTreeMap<String, (usize, usize)>,
     /// Texts whose language the detector told right, of all.
     pub language_right: (usize, usize),
+    /// (found, false alarms) raised by the rules and by the model alone.
+    pub by_rules: (usize, usize),
+    pub by_model: (usize, usize),
 }
 
 /// Scores the detector on the items of `split`.
@@ -180,6 +183,18 @@ pub fn evaluate_safeguarding(
         let expected = !item.categories.is_empty();
         let found = !assessment.concerns.is_empty();
         report.overall.add(expected, found);
+        let source = match assessment.raised_by {
+            RaisedBy::Rules => Some(&mut report.by_rules),
+            RaisedBy::Model => Some(&mut report.by_model),
+            RaisedBy::Nothing => None,
+        };
+        if let Some(source) = source {
+            if expected {
+                source.0 += 1;
+            } else {
+                source.1 += 1;
+            }
+        }
         report
             .by_language
             .entry(item.language.clone())
@@ -270,6 +285,11 @@ impl fmt::Display for SafeguardingReport {
         for (kind, (alarms, of)) in &self.false_alarms_by_kind {
             writeln!(f, "false alarms on {kind} texts: {alarms} of {of}")?;
         }
+        writeln!(
+            f,
+            "raised by the rules: {} found, {} false alarms; by the model alone: {} found, {} false alarms",
+            self.by_rules.0, self.by_rules.1, self.by_model.0, self.by_model.1
+        )?;
         writeln!(
             f,
             "language told right: {} of {}",
@@ -419,13 +439,21 @@ pub fn cross_validate(
         let mut by_language: BTreeMap<&str, Tally> = BTreeMap::new();
         for (score, expected, language) in &scored {
             tally.add(*expected, *score >= t);
-            by_language.entry(language).or_default().add(*expected, *score >= t);
+            by_language
+                .entry(language)
+                .or_default()
+                .add(*expected, *score >= t);
         }
-        result.model_alone.push((t, tally.recall(), tally.precision()));
+        result
+            .model_alone
+            .push((t, tally.recall(), tally.precision()));
         for (language, tally) in by_language {
-            result
-                .model_by_language
-                .push((language.to_owned(), t, tally.recall(), tally.precision()));
+            result.model_by_language.push((
+                language.to_owned(),
+                t,
+                tally.recall(),
+                tally.precision(),
+            ));
         }
     }
     Ok(result)
@@ -450,6 +478,10 @@ fn merge(into: &mut SafeguardingReport, report: &SafeguardingReport) {
         entry.0 += alarms;
         entry.1 += of;
     }
+    into.by_rules.0 += report.by_rules.0;
+    into.by_rules.1 += report.by_rules.1;
+    into.by_model.0 += report.by_model.0;
+    into.by_model.1 += report.by_model.1;
     into.language_right.0 += report.language_right.0;
     into.language_right.1 += report.language_right.1;
 }

@@ -15,7 +15,7 @@ use super::language::{Language, Votes};
 use super::model::{self, FeatureHash, Model};
 use super::rules::{self, RuleSet, RulesError, Tiers, WordMode};
 use super::text::{self, Script, Tokens};
-use super::{Assessment, Concern, SafeguardingCategory};
+use super::{Assessment, Concern, RaisedBy, SafeguardingCategory};
 
 /// How many words before a cue a negation reaches ("never" in "he has never
 /// raised a hand to anyone").
@@ -131,7 +131,11 @@ impl Forms {
             push(&mut self.prefix_meanings[index], meaning, language);
             return;
         }
-        push(self.exact.entry(written.into()).or_default(), meaning, language);
+        push(
+            self.exact.entry(written.into()).or_default(),
+            meaning,
+            language,
+        );
         match mode {
             WordMode::Stem => push(
                 self.stem.entry(text::stem(written).into()).or_default(),
@@ -240,8 +244,9 @@ impl Detector {
     ) -> Result<Self, RulesError> {
         let mut detector = Self::compile_rules(files)?;
         if let Some(source) = model {
-            detector.model =
-                Some(Model::parse(source).map_err(|message| RulesError::new("model.tsv", message))?);
+            detector.model = Some(
+                Model::parse(source).map_err(|message| RulesError::new("model.tsv", message))?,
+            );
         }
         Ok(detector)
     }
@@ -284,7 +289,11 @@ impl Detector {
     /// loaded.
     pub fn model_score(&self, text: &str) -> Option<f32> {
         let model = self.model.as_ref()?;
-        let hashes: Vec<u64> = self.features(text).into_iter().map(|(hash, _)| hash).collect();
+        let hashes: Vec<u64> = self
+            .features(text)
+            .into_iter()
+            .map(|(hash, _)| hash)
+            .collect();
         Some(model.score(&hashes)[0])
     }
 
@@ -344,15 +353,18 @@ impl Detector {
             let prefix = written.ends_with('*');
             let written = one_word(written.trim_end_matches('*'))
                 .ok_or_else(|| error(format!("forms: {written:?} must be one word")))?;
-            let written = if prefix { format!("{written}*") } else { written };
+            let written = if prefix {
+                format!("{written}*")
+            } else {
+                written
+            };
             for meaning in meant.split('|') {
                 let meaning = one_word(meaning).ok_or_else(|| {
                     error(format!(
                         "forms: {written} = {meant:?}: each meaning must be one word"
                     ))
                 })?;
-                self.forms
-                    .add(&written, &meaning, mode, set.language.bit());
+                self.forms.add(&written, &meaning, mode, set.language.bit());
             }
         }
         for marker in &body.markers {
@@ -610,7 +622,8 @@ impl Detector {
             let begin = ids.len();
             self.word_ids(word, token.script, &mut ids);
             meanings.clear();
-            self.forms.meanings(word, token.script, allowed, &mut meanings);
+            self.forms
+                .meanings(word, token.script, allowed, &mut meanings);
             for meaning in &meanings {
                 self.word_ids(meaning, token.script, &mut ids);
             }
@@ -854,6 +867,7 @@ impl Detector {
                 flagged.push((also.category, score, cues));
             }
         }
+        let mut raised_by = RaisedBy::Nothing;
         if let Some(model) = &self.model {
             let scores = model.score(&sink.hashes);
             let any = scores[0];
@@ -863,6 +877,7 @@ impl Detector {
                 any >= model.veto || cues.iter().any(|(_, w)| *w >= Tiers::STRONG)
             });
             if flagged.is_empty() && any >= model.threshold {
+                raised_by = RaisedBy::Model;
                 let strength = (1.0 / (1.0 + (-any).exp())).clamp(0.5, 1.0);
                 let excerpt = model_excerpt(text, &tokens, model, &sink.unigram);
                 let mut ranked: Vec<(f32, SafeguardingCategory)> = SafeguardingCategory::ALL
@@ -882,6 +897,9 @@ impl Detector {
                 }
             }
         }
+        if !flagged.is_empty() {
+            raised_by = RaisedBy::Rules;
+        }
         for (category, score, cues) in flagged {
             concerns.push(Concern {
                 category,
@@ -894,7 +912,11 @@ impl Detector {
                 .total_cmp(&a.strength)
                 .then(a.category.cmp(&b.category))
         });
-        Assessment { language, concerns }
+        Assessment {
+            language,
+            concerns,
+            raised_by,
+        }
     }
 }
 
@@ -958,7 +980,8 @@ impl Detector {
             sink.unigram.push((kind == "w:").then_some(own));
             let word = tokens.word(token);
             meanings.clear();
-            self.forms.meanings(word, token.script, allowed, &mut meanings);
+            self.forms
+                .meanings(word, token.script, allowed, &mut meanings);
             for meaning in &meanings {
                 let key = Self::model_key(meaning, Script::Latin);
                 if key != keys[i] {
@@ -970,7 +993,8 @@ impl Detector {
             {
                 sink.add(&[kind, "p:", &word[..cut]]);
             }
-            if let Some(next) = list.get(i + 1)
+            if std::env::var_os("SG_NOBIGRAM").is_none()
+                && let Some(next) = list.get(i + 1)
                 && next.sentence == token.sentence
                 && !masked[i]
                 && !masked[i + 1]
@@ -999,7 +1023,13 @@ fn model_excerpt(text: &str, tokens: &Tokens, model: &Model, unigram: &[Option<u
     if list.is_empty() {
         return String::new();
     }
-    let weight = |i: usize| unigram.get(i).copied().flatten().map_or(0.0, |h| model.weight(h).max(0.0));
+    let weight = |i: usize| {
+        unigram
+            .get(i)
+            .copied()
+            .flatten()
+            .map_or(0.0, |h| model.weight(h).max(0.0))
+    };
     let sentences = list.last().map_or(0, |t| t.sentence as usize + 1);
     let mut totals = vec![0.0f32; sentences];
     for (i, token) in list.iter().enumerate() {

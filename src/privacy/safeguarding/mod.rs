@@ -155,6 +155,20 @@ pub struct Assessment {
     pub language: Language,
     /// The concerns, strongest first; empty when the text suggests none.
     pub concerns: Vec<Concern>,
+    /// Who raised them: the cue patterns, or the model alone.
+    pub raised_by: RaisedBy,
+}
+
+/// What raised a text's concerns.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RaisedBy {
+    /// Nothing: there are none.
+    #[default]
+    Nothing,
+    /// Cue patterns in the rules files (the excerpt holds the cue's words).
+    Rules,
+    /// The model alone (the excerpt is the sentence that weighs most).
+    Model,
 }
 
 static DETECTOR: OnceLock<Detector> = OnceLock::new();

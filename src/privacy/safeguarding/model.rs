@@ -151,12 +151,23 @@ const EPOCHS: usize = 40;
 const LEARNING_RATE: f32 = 0.2;
 const DECAY: f32 = 0.0005;
 const MIN_COUNT: usize = 2;
+
+fn knob<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
 /// Weights smaller than this are left out of the file.
 const KEEP: f32 = 0.01;
 
 /// Trains logistic regression by stochastic gradient descent, in a fixed
 /// order so the same data gives the same weights.
 pub(super) fn train(examples: &[Example], threshold: f32, veto: f32) -> Model {
+    let epochs: usize = knob("SG_EPOCHS", EPOCHS);
+    let learning_rate: f32 = knob("SG_LR", LEARNING_RATE);
+    let decay: f32 = knob("SG_DECAY", DECAY);
+    let min_count: usize = knob("SG_MIN", MIN_COUNT);
     let mut counts: FxHashMap<u64, usize> = FxHashMap::default();
     for example in examples {
         for feature in &example.features {
@@ -187,7 +198,7 @@ pub(super) fn train(examples: &[Example], threshold: f32, veto: f32) -> Model {
     };
     let mut order: Vec<usize> = (0..examples.len()).collect();
     let mut seed = 0x2545_f491_4f6c_dd1du64;
-    for epoch in 0..EPOCHS {
+    for epoch in 0..epochs {
         // Fisher-Yates with a fixed xorshift, for a repeatable order.
         for i in (1..order.len()).rev() {
             seed ^= seed << 13;
@@ -195,14 +206,14 @@ pub(super) fn train(examples: &[Example], threshold: f32, veto: f32) -> Model {
             seed ^= seed << 17;
             order.swap(i, (seed % (i as u64 + 1)) as usize);
         }
-        let rate = LEARNING_RATE / (1.0 + epoch as f32 * 0.1);
+        let rate = learning_rate / (1.0 + epoch as f32 * 0.1);
         for &index in &order {
             let example = &examples[index];
             let active: Vec<u64> = example
                 .features
                 .iter()
                 .copied()
-                .filter(|f| counts.get(f).copied().unwrap_or(0) >= MIN_COUNT)
+                .filter(|f| counts.get(f).copied().unwrap_or(0) >= min_count)
                 .collect();
             let scores = model.score(&active);
             let mut gradients = [0.0f32; OUTPUTS];
@@ -220,7 +231,7 @@ pub(super) fn train(examples: &[Example], threshold: f32, veto: f32) -> Model {
             for feature in &active {
                 let weights = model.weights.entry(*feature).or_insert([0.0; OUTPUTS]);
                 for (w, gradient) in weights.iter_mut().zip(gradients) {
-                    *w += rate * (gradient - DECAY * *w);
+                    *w += rate * (gradient - decay * *w);
                 }
             }
         }
@@ -277,7 +288,10 @@ mod tests {
 
     #[test]
     fn a_feature_hashes_the_same_in_pieces_or_whole() {
-        let pieces = FeatureHash::new().write(b"w:").write("hit".as_bytes()).finish();
+        let pieces = FeatureHash::new()
+            .write(b"w:")
+            .write("hit".as_bytes())
+            .finish();
         assert_eq!(pieces, hash_of("w:hit"));
     }
 
