@@ -117,11 +117,14 @@ enum EvaluateCommand {
         #[arg(long)]
         cross_validate: Option<usize>,
         /// The model's "any concern" score that raises a concern by itself.
-        #[arg(long, default_value_t = 0.5)]
+        #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
         threshold: f32,
         /// Below this model score, concerns from medium cues alone are dropped.
-        #[arg(long, default_value_t = -2.5)]
+        #[arg(long, default_value_t = -2.5, allow_hyphen_values = true)]
         veto: f32,
+        /// How much higher the model score must be when no cue counted.
+        #[arg(long, default_value_t = 1.0, allow_hyphen_values = true)]
+        without_cues: f32,
     },
     /// The personal-data scan (NHS numbers, phones, emails, postcodes).
     PersonalData {
@@ -368,7 +371,13 @@ fn evaluate(command: EvaluateCommand) -> anyhow::Result<()> {
             cross_validate,
             threshold,
             veto,
+            without_cues,
         } => {
+            let settings = evaluation::ModelSettings {
+                threshold,
+                veto,
+                without_cues,
+            };
             let mut items: Vec<evaluation::SafeguardingItem> = evaluation::read_corpus(&corpus)?;
             for path in &extra {
                 items.extend(evaluation::read_corpus::<evaluation::SafeguardingItem>(
@@ -386,7 +395,7 @@ fn evaluate(command: EvaluateCommand) -> anyhow::Result<()> {
                 })
             };
             if let Some(folds) = cross_validate {
-                let result = evaluation::cross_validate(&make, &items, folds, threshold, veto)?;
+                let result = evaluation::cross_validate(&make, &items, folds, settings)?;
                 print!("{}", result.detector);
                 println!();
                 println!("the model alone, cross-validated:");
@@ -402,8 +411,7 @@ fn evaluate(command: EvaluateCommand) -> anyhow::Result<()> {
             }
             if let Some(out) = train_model {
                 let detector = make()?;
-                let trained =
-                    evaluation::train_safeguarding_model(&detector, &items, threshold, veto);
+                let trained = evaluation::train_safeguarding_model(&detector, &items, settings);
                 let comment = format!(
                     "hamlet safeguarding model: logistic regression weights, one row per feature\n\
                      (w: a word's stem, b: two words together, n: a negated word, i: a word in an idiom,\n\

@@ -165,6 +165,9 @@ pub struct SafeguardingReport {
     /// (found, false alarms) raised by the rules and by the model alone.
     pub by_rules: (usize, usize),
     pub by_model: (usize, usize),
+    /// Of those raised by the model alone, (found, false alarms) where no
+    /// medium or strong cue counted.
+    pub by_model_without_cues: (usize, usize),
 }
 
 /// Scores the detector on the items of `split`.
@@ -193,6 +196,13 @@ pub fn evaluate_safeguarding(
                 source.0 += 1;
             } else {
                 source.1 += 1;
+            }
+        }
+        if assessment.raised_by == RaisedBy::Model && assessment.best_cue <= 0.3 {
+            if expected {
+                report.by_model_without_cues.0 += 1;
+            } else {
+                report.by_model_without_cues.1 += 1;
             }
         }
         report
@@ -292,6 +302,11 @@ impl fmt::Display for SafeguardingReport {
         )?;
         writeln!(
             f,
+            "  of which with no medium or strong cue: {} found, {} false alarms",
+            self.by_model_without_cues.0, self.by_model_without_cues.1
+        )?;
+        writeln!(
+            f,
             "language told right: {} of {}",
             self.language_right.0, self.language_right.1
         )
@@ -366,15 +381,27 @@ fn training_examples(items: &[SafeguardingItem]) -> Vec<(&str, Vec<SafeguardingC
 pub fn train_safeguarding_model(
     detector: &Detector,
     items: &[SafeguardingItem],
-    threshold: f32,
-    veto: f32,
+    settings: ModelSettings,
 ) -> TrainedModel {
     let examples = training_examples(items);
     let borrowed: Vec<(&str, &[SafeguardingCategory])> = examples
         .iter()
         .map(|(text, categories)| (*text, categories.as_slice()))
         .collect();
-    detector.train(&borrowed, threshold, veto)
+    detector.train(
+        &borrowed,
+        settings.threshold,
+        settings.veto,
+        settings.without_cues,
+    )
+}
+
+/// When the model's score raises a concern (see `model.rs`).
+#[derive(Clone, Copy, Debug)]
+pub struct ModelSettings {
+    pub threshold: f32,
+    pub veto: f32,
+    pub without_cues: f32,
 }
 
 /// What cross-validation on the development items found.
@@ -396,8 +423,7 @@ pub fn cross_validate(
     make_detector: &dyn Fn() -> anyhow::Result<Detector>,
     items: &[SafeguardingItem],
     folds: usize,
-    threshold: f32,
-    veto: f32,
+    settings: ModelSettings,
 ) -> anyhow::Result<CrossValidation> {
     let mut dev: Vec<&SafeguardingItem> = items.iter().filter(|i| i.split == "dev").collect();
     dev.sort_by(|a, b| a.id.cmp(&b.id));
@@ -424,7 +450,7 @@ pub fn cross_validate(
             .map(|(_, item)| (*item).clone())
             .collect();
         let mut detector = make_detector()?;
-        let trained = train_safeguarding_model(&detector, &train, threshold, veto);
+        let trained = train_safeguarding_model(&detector, &train, settings);
         detector.use_model(Some(trained));
         let report = evaluate_safeguarding(&detector, &test, Split::Dev);
         merge(&mut result.detector, &report);
@@ -482,6 +508,8 @@ fn merge(into: &mut SafeguardingReport, report: &SafeguardingReport) {
     into.by_rules.1 += report.by_rules.1;
     into.by_model.0 += report.by_model.0;
     into.by_model.1 += report.by_model.1;
+    into.by_model_without_cues.0 += report.by_model_without_cues.0;
+    into.by_model_without_cues.1 += report.by_model_without_cues.1;
     into.language_right.0 += report.language_right.0;
     into.language_right.1 += report.language_right.1;
 }

@@ -264,6 +264,7 @@ impl Detector {
         examples: &[(&str, &[SafeguardingCategory])],
         threshold: f32,
         veto: f32,
+        without_cues: f32,
     ) -> TrainedModel {
         let mut names: FxHashMap<u64, String> = FxHashMap::default();
         let mut training = Vec::with_capacity(examples.len());
@@ -280,7 +281,7 @@ impl Detector {
             });
         }
         TrainedModel {
-            model: model::train(&training, threshold, veto),
+            model: model::train(&training, threshold, veto, without_cues),
             names,
         }
     }
@@ -835,6 +836,11 @@ impl Detector {
         }
         let any_weight: f32 = any.iter().map(|(_, w)| w).sum();
 
+        // The best evidence below a concern: a category's counted cues.
+        let best_cue: f32 = by_category
+            .values()
+            .flat_map(|cues| cues.iter().map(|(_, w)| *w))
+            .fold(0.0, f32::max);
         let mut concerns = Vec::new();
         let mut flagged: Vec<Flagged> = Vec::new();
         for (category, mut cues) in by_category {
@@ -876,7 +882,12 @@ impl Detector {
             flagged.retain(|(_, _, cues)| {
                 any >= model.veto || cues.iter().any(|(_, w)| *w >= Tiers::STRONG)
             });
-            if flagged.is_empty() && any >= model.threshold {
+            let gate = if best_cue > Tiers::WEAK {
+                model.threshold
+            } else {
+                model.threshold + model.without_cues
+            };
+            if flagged.is_empty() && any >= gate {
                 raised_by = RaisedBy::Model;
                 let strength = (1.0 / (1.0 + (-any).exp())).clamp(0.5, 1.0);
                 let excerpt = model_excerpt(text, &tokens, model, &sink.unigram);
@@ -916,6 +927,7 @@ impl Detector {
             language,
             concerns,
             raised_by,
+            best_cue,
         }
     }
 }

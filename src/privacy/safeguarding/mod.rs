@@ -157,6 +157,9 @@ pub struct Assessment {
     pub concerns: Vec<Concern>,
     /// Who raised them: the cue patterns, or the model alone.
     pub raised_by: RaisedBy,
+    /// The weight of the strongest cue that counted, whether or not it
+    /// raised a concern (0 when none did).
+    pub best_cue: f32,
 }
 
 /// What raised a text's concerns.

@@ -54,6 +54,9 @@ pub(super) struct Model {
     /// A concern the rules raise from medium cues only is dropped when the
     /// "any concern" score is below this.
     pub veto: f32,
+    /// How much higher the score must be to raise a concern by itself when
+    /// no medium or strong cue counted in the text at all.
+    pub without_cues: f32,
 }
 
 impl Model {
@@ -107,6 +110,7 @@ impl Model {
             match name {
                 "_threshold" => model.threshold = values.first().copied().unwrap_or(0.0),
                 "_veto" => model.veto = values.first().copied().unwrap_or(f32::NEG_INFINITY),
+                "_without_cues" => model.without_cues = values.first().copied().unwrap_or(0.0),
                 _ => {
                     if values.len() != OUTPUTS {
                         return Err(format!(
@@ -163,7 +167,7 @@ const KEEP: f32 = 0.01;
 
 /// Trains logistic regression by stochastic gradient descent, in a fixed
 /// order so the same data gives the same weights.
-pub(super) fn train(examples: &[Example], threshold: f32, veto: f32) -> Model {
+pub(super) fn train(examples: &[Example], threshold: f32, veto: f32, without_cues: f32) -> Model {
     let epochs: usize = knob("SG_EPOCHS", EPOCHS);
     let learning_rate: f32 = knob("SG_LR", LEARNING_RATE);
     let decay: f32 = knob("SG_DECAY", DECAY);
@@ -194,6 +198,7 @@ pub(super) fn train(examples: &[Example], threshold: f32, veto: f32) -> Model {
     let mut model = Model {
         threshold,
         veto,
+        without_cues,
         ..Model::default()
     };
     let mut order: Vec<usize> = (0..examples.len()).collect();
@@ -257,6 +262,7 @@ pub(super) fn to_tsv(model: &Model, names: &FxHashMap<u64, String>, comment: &st
     if model.veto.is_finite() {
         out.push_str(&format!("_veto\t{}\n", model.veto));
     }
+    out.push_str(&format!("_without_cues\t{}\n", model.without_cues));
     let row = |out: &mut String, name: &str, weights: &[f32; OUTPUTS]| {
         out.push_str(name);
         for w in weights {
@@ -315,7 +321,7 @@ mod tests {
                 labels: labels(&[]),
             },
         ];
-        let model = train(&examples, 0.5, -2.0);
+        let model = train(&examples, 0.5, -2.0, 1.0);
         let mut names = FxHashMap::default();
         for name in ["w:hit", "w:me", "w:park"] {
             names.insert(hash_of(name), name.to_owned());
@@ -325,5 +331,6 @@ mod tests {
         assert!(read.score(&[hash_of("w:hit")])[0] > read.score(&[hash_of("w:park")])[0]);
         assert_eq!(read.threshold, 0.5);
         assert_eq!(read.veto, -2.0);
+        assert_eq!(read.without_cues, 1.0);
     }
 }
