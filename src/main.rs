@@ -106,6 +106,25 @@ enum EvaluateCommand {
         /// with --release for figures that mean anything).
         #[arg(long)]
         timing: bool,
+        /// Train the model on the corpus's development items (never the
+        /// held-out ones) and write it here (e.g. rules/safeguarding/model.tsv).
+        #[arg(long)]
+        train_model: Option<PathBuf>,
+        /// More labelled texts to train on (their development items only).
+        #[arg(long)]
+        extra: Vec<PathBuf>,
+        /// Cross-validate the model on the development items in this many folds.
+        #[arg(long)]
+        cross_validate: Option<usize>,
+        /// The model's "any concern" score that raises a concern by itself.
+        #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
+        threshold: f32,
+        /// Below this model score, concerns from medium cues alone are dropped.
+        #[arg(long, default_value_t = -2.5, allow_hyphen_values = true)]
+        veto: f32,
+        /// How much higher the model score must be when no cue counted.
+        #[arg(long, default_value_t = 1.0, allow_hyphen_values = true)]
+        without_cues: f32,
     },
     /// The personal-data scan (NHS numbers, phones, emails, postcodes).
     PersonalData {
@@ -347,9 +366,68 @@ fn evaluate(command: EvaluateCommand) -> anyhow::Result<()> {
             mistakes,
             categories,
             timing,
+            train_model,
+            extra,
+            cross_validate,
+            threshold,
+            veto,
+            without_cues,
         } => {
+            let settings = evaluation::ModelSettings {
+                threshold,
+                veto,
+                without_cues,
+            };
+            let mut items: Vec<evaluation::SafeguardingItem> = evaluation::read_corpus(&corpus)?;
+            for path in &extra {
+                items.extend(evaluation::read_corpus::<evaluation::SafeguardingItem>(
+                    path,
+                )?);
+            }
+            let make = || -> anyhow::Result<hamlet::privacy::safeguarding::Detector> {
+                Ok(match std::env::var_os("HAMLET_SAFEGUARDING_RULES") {
+                    Some(dir) if !dir.is_empty() => {
+                        hamlet::privacy::safeguarding::Detector::from_dir(std::path::Path::new(
+                            &dir,
+                        ))?
+                    }
+                    _ => hamlet::privacy::safeguarding::Detector::built_in()?,
+                })
+            };
+            if let Some(folds) = cross_validate {
+                let result = evaluation::cross_validate(&make, &items, folds, settings)?;
+                print!("{}", result.detector);
+                println!();
+                println!("the model alone, cross-validated:");
+                for (t, recall, precision) in result.model_alone {
+                    println!("  threshold {t:5.1}: recall {recall:.3} precision {precision:.3}");
+                }
+                for (language, t, recall, precision) in result.model_by_language {
+                    println!(
+                        "  {language:8} threshold {t:5.1}: recall {recall:.3} precision {precision:.3}"
+                    );
+                }
+                return Ok(());
+            }
+            if let Some(out) = train_model {
+                let detector = make()?;
+                let trained = evaluation::train_safeguarding_model(&detector, &items, settings);
+                let comment = format!(
+                    "hamlet safeguarding model: logistic regression weights, one row per feature\n\
+                     (w: a word's stem, b: two words together, n: a negated word, i: a word in an idiom,\n\
+                     p: the start of a Bengali word, s: a scope the rules found).\n\
+                     Trained by `hamlet evaluate safeguarding --train-model` on the development items of\n\
+                     {} ({} files of extra examples). Do not edit by hand: retrain.",
+                    corpus.display(),
+                    extra.len()
+                );
+                std::fs::write(&out, trained.to_tsv(&comment))
+                    .map_err(|error| anyhow::anyhow!("cannot write {}: {error}", out.display()))?;
+                println!("model written to {}", out.display());
+                return Ok(());
+            }
             let detector = hamlet::privacy::safeguarding::load()?;
-            let items = evaluation::read_corpus(&corpus)?;
+            let items: Vec<evaluation::SafeguardingItem> = evaluation::read_corpus(&corpus)?;
             print!(
                 "{}",
                 evaluation::evaluate_safeguarding(detector, &items, split)

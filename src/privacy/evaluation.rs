@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 
 use super::model::{PiiKind, kinds};
-use super::safeguarding::{Concern, CueTrace, Detector, Language, SafeguardingCategory};
+use super::safeguarding::{
+    Concern, CueTrace, Detector, Language, RaisedBy, SafeguardingCategory, TrainedModel,
+};
 
 /// Which half of the corpus to score.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -160,6 +162,12 @@ pub struct SafeguardingReport {
     pub false_alarms_by_kind: BTreeMap<String, (usize, usize)>,
     /// Texts whose language the detector told right, of all.
     pub language_right: (usize, usize),
+    /// (found, false alarms) raised by the rules and by the model alone.
+    pub by_rules: (usize, usize),
+    pub by_model: (usize, usize),
+    /// Of those raised by the model alone, (found, false alarms) where no
+    /// medium or strong cue counted.
+    pub by_model_without_cues: (usize, usize),
 }
 
 /// Scores the detector on the items of `split`.
@@ -178,6 +186,25 @@ pub fn evaluate_safeguarding(
         let expected = !item.categories.is_empty();
         let found = !assessment.concerns.is_empty();
         report.overall.add(expected, found);
+        let source = match assessment.raised_by {
+            RaisedBy::Rules => Some(&mut report.by_rules),
+            RaisedBy::Model => Some(&mut report.by_model),
+            RaisedBy::Nothing => None,
+        };
+        if let Some(source) = source {
+            if expected {
+                source.0 += 1;
+            } else {
+                source.1 += 1;
+            }
+        }
+        if assessment.raised_by == RaisedBy::Model && assessment.best_cue <= 0.3 {
+            if expected {
+                report.by_model_without_cues.0 += 1;
+            } else {
+                report.by_model_without_cues.1 += 1;
+            }
+        }
         report
             .by_language
             .entry(item.language.clone())
@@ -270,6 +297,16 @@ impl fmt::Display for SafeguardingReport {
         }
         writeln!(
             f,
+            "raised by the rules: {} found, {} false alarms; by the model alone: {} found, {} false alarms",
+            self.by_rules.0, self.by_rules.1, self.by_model.0, self.by_model.1
+        )?;
+        writeln!(
+            f,
+            "  of which with no medium or strong cue: {} found, {} false alarms",
+            self.by_model_without_cues.0, self.by_model_without_cues.1
+        )?;
+        writeln!(
+            f,
             "language told right: {} of {}",
             self.language_right.0, self.language_right.1
         )
@@ -321,6 +358,160 @@ pub fn safeguarding_mistakes(
             })
         })
         .collect()
+}
+
+/// The labelled development items as training examples. Held-out items are
+/// never included, whatever the file holds.
+fn training_examples(items: &[SafeguardingItem]) -> Vec<(&str, Vec<SafeguardingCategory>)> {
+    items
+        .iter()
+        .filter(|item| item.split == "dev")
+        .map(|item| {
+            let categories = item
+                .categories
+                .iter()
+                .filter_map(|c| SafeguardingCategory::parse(c))
+                .collect();
+            (item.text.as_str(), categories)
+        })
+        .collect()
+}
+
+/// Trains the safeguarding model on the development items of `items`.
+pub fn train_safeguarding_model(
+    detector: &Detector,
+    items: &[SafeguardingItem],
+    settings: ModelSettings,
+) -> TrainedModel {
+    let examples = training_examples(items);
+    let borrowed: Vec<(&str, &[SafeguardingCategory])> = examples
+        .iter()
+        .map(|(text, categories)| (*text, categories.as_slice()))
+        .collect();
+    detector.train(
+        &borrowed,
+        settings.threshold,
+        settings.veto,
+        settings.without_cues,
+    )
+}
+
+/// When the model's score raises a concern (see `model.rs`).
+#[derive(Clone, Copy, Debug)]
+pub struct ModelSettings {
+    pub threshold: f32,
+    pub veto: f32,
+    pub without_cues: f32,
+}
+
+/// What cross-validation on the development items found.
+#[derive(Clone, Debug, Default)]
+pub struct CrossValidation {
+    /// The whole detector (rules and a model trained without the fold), on
+    /// each fold in turn. The rules were tuned on all of these texts, so
+    /// this flatters the rules; the model's part is fair.
+    pub detector: SafeguardingReport,
+    /// The model alone: (threshold, recall, precision) of "any concern".
+    pub model_alone: Vec<(f32, f64, f64)>,
+    /// The same by language: (language, threshold, recall, precision).
+    pub model_by_language: Vec<(String, f32, f64, f64)>,
+}
+
+/// K-fold cross-validation on the development items only: each fold is
+/// scored by a detector whose model was trained on the other folds.
+pub fn cross_validate(
+    make_detector: &dyn Fn() -> anyhow::Result<Detector>,
+    items: &[SafeguardingItem],
+    folds: usize,
+    settings: ModelSettings,
+) -> anyhow::Result<CrossValidation> {
+    let mut dev: Vec<&SafeguardingItem> = items.iter().filter(|i| i.split == "dev").collect();
+    dev.sort_by(|a, b| a.id.cmp(&b.id));
+    let folds = folds.max(2);
+    let mut result = CrossValidation {
+        detector: SafeguardingReport {
+            split: Some("dev (cross-validated)"),
+            ..SafeguardingReport::default()
+        },
+        ..CrossValidation::default()
+    };
+    let mut scored: Vec<(f32, bool, String)> = Vec::new();
+    for fold in 0..folds {
+        let train: Vec<SafeguardingItem> = dev
+            .iter()
+            .enumerate()
+            .filter(|(index, _)| index % folds != fold)
+            .map(|(_, item)| (*item).clone())
+            .collect();
+        let test: Vec<SafeguardingItem> = dev
+            .iter()
+            .enumerate()
+            .filter(|(index, _)| index % folds == fold)
+            .map(|(_, item)| (*item).clone())
+            .collect();
+        let mut detector = make_detector()?;
+        let trained = train_safeguarding_model(&detector, &train, settings);
+        detector.use_model(Some(trained));
+        let report = evaluate_safeguarding(&detector, &test, Split::Dev);
+        merge(&mut result.detector, &report);
+        for item in &test {
+            if let Some(score) = detector.model_score(&item.text) {
+                scored.push((score, !item.categories.is_empty(), item.language.clone()));
+            }
+        }
+    }
+    for t in [-2.0f32, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0] {
+        let mut tally = Tally::default();
+        let mut by_language: BTreeMap<&str, Tally> = BTreeMap::new();
+        for (score, expected, language) in &scored {
+            tally.add(*expected, *score >= t);
+            by_language
+                .entry(language)
+                .or_default()
+                .add(*expected, *score >= t);
+        }
+        result
+            .model_alone
+            .push((t, tally.recall(), tally.precision()));
+        for (language, tally) in by_language {
+            result.model_by_language.push((
+                language.to_owned(),
+                t,
+                tally.recall(),
+                tally.precision(),
+            ));
+        }
+    }
+    Ok(result)
+}
+
+fn merge(into: &mut SafeguardingReport, report: &SafeguardingReport) {
+    let add = |a: &mut Tally, b: &Tally| {
+        a.true_positives += b.true_positives;
+        a.false_positives += b.false_positives;
+        a.false_negatives += b.false_negatives;
+        a.true_negatives += b.true_negatives;
+    };
+    add(&mut into.overall, &report.overall);
+    for (language, tally) in &report.by_language {
+        add(into.by_language.entry(language.clone()).or_default(), tally);
+    }
+    for (category, tally) in &report.by_category {
+        add(into.by_category.entry(*category).or_default(), tally);
+    }
+    for (kind, (alarms, of)) in &report.false_alarms_by_kind {
+        let entry = into.false_alarms_by_kind.entry(kind.clone()).or_default();
+        entry.0 += alarms;
+        entry.1 += of;
+    }
+    into.by_rules.0 += report.by_rules.0;
+    into.by_rules.1 += report.by_rules.1;
+    into.by_model.0 += report.by_model.0;
+    into.by_model.1 += report.by_model.1;
+    into.by_model_without_cues.0 += report.by_model_without_cues.0;
+    into.by_model_without_cues.1 += report.by_model_without_cues.1;
+    into.language_right.0 += report.language_right.0;
+    into.language_right.1 += report.language_right.1;
 }
 
 /// How the personal-data detector did on a corpus.

@@ -12,9 +12,10 @@ use std::collections::BTreeMap;
 use rustc_hash::FxHashMap;
 
 use super::language::{Language, Votes};
+use super::model::{self, FeatureHash, Model};
 use super::rules::{self, RuleSet, RulesError, Tiers, WordMode};
 use super::text::{self, Script, Tokens};
-use super::{Assessment, Concern, SafeguardingCategory};
+use super::{Assessment, Concern, RaisedBy, SafeguardingCategory};
 
 /// How many words before a cue a negation reaches ("never" in "he has never
 /// raised a hand to anyone").
@@ -43,6 +44,7 @@ enum Role {
     Idiom,
     Resolved,
     About,
+    Clinical,
     ClauseBreak,
     Near(u16),
 }
@@ -83,12 +85,111 @@ pub struct Detector {
     surface_prefix: FxHashMap<Box<str>, u32>,
     sound_prefix: FxHashMap<Box<str>, u32>,
     next_id: u32,
-    forms: FxHashMap<Box<str>, Vec<Box<str>>>,
+    /// Other ways of writing a word: the words meant, each with the
+    /// languages whose files say so (a meaning applies only to texts in one
+    /// of them, so a Sylheti "take" is not read into English).
+    forms: Forms,
     markers: FxHashMap<Box<str>, u8>,
     rules: Vec<Rule>,
+    model: Option<Model>,
+    /// Which language each rule's file is for, as a bit.
+    rule_language: Vec<u8>,
     /// Rules by the id of a word their first element can begin with.
     first: FxHashMap<u32, Vec<(u32, u16)>>,
     also: Vec<AlsoRule>,
+}
+
+/// Other ways of writing words, from every file's `[forms]`.
+#[derive(Debug, Default)]
+struct Forms {
+    /// By the word as written.
+    exact: FxHashMap<Box<str>, Vec<(Box<str>, u8)>>,
+    /// By English stem (English files), so "medicines" finds "medicine".
+    stem: FxHashMap<Box<str>, Vec<(Box<str>, u8)>>,
+    /// By sound key (romanised Bengali files).
+    sound: FxHashMap<Box<str>, Vec<(Box<str>, u8)>>,
+    /// By beginning (`word*`): an index into `prefix_meanings`, or
+    /// [`NO_ID`] for a shorter beginning that is not one.
+    prefix: FxHashMap<Box<str>, u32>,
+    prefix_meanings: Vec<Vec<(Box<str>, u8)>>,
+}
+
+impl Forms {
+    fn add(&mut self, written: &str, meaning: &str, mode: WordMode, language: u8) {
+        fn push(list: &mut Vec<(Box<str>, u8)>, meaning: &str, language: u8) {
+            match list.iter_mut().find(|(m, _)| &**m == meaning) {
+                Some((_, bits)) => *bits |= language,
+                None => list.push((meaning.into(), language)),
+            }
+        }
+        if let Some(stem) = written.strip_suffix('*') {
+            let mut next = self.prefix_meanings.len() as u32;
+            let index = intern_prefix(&mut self.prefix, &mut next, stem) as usize;
+            if index >= self.prefix_meanings.len() {
+                self.prefix_meanings.resize_with(index + 1, Vec::new);
+            }
+            push(&mut self.prefix_meanings[index], meaning, language);
+            return;
+        }
+        push(
+            self.exact.entry(written.into()).or_default(),
+            meaning,
+            language,
+        );
+        match mode {
+            WordMode::Stem => push(
+                self.stem.entry(text::stem(written).into()).or_default(),
+                meaning,
+                language,
+            ),
+            WordMode::Sound => push(
+                self.sound.entry(text::sound(written).into()).or_default(),
+                meaning,
+                language,
+            ),
+            WordMode::Exact => {}
+        }
+    }
+
+    /// The meanings of `word` in the `allowed` languages, appended to `out`.
+    fn meanings<'a>(&'a self, word: &str, script: Script, allowed: u8, out: &mut Vec<&'a str>) {
+        let mut take = |list: Option<&'a Vec<(Box<str>, u8)>>| {
+            for (meaning, bits) in list.into_iter().flatten() {
+                if bits & allowed != 0 && !out.contains(&&**meaning) {
+                    out.push(meaning);
+                }
+            }
+        };
+        take(self.exact.get(word));
+        if script == Script::Latin {
+            if !self.stem.is_empty() {
+                take(self.stem.get(text::stem(word).as_ref()));
+            }
+            if !self.sound.is_empty() {
+                take(self.sound.get(text::sound(word).as_ref()));
+            }
+        }
+        if !self.prefix.is_empty() {
+            let mut found = Vec::new();
+            walk_prefixes(&self.prefix, word, &mut found);
+            for index in found {
+                take(self.prefix_meanings.get(index as usize));
+            }
+        }
+    }
+}
+
+/// A model fresh from training, with its features' names for writing it out.
+pub struct TrainedModel {
+    model: Model,
+    names: FxHashMap<u64, String>,
+}
+
+impl TrainedModel {
+    /// The model as the contents of `model.tsv`.
+    pub fn to_tsv(&self, comment: &str) -> String {
+        model::to_tsv(&self.model, &self.names, comment)
+    }
 }
 
 /// One pattern found in a text.
@@ -121,17 +222,88 @@ impl Detector {
             .iter()
             .map(|(name, source)| ((*name).to_owned(), (*source).to_owned()))
             .collect();
-        Self::compile(&files)
+        Self::compile_with_model(&files, Some(rules::BUILT_IN_MODEL))
     }
 
     /// The rules in a folder of `*.toml` files (a changed copy of
     /// `rules/safeguarding/`).
     pub fn from_dir(dir: &std::path::Path) -> Result<Self, RulesError> {
-        Self::compile(&rules::read_dir(dir)?)
+        let model = rules::read_model(dir)?;
+        Self::compile_with_model(&rules::read_dir(dir)?, model.as_deref())
     }
 
-    /// Compiles rules files given as (name, contents).
+    /// Compiles rules files given as (name, contents), without a model.
     pub fn compile(files: &[(String, String)]) -> Result<Self, RulesError> {
+        Self::compile_with_model(files, None)
+    }
+
+    /// Compiles rules files and the model's weights (`model.tsv`).
+    pub fn compile_with_model(
+        files: &[(String, String)],
+        model: Option<&str>,
+    ) -> Result<Self, RulesError> {
+        let mut detector = Self::compile_rules(files)?;
+        if let Some(source) = model {
+            detector.model = Some(
+                Model::parse(source).map_err(|message| RulesError::new("model.tsv", message))?,
+            );
+        }
+        Ok(detector)
+    }
+
+    /// Whether a trained model is loaded beside the rules.
+    pub fn has_model(&self) -> bool {
+        self.model.is_some()
+    }
+
+    /// Trains a model on labelled texts (the development split only: the
+    /// held-out half must never be learnt from) with the current rules'
+    /// word forms and scopes.
+    pub fn train(
+        &self,
+        examples: &[(&str, &[SafeguardingCategory])],
+        threshold: f32,
+        veto: f32,
+        without_cues: f32,
+    ) -> TrainedModel {
+        let mut names: FxHashMap<u64, String> = FxHashMap::default();
+        let mut training = Vec::with_capacity(examples.len());
+        for (text, categories) in examples {
+            let features = self.features(text);
+            let mut hashes = Vec::with_capacity(features.len());
+            for (hash, name) in features {
+                hashes.push(hash);
+                names.entry(hash).or_insert(name);
+            }
+            training.push(model::Example {
+                features: hashes,
+                labels: model::labels(categories),
+            });
+        }
+        TrainedModel {
+            model: model::train(&training, threshold, veto, without_cues),
+            names,
+        }
+    }
+
+    /// The model's "any concern" score for a text (a logit), if a model is
+    /// loaded.
+    pub fn model_score(&self, text: &str) -> Option<f32> {
+        let model = self.model.as_ref()?;
+        let hashes: Vec<u64> = self
+            .features(text)
+            .into_iter()
+            .map(|(hash, _)| hash)
+            .collect();
+        Some(model.score(&hashes)[0])
+    }
+
+    /// Uses a trained model from now on (or none).
+    pub fn use_model(&mut self, trained: Option<TrainedModel>) {
+        self.model = trained.map(|trained| trained.model);
+    }
+
+    fn compile_rules(files: &[(String, String)]) -> Result<Self, RulesError> {
         let mut detector = Self {
             next_id: FIRST_WORD_ID,
             ..Self::default()
@@ -179,18 +351,21 @@ impl Detector {
         let error = |message: String| RulesError::new(&set.file, message);
 
         for (written, meant) in &body.forms {
-            let written = one_word(written)
+            let prefix = written.ends_with('*');
+            let written = one_word(written.trim_end_matches('*'))
                 .ok_or_else(|| error(format!("forms: {written:?} must be one word")))?;
+            let written = if prefix {
+                format!("{written}*")
+            } else {
+                written
+            };
             for meaning in meant.split('|') {
                 let meaning = one_word(meaning).ok_or_else(|| {
                     error(format!(
                         "forms: {written} = {meant:?}: each meaning must be one word"
                     ))
                 })?;
-                let list = self.forms.entry(written.clone().into()).or_default();
-                if !list.iter().any(|m| **m == *meaning) {
-                    list.push(meaning.into());
-                }
+                self.forms.add(&written, &meaning, mode, set.language.bit());
             }
         }
         for marker in &body.markers {
@@ -201,36 +376,11 @@ impl Detector {
 
         let groups = &body.groups;
         let add = |detector: &mut Self, pattern: &str, role: Role| -> Result<(), RulesError> {
-            let elements = rules::elements(pattern, groups).map_err(error)?;
-            let mut steps = Vec::with_capacity(elements.len());
-            for element in elements {
-                let mut phrases = Vec::with_capacity(element.phrases.len());
-                for written in &element.phrases {
-                    let ids = detector
-                        .phrase_ids(written, mode)
-                        .ok_or_else(|| error(format!("{pattern:?}: {written:?} has no words")))?;
-                    phrases.push(ids);
-                }
-                steps.push(Step {
-                    gap: element.gap,
-                    optional: element.optional,
-                    phrases,
-                });
+            for elements in rules::variants(pattern, groups).map_err(error)? {
+                detector
+                    .add_rule(pattern, elements, role, mode, file)
+                    .map_err(error)?;
             }
-            let index =
-                u32::try_from(detector.rules.len()).map_err(|_| error("too many rules".into()))?;
-            for (phrase, ids) in steps[0].phrases.iter().enumerate() {
-                let entry = detector.first.entry(ids[0]).or_default();
-                let phrase = u16::try_from(phrase)
-                    .map_err(|_| error(format!("{pattern:?}: too many phrases")))?;
-                entry.push((index, phrase));
-            }
-            detector.rules.push(Rule {
-                role,
-                steps,
-                file,
-                source: pattern.into(),
-            });
             Ok(())
         };
 
@@ -249,6 +399,9 @@ impl Detector {
         }
         for pattern in &not.about {
             add(self, pattern, Role::About)?;
+        }
+        for pattern in &not.clinical {
+            add(self, pattern, Role::Clinical)?;
         }
         for pattern in &body.clause_breaks {
             add(self, pattern, Role::ClauseBreak)?;
@@ -276,6 +429,47 @@ impl Detector {
                 add(self, pattern, Role::Near(index))?;
             }
         }
+        Ok(())
+    }
+
+    /// Compiles one sequence of a pattern into a rule.
+    fn add_rule(
+        &mut self,
+        pattern: &str,
+        elements: Vec<rules::Element>,
+        role: Role,
+        mode: WordMode,
+        file: u8,
+    ) -> Result<(), String> {
+        let mut steps = Vec::with_capacity(elements.len());
+        for element in elements {
+            let mut phrases = Vec::with_capacity(element.phrases.len());
+            for written in &element.phrases {
+                let ids = self
+                    .phrase_ids(written, mode)
+                    .ok_or_else(|| format!("{pattern:?}: {written:?} has no words"))?;
+                phrases.push(ids);
+            }
+            steps.push(Step {
+                gap: element.gap,
+                optional: element.optional,
+                phrases,
+            });
+        }
+        let index = u32::try_from(self.rules.len()).map_err(|_| "too many rules".to_owned())?;
+        for (phrase, ids) in steps[0].phrases.iter().enumerate() {
+            let phrase =
+                u16::try_from(phrase).map_err(|_| format!("{pattern:?}: too many phrases"))?;
+            self.first.entry(ids[0]).or_default().push((index, phrase));
+        }
+        self.rules.push(Rule {
+            role,
+            steps,
+            file,
+            source: pattern.into(),
+        });
+        self.rule_language
+            .push(self.languages.get(usize::from(file)).map_or(0, |l| l.bit()));
         Ok(())
     }
 
@@ -372,14 +566,21 @@ impl Detector {
 
     /// Screens one text.
     pub fn assess(&self, text: &str, declared: Option<Language>) -> Assessment {
-        self.run(text, declared, None)
+        self.run(text, declared, None, None)
+    }
+
+    /// The model's features of a text, with their names: for training.
+    pub(super) fn features(&self, text: &str) -> Vec<(u64, String)> {
+        let mut features = Vec::new();
+        self.run(text, None, None, Some(&mut features));
+        features
     }
 
     /// Screens one text and says which cues matched and why any did not
     /// count: for tuning the rules on the development corpus.
     pub fn explain(&self, text: &str) -> (Assessment, Vec<CueTrace>) {
         let mut trace = Vec::new();
-        let assessment = self.run(text, None, Some(&mut trace));
+        let assessment = self.run(text, None, Some(&mut trace), None);
         (assessment, trace)
     }
 
@@ -388,22 +589,44 @@ impl Detector {
         text: &str,
         declared: Option<Language>,
         mut trace: Option<&mut Vec<CueTrace>>,
+        named_features: Option<&mut Vec<(u64, String)>>,
     ) -> Assessment {
         let tokens = text::tokenize(text);
         let n = tokens.list.len();
 
+        let mut votes = Votes::default();
+        for token in &tokens.list {
+            match token.script {
+                Script::Bengali => votes.bengali_script += 1,
+                Script::Latin => {
+                    votes.latin_words += 1;
+                    if let Some(&bits) = self.markers.get(tokens.word(token)) {
+                        for language in Language::ALL {
+                            if bits & language.bit() != 0 {
+                                votes.markers[language as usize] += 1;
+                            }
+                        }
+                    }
+                }
+                Script::Digits | Script::Currency | Script::Other => {}
+            }
+        }
+        let language = votes.decide(declared);
+        let allowed = votes.allowed(language);
+
         // The ids each word matches, flattened: word i has ids[spans[i].0..spans[i].1].
         let mut ids: Vec<u32> = Vec::with_capacity(n * 2);
         let mut spans: Vec<(u32, u32)> = Vec::with_capacity(n);
-        let mut votes = Votes::default();
+        let mut meanings: Vec<&str> = Vec::new();
         for token in &tokens.list {
             let word = tokens.word(token);
             let begin = ids.len();
             self.word_ids(word, token.script, &mut ids);
-            if let Some(meanings) = self.forms.get(word) {
-                for meaning in meanings {
-                    self.word_ids(meaning, token.script, &mut ids);
-                }
+            meanings.clear();
+            self.forms
+                .meanings(word, token.script, allowed, &mut meanings);
+            for meaning in &meanings {
+                self.word_ids(meaning, token.script, &mut ids);
             }
             let own = &mut ids[begin..];
             own.sort_unstable();
@@ -416,22 +639,7 @@ impl Detector {
             }
             ids.truncate(kept);
             spans.push((begin as u32, kept as u32));
-            match token.script {
-                Script::Bengali => votes.bengali_script += 1,
-                Script::Latin => {
-                    votes.latin_words += 1;
-                    if let Some(&bits) = self.markers.get(word) {
-                        for language in Language::ALL {
-                            if bits & language.bit() != 0 {
-                                votes.markers[language as usize] += 1;
-                            }
-                        }
-                    }
-                }
-                Script::Digits | Script::Currency | Script::Other => {}
-            }
         }
-        let language = votes.decide(declared);
         let matcher = Matcher {
             tokens: &tokens,
             ids: &ids,
@@ -445,6 +653,9 @@ impl Detector {
                     continue;
                 };
                 for &(rule_index, phrase) in candidates {
+                    if self.rule_language[rule_index as usize] & allowed == 0 {
+                        continue;
+                    }
                     let rule = &self.rules[rule_index as usize];
                     let sentence = tokens.list[start].sentence;
                     let Some(after_first) = matcher.phrase_at(
@@ -475,14 +686,38 @@ impl Detector {
         let mut resolved_sentence = vec![false; sentences];
         let mut negations: Vec<(usize, usize)> = Vec::new();
         let mut abouts: Vec<usize> = Vec::new();
+        let mut clinicals: Vec<usize> = Vec::new();
         for f in &found {
-            match self.rules[f.rule as usize].role {
+            let rule = &self.rules[f.rule as usize];
+            if let Some(trace) = trace.as_deref_mut() {
+                let scope = match rule.role {
+                    Role::Idiom => Some("scope: idiom"),
+                    Role::Resolved => Some("scope: resolved"),
+                    Role::About => Some("scope: about"),
+                    Role::Clinical => Some("scope: clinical"),
+                    Role::Negation => Some("scope: negation"),
+                    _ => None,
+                };
+                if let Some(scope) = scope {
+                    trace.push(CueTrace {
+                        category: None,
+                        file: self.files[usize::from(rule.file)].clone(),
+                        pattern: rule.source.to_string(),
+                        words: text[tokens.list[f.start].start..tokens.list[f.end - 1].end]
+                            .to_owned(),
+                        weight: 0.0,
+                        dropped: Some(scope),
+                    });
+                }
+            }
+            match rule.role {
                 Role::Idiom => masked[f.start..f.end].iter_mut().for_each(|m| *m = true),
                 Role::ClauseBreak => clause_break[f.start] = true,
                 Role::NegationStop => negation_stop[f.start] = true,
                 Role::Resolved => resolved_sentence[tokens.list[f.start].sentence as usize] = true,
                 Role::Negation => negations.push((f.start, f.end)),
                 Role::About => abouts.extend(f.start..f.end),
+                Role::Clinical => clinicals.extend(f.start..f.end),
                 Role::Cue(..) | Role::AnyConcern(_) | Role::Near(_) => {}
             }
         }
@@ -495,6 +730,32 @@ impl Detector {
             clause[i] = current;
         }
 
+        let wants_features = self.model.is_some() || named_features.is_some();
+        let mut sink = FeatureSink {
+            hashes: Vec::new(),
+            names: named_features,
+            unigram: Vec::new(),
+        };
+        if wants_features {
+            let negated: Vec<bool> = (0..n)
+                .map(|i| {
+                    negations.iter().any(|&(s, e)| {
+                        e <= i
+                            && i - e < NEGATION_REACH
+                            && clause[s] == clause[i]
+                            && !negation_stop[e..i].iter().any(|&stop| stop)
+                    })
+                })
+                .collect();
+            let scopes = [
+                (resolved_sentence.iter().any(|&r| r), "s:resolved"),
+                (!abouts.is_empty(), "s:about"),
+                (!clinicals.is_empty(), "s:clinical"),
+                (masked.iter().any(|&m| m), "s:idiom"),
+            ];
+            self.extract_features(&tokens, &masked, &negated, &scopes, allowed, &mut sink);
+        }
+
         let dropped = |f: &Found| -> Option<&'static str> {
             if masked[f.start..f.end].iter().any(|&m| m) {
                 return Some("inside an idiom");
@@ -503,12 +764,18 @@ impl Detector {
             if resolved_sentence[sentence] {
                 return Some("harm over and dealt with");
             }
-            if abouts.iter().any(|&a| {
-                tokens.list[a].sentence as usize == sentence
+            let near = |a: &usize| {
+                tokens.list[*a].sentence as usize == sentence
                     && a + ABOUT_REACH >= f.start
-                    && a <= f.end + ABOUT_REACH
-            }) {
+                    && *a <= f.end + ABOUT_REACH
+            };
+            if abouts.iter().any(near) {
                 return Some("talk about services, news or a job");
+            }
+            let strong =
+                matches!(self.rules[f.rule as usize].role, Role::Cue(_, w) if w >= Tiers::STRONG);
+            if !strong && clinicals.iter().any(near) {
+                return Some("ordinary clinical care");
             }
             let negated = negations.iter().any(|&(s, e)| {
                 e <= f.start
@@ -569,6 +836,11 @@ impl Detector {
         }
         let any_weight: f32 = any.iter().map(|(_, w)| w).sum();
 
+        // The best evidence below a concern: a category's counted cues.
+        let best_cue: f32 = by_category
+            .values()
+            .flat_map(|cues| cues.iter().map(|(_, w)| *w))
+            .fold(0.0, f32::max);
         let mut concerns = Vec::new();
         let mut flagged: Vec<Flagged> = Vec::new();
         for (category, mut cues) in by_category {
@@ -601,6 +873,44 @@ impl Detector {
                 flagged.push((also.category, score, cues));
             }
         }
+        let mut raised_by = RaisedBy::Nothing;
+        if let Some(model) = &self.model {
+            let scores = model.score(&sink.hashes);
+            let any = scores[0];
+            // The model vetoes concerns the rules raise from medium cues
+            // alone when the text reads like none; a strong cue stands.
+            flagged.retain(|(_, _, cues)| {
+                any >= model.veto || cues.iter().any(|(_, w)| *w >= Tiers::STRONG)
+            });
+            let gate = if best_cue > Tiers::WEAK {
+                model.threshold
+            } else {
+                model.threshold + model.without_cues
+            };
+            if flagged.is_empty() && any >= gate {
+                raised_by = RaisedBy::Model;
+                let strength = (1.0 / (1.0 + (-any).exp())).clamp(0.5, 1.0);
+                let excerpt = model_excerpt(text, &tokens, model, &sink.unigram);
+                let mut ranked: Vec<(f32, SafeguardingCategory)> = SafeguardingCategory::ALL
+                    .iter()
+                    .enumerate()
+                    .map(|(index, category)| (scores[index + 1], *category))
+                    .collect();
+                ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+                for (rank, (score, category)) in ranked.into_iter().enumerate() {
+                    if rank == 0 || (score >= 0.0 && rank < 3) {
+                        concerns.push(Concern {
+                            category,
+                            excerpt: excerpt.clone(),
+                            strength,
+                        });
+                    }
+                }
+            }
+        }
+        if !flagged.is_empty() {
+            raised_by = RaisedBy::Rules;
+        }
         for (category, score, cues) in flagged {
             concerns.push(Concern {
                 category,
@@ -613,8 +923,164 @@ impl Detector {
                 .total_cmp(&a.strength)
                 .then(a.category.cmp(&b.category))
         });
-        Assessment { language, concerns }
+        Assessment {
+            language,
+            concerns,
+            raised_by,
+            best_cue,
+        }
     }
+}
+
+/// Where a text's model features go: their hashes, their names when
+/// training, and each word's own feature (for excerpts).
+struct FeatureSink<'a> {
+    hashes: Vec<u64>,
+    names: Option<&'a mut Vec<(u64, String)>>,
+    unigram: Vec<Option<u64>>,
+}
+
+impl FeatureSink<'_> {
+    fn add(&mut self, parts: &[&str]) -> u64 {
+        let hash = parts
+            .iter()
+            .fold(FeatureHash::new(), |h, part| h.write(part.as_bytes()))
+            .finish();
+        self.hashes.push(hash);
+        if let Some(names) = self.names.as_deref_mut() {
+            names.push((hash, parts.concat()));
+        }
+        hash
+    }
+}
+
+impl Detector {
+    /// The model's key for a word: its English stem in Latin letters, the
+    /// word itself otherwise.
+    fn model_key<'w>(word: &'w str, script: Script) -> std::borrow::Cow<'w, str> {
+        match script {
+            Script::Latin => text::stem(word),
+            Script::Digits => std::borrow::Cow::Borrowed("#"),
+            _ => std::borrow::Cow::Borrowed(word),
+        }
+    }
+
+    fn extract_features(
+        &self,
+        tokens: &Tokens,
+        masked: &[bool],
+        negated: &[bool],
+        scopes: &[(bool, &str)],
+        allowed: u8,
+        sink: &mut FeatureSink<'_>,
+    ) {
+        let mut meanings: Vec<&str> = Vec::new();
+        let list = &tokens.list;
+        let keys: Vec<std::borrow::Cow<'_, str>> = list
+            .iter()
+            .map(|token| Self::model_key(tokens.word(token), token.script))
+            .collect();
+        for (i, token) in list.iter().enumerate() {
+            let kind = if masked[i] {
+                "i:"
+            } else if negated[i] {
+                "n:"
+            } else {
+                "w:"
+            };
+            let own = sink.add(&[kind, &keys[i]]);
+            sink.unigram.push((kind == "w:").then_some(own));
+            let word = tokens.word(token);
+            meanings.clear();
+            self.forms
+                .meanings(word, token.script, allowed, &mut meanings);
+            for meaning in &meanings {
+                let key = Self::model_key(meaning, Script::Latin);
+                if key != keys[i] {
+                    sink.add(&[kind, &key]);
+                }
+            }
+            if token.script == Script::Bengali
+                && let Some((cut, _)) = word.char_indices().nth(3)
+            {
+                sink.add(&[kind, "p:", &word[..cut]]);
+            }
+            if std::env::var_os("SG_NOBIGRAM").is_none()
+                && let Some(next) = list.get(i + 1)
+                && next.sentence == token.sentence
+                && !masked[i]
+                && !masked[i + 1]
+            {
+                sink.add(&["b:", &keys[i], " ", &keys[i + 1]]);
+            }
+        }
+        for (present, name) in scopes {
+            if *present {
+                sink.add(&[name]);
+            }
+        }
+        sink.hashes.sort_unstable();
+        sink.hashes.dedup();
+        if let Some(names) = sink.names.as_deref_mut() {
+            names.sort();
+            names.dedup();
+        }
+    }
+}
+
+/// The words a model-raised concern rests on: the sentence whose words
+/// weigh most towards a concern, cut to its heaviest stretch if long.
+fn model_excerpt(text: &str, tokens: &Tokens, model: &Model, unigram: &[Option<u64>]) -> String {
+    let list = &tokens.list;
+    if list.is_empty() {
+        return String::new();
+    }
+    let weight = |i: usize| {
+        unigram
+            .get(i)
+            .copied()
+            .flatten()
+            .map_or(0.0, |h| model.weight(h).max(0.0))
+    };
+    let sentences = list.last().map_or(0, |t| t.sentence as usize + 1);
+    let mut totals = vec![0.0f32; sentences];
+    for (i, token) in list.iter().enumerate() {
+        totals[token.sentence as usize] += weight(i);
+    }
+    let best_sentence = totals
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map_or(0, |(index, _)| index) as u32;
+    let in_sentence: Vec<usize> = (0..list.len())
+        .filter(|&i| list[i].sentence == best_sentence)
+        .collect();
+    let (Some(&first), Some(&last)) = (in_sentence.first(), in_sentence.last()) else {
+        return String::new();
+    };
+    if list[last].end - list[first].start <= EXCERPT_MAX {
+        return text[list[first].start..list[last].end].to_owned();
+    }
+    let peak = in_sentence
+        .iter()
+        .copied()
+        .max_by(|a, b| weight(*a).total_cmp(&weight(*b)))
+        .unwrap_or(first);
+    let (mut start, mut end) = (peak, peak);
+    loop {
+        let grown_left = start > first && list[end].end - list[start - 1].start <= EXCERPT_MAX;
+        if grown_left {
+            start -= 1;
+        }
+        let grown_right = end < last && list[end + 1].end - list[start].start <= EXCERPT_MAX;
+        if grown_right {
+            end += 1;
+        }
+        if !grown_left && !grown_right {
+            break;
+        }
+    }
+    text[list[start].start..list[end].end].to_owned()
 }
 
 /// The words that raised a concern: the strongest cue, joined with the other

@@ -70,6 +70,22 @@ pub(super) struct Votes {
 }
 
 impl Votes {
+    /// The languages whose rules and word meanings apply to the text, as
+    /// bits: English and Bengali script always (their words are their own),
+    /// the language the text is in, and any other whose common words are a
+    /// good part of it (texts mix languages).
+    pub fn allowed(&self, language: Language) -> u8 {
+        let mut bits = Language::English.bit() | Language::Bengali.bit() | language.bit();
+        let english = self.markers[Language::English as usize];
+        for other in [Language::RomanisedBengali, Language::Somali] {
+            let votes = self.markers[other as usize];
+            if votes >= 3 && votes * 3 >= english {
+                bits |= other.bit();
+            }
+        }
+        bits
+    }
+
     /// The language the votes point to; `declared` settles a tie.
     pub fn decide(&self, declared: Option<Language>) -> Language {
         if self.bengali_script > 0 && self.bengali_script >= self.latin_words {

@@ -23,6 +23,7 @@
 
 mod detector;
 pub mod language;
+mod model;
 mod rules;
 mod text;
 
@@ -30,7 +31,7 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
-pub use detector::{CueTrace, Detector};
+pub use detector::{CueTrace, Detector, TrainedModel};
 pub use language::Language;
 pub use rules::RulesError;
 
@@ -154,6 +155,23 @@ pub struct Assessment {
     pub language: Language,
     /// The concerns, strongest first; empty when the text suggests none.
     pub concerns: Vec<Concern>,
+    /// Who raised them: the cue patterns, or the model alone.
+    pub raised_by: RaisedBy,
+    /// The weight of the strongest cue that counted, whether or not it
+    /// raised a concern (0 when none did).
+    pub best_cue: f32,
+}
+
+/// What raised a text's concerns.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RaisedBy {
+    /// Nothing: there are none.
+    #[default]
+    Nothing,
+    /// Cue patterns in the rules files (the excerpt holds the cue's words).
+    Rules,
+    /// The model alone (the excerpt is the sentence that weighs most).
+    Model,
 }
 
 static DETECTOR: OnceLock<Detector> = OnceLock::new();

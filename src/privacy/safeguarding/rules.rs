@@ -40,6 +40,20 @@ pub(super) const BUILT_IN: [(&str, &str); 4] = [
     ),
 ];
 
+/// The built-in model's weights (see `model.rs`).
+pub(super) const BUILT_IN_MODEL: &str = include_str!("../../../rules/safeguarding/model.tsv");
+
+/// Reads `model.tsv` from a rules folder, if there is one.
+pub(super) fn read_model(dir: &Path) -> Result<Option<String>, RulesError> {
+    let path = dir.join("model.tsv");
+    if !path.exists() {
+        return Ok(None);
+    }
+    std::fs::read_to_string(&path)
+        .map(Some)
+        .map_err(|error| RulesError::new("model.tsv", error.to_string()))
+}
+
 /// Why a rules file could not be used.
 #[derive(Debug, thiserror::Error)]
 #[error("safeguarding rules {file}: {message}")]
@@ -151,6 +165,10 @@ pub(super) struct NotAConcern {
     /// near them in their sentence.
     #[serde(default)]
     pub about: Vec<String>,
+    /// Ordinary clinical care ("blood test", "jab"): only strong cues count
+    /// near these in their sentence, so a bruise from a blood test is not one.
+    #[serde(default)]
+    pub clinical: Vec<String>,
 }
 
 /// A second category that follows from a first: a concern found in one of
@@ -243,7 +261,7 @@ pub(super) fn parse(file: &str, source: &str) -> Result<RuleSet, RulesError> {
 
 /// One element of a pattern, as written: phrases any one of which matches
 /// here, each a list of words (a word ending in `*` matches endings).
-#[derive(Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub(super) struct Element {
     /// How many other words may come before this element (0: right after
     /// the previous one).
@@ -279,9 +297,6 @@ pub(super) fn elements(
         if phrases.is_empty() || phrases.iter().any(Vec::is_empty) {
             return Err(format!("{pattern:?}: {item:?} has an empty phrase"));
         }
-        if optional && elements.is_empty() {
-            return Err(format!("{pattern:?}: the first element cannot be left out"));
-        }
         elements.push(Element {
             gap,
             optional,
@@ -296,6 +311,34 @@ pub(super) fn elements(
         return Err("an empty pattern".to_owned());
     }
     Ok(elements)
+}
+
+/// A pattern as one or more sequences of elements, none beginning with an
+/// element that may be left out (matching starts at the first element, so
+/// "(just)? waiting to die" becomes "just waiting to die" and "waiting to
+/// die").
+pub(super) fn variants(
+    pattern: &str,
+    groups: &BTreeMap<String, Vec<String>>,
+) -> Result<Vec<Vec<Element>>, String> {
+    let mut pending = vec![elements(pattern, groups)?];
+    let mut done = Vec::new();
+    while let Some(mut sequence) = pending.pop() {
+        match sequence.first_mut() {
+            Some(first) if first.optional => {
+                first.optional = false;
+                let mut rest: Vec<Element> = sequence.iter().skip(1).map(Element::clone).collect();
+                if let Some(next) = rest.first_mut() {
+                    next.gap = 0;
+                    pending.push(rest);
+                }
+                pending.push(sequence);
+            }
+            Some(_) => done.push(sequence),
+            None => {}
+        }
+    }
+    Ok(done)
 }
 
 /// The items of a sequence, split at spaces outside brackets, each with
@@ -468,6 +511,7 @@ mod tests {
                 vec!["out".to_owned()]
             ]
         );
-        assert!(elements("(my)? card", &groups).is_err());
+        let variants = variants("(my)? card", &groups).unwrap();
+        assert_eq!(variants.len(), 2);
     }
 }
