@@ -166,3 +166,37 @@ fn feature_graphql_modules_import_one_way() {
     assert!(edges["moderation"].contains("submissions"), "{edges:?}");
     assert!(!edges["submissions"].contains("moderation"), "{edges:?}");
 }
+
+/// The detectors on the held-out half of the corpus (never tuned on), as
+/// `hamlet evaluate` reports it. Personal data: every item found, no false
+/// flag. Safeguarding: precision at least 0.9 (the target) and recall
+/// at no less than what the detector reaches today (English 0.9, the other
+/// languages 0.8), so a change to the rules cannot quietly lose ground. The
+/// recall targets (0.95 in English, 0.85 elsewhere) are not reached yet; see
+/// the README.
+#[test]
+fn the_detectors_hold_their_measured_figures_on_the_held_out_half() {
+    use hamlet::privacy::evaluation::{self, Split};
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let items: Vec<evaluation::SafeguardingItem> =
+        evaluation::read_corpus(&root.join("corpus/safeguarding.jsonl")).unwrap();
+    let detector = hamlet::privacy::safeguarding::detector();
+    let report = evaluation::evaluate_safeguarding(detector, &items, Split::Heldout);
+    assert!(report.overall.items() > 500, "the held-out half is there");
+    assert!(
+        report.overall.precision() >= 0.9,
+        "precision {}",
+        report.overall.precision()
+    );
+    for (language, floor) in [("en", 0.9), ("bn", 0.8), ("bn-latn", 0.8), ("so", 0.8)] {
+        let recall = report.by_language[language].recall();
+        assert!(recall >= floor, "{language}: recall {recall} < {floor}");
+    }
+
+    let items: Vec<evaluation::PersonalDataItem> =
+        evaluation::read_corpus(&root.join("corpus/personal-data.jsonl")).unwrap();
+    let report = evaluation::evaluate_personal_data(&items, Split::Heldout);
+    assert!(report.overall.items() > 100);
+    assert_eq!(report.overall.recall(), 1.0);
+    assert_eq!(report.overall.precision(), 1.0);
+}
