@@ -239,6 +239,30 @@ pub fn evaluate_safeguarding(
     report
 }
 
+/// The column heads of a report's table, the first one named `items`.
+fn header(f: &mut fmt::Formatter<'_>, items: &str) -> fmt::Result {
+    writeln!(
+        f,
+        "{:<20} {:>6} {:>6} {:>6} {:>8} {:>10}",
+        "", items, "found", "missed", "recall", "precision"
+    )
+}
+
+/// One row of a report's table; `wrong` names its false positives.
+fn tally_row(f: &mut fmt::Formatter<'_>, name: &str, tally: &Tally, wrong: &str) -> fmt::Result {
+    writeln!(
+        f,
+        "{:<20} {:>6} {:>6} {:>6} {:>8.3} {:>10.3}   ({} {wrong})",
+        name,
+        tally.items(),
+        tally.true_positives,
+        tally.false_negatives,
+        tally.recall(),
+        tally.precision(),
+        tally.false_positives
+    )
+}
+
 impl fmt::Display for SafeguardingReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
@@ -249,23 +273,9 @@ impl fmt::Display for SafeguardingReport {
             self.overall.positives()
         )?;
         writeln!(f)?;
-        writeln!(
-            f,
-            "{:<20} {:>6} {:>6} {:>6} {:>8} {:>10}",
-            "", "texts", "found", "missed", "recall", "precision"
-        )?;
+        header(f, "texts")?;
         let row = |f: &mut fmt::Formatter<'_>, name: &str, tally: &Tally| {
-            writeln!(
-                f,
-                "{:<20} {:>6} {:>6} {:>6} {:>8.3} {:>10.3}   ({} false alarms)",
-                name,
-                tally.items(),
-                tally.true_positives,
-                tally.false_negatives,
-                tally.recall(),
-                tally.precision(),
-                tally.false_positives
-            )
+            tally_row(f, name, tally, "false alarms")
         };
         row(f, "overall", &self.overall)?;
         for (language, tally) in &self.by_language {
@@ -273,11 +283,7 @@ impl fmt::Display for SafeguardingReport {
         }
         writeln!(f)?;
         writeln!(f, "per category (by label; a text may have several):")?;
-        writeln!(
-            f,
-            "{:<20} {:>6} {:>6} {:>6} {:>8} {:>10}",
-            "", "label", "found", "missed", "recall", "precision"
-        )?;
+        header(f, "label")?;
         for (category, tally) in &self.by_category {
             writeln!(
                 f,
@@ -571,23 +577,9 @@ impl fmt::Display for PersonalDataReport {
             self.overall.positives()
         )?;
         writeln!(f)?;
-        writeln!(
-            f,
-            "{:<20} {:>6} {:>6} {:>6} {:>8} {:>10}",
-            "", "texts", "found", "missed", "recall", "precision"
-        )?;
+        header(f, "texts")?;
         let row = |f: &mut fmt::Formatter<'_>, name: &str, tally: &Tally| {
-            writeln!(
-                f,
-                "{:<20} {:>6} {:>6} {:>6} {:>8.3} {:>10.3}   ({} false flags)",
-                name,
-                tally.items(),
-                tally.true_positives,
-                tally.false_negatives,
-                tally.recall(),
-                tally.precision(),
-                tally.false_positives
-            )
+            tally_row(f, name, tally, "false flags")
         };
         row(f, "overall", &self.overall)?;
         for (language, tally) in &self.by_language {

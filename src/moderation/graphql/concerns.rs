@@ -110,6 +110,20 @@ fn concern_id(id: &ID) -> AppResult<Uuid> {
     Uuid::parse_str(id).map_err(|_| AppError::bad_input("id", "is not a concern id"))
 }
 
+/// Applies the signed-in moderator's decision about concern `id`.
+async fn decided(
+    ctx: &Context<'_>,
+    id: &ID,
+    expected_version: Option<i32>,
+    decision: Decision,
+) -> AppResult<SafeguardingConcern> {
+    let actor = viewer(ctx)?.id();
+    let db = ctx.data::<DatabaseConnection>()?;
+    concerns::decide(db, actor, concern_id(id)?, expected_version, decision)
+        .await
+        .map(SafeguardingConcern)
+}
+
 /// Confirming a concern: it is real, and was escalated.
 #[derive(InputObject)]
 pub struct ConfirmSafeguardingConcernInput {
@@ -165,7 +179,6 @@ impl ConcernMutation {
         ctx: &Context<'_>,
         input: ConfirmSafeguardingConcernInput,
     ) -> AppResult<SafeguardingConcern> {
-        let actor = viewer(ctx)?.id();
         let decision = Decision::Confirm {
             to: text(&input.escalated_to, "escalatedTo")?,
             at: input.escalated_at.unwrap_or_else(crate::db::now),
@@ -175,16 +188,7 @@ impl ConcernMutation {
                 .map(|note| text(note, "escalationNote"))
                 .transpose()?,
         };
-        let db = ctx.data::<DatabaseConnection>()?;
-        concerns::decide(
-            db,
-            actor,
-            concern_id(&input.id)?,
-            input.expected_version,
-            decision,
-        )
-        .await
-        .map(SafeguardingConcern)
+        decided(ctx, &input.id, input.expected_version, decision).await
     }
 
     /// Dismisses a concern that was raised and is not a safeguarding matter,
@@ -195,20 +199,10 @@ impl ConcernMutation {
         ctx: &Context<'_>,
         input: DismissSafeguardingConcernInput,
     ) -> AppResult<SafeguardingConcern> {
-        let actor = viewer(ctx)?.id();
         let decision = Decision::Dismiss {
             reason: text(&input.reason, "reason")?,
         };
-        let db = ctx.data::<DatabaseConnection>()?;
-        concerns::decide(
-            db,
-            actor,
-            concern_id(&input.id)?,
-            input.expected_version,
-            decision,
-        )
-        .await
-        .map(SafeguardingConcern)
+        decided(ctx, &input.id, input.expected_version, decision).await
     }
 
     /// Moves a concern to another category, with a reason. Audited. MODERATOR.
@@ -218,21 +212,11 @@ impl ConcernMutation {
         ctx: &Context<'_>,
         input: RecategoriseSafeguardingConcernInput,
     ) -> AppResult<SafeguardingConcern> {
-        let actor = viewer(ctx)?.id();
         let decision = Decision::Recategorise {
             category: input.category,
             reason: text(&input.reason, "reason")?,
         };
-        let db = ctx.data::<DatabaseConnection>()?;
-        concerns::decide(
-            db,
-            actor,
-            concern_id(&input.id)?,
-            input.expected_version,
-            decision,
-        )
-        .await
-        .map(SafeguardingConcern)
+        decided(ctx, &input.id, input.expected_version, decision).await
     }
 
     /// Raises a concern the detector missed. The submission is marked for
