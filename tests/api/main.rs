@@ -8,6 +8,7 @@
     reason = "tests fail loudly by design"
 )]
 
+mod browser;
 mod cluster;
 mod content;
 mod durability;
