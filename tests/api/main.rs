@@ -19,6 +19,7 @@ mod memory;
 mod moderation;
 mod outage;
 mod reports;
+mod residents;
 mod roles;
 mod safeguarding;
 mod schema;
