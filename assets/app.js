@@ -17,6 +17,7 @@ const strings = parseJson(body.dataset.strings);
 const lang = body.dataset.lang || 'en';
 const isKiosk = body.dataset.kiosk === '1';
 const TOKEN_KEY = 'hamlet.kiosk.token';
+const REVOKED_KEY = 'hamlet.kiosk.revoked';
 const SUPPORTER_COOKIE = 'hamlet_supporter';
 
 function parseJson(text) {
@@ -323,6 +324,8 @@ async function submitted(event) {
       const field = FIELDS[result.field] || (kind === 'idea' ? 'title' : 'service');
       showErrors(form, [{ field, message: strings[FIELD_MESSAGES[field]] || strings.error_general }]);
     } else if (result.outcome === 'revoked') {
+      // Not taken: the kiosk is off, and the resident is told so.
+      await outbox.remove(item.id);
       revoked();
     } else {
       if (result.outcome === 'failed') {
@@ -428,7 +431,10 @@ function show(selector, shown) {
 }
 
 function revoked() {
-  try { localStorage.removeItem(TOKEN_KEY); } catch { /* nothing kept */ }
+  try {
+    localStorage.removeItem(TOKEN_KEY);
+    localStorage.setItem(REVOKED_KEY, '1');
+  } catch { /* nothing kept */ }
   show('[data-feedback]', false);
   show('[data-kiosk-enrol]', true);
   show('[data-kiosk-thanks]', false);
@@ -537,7 +543,10 @@ if (isKiosk) {
   const enrolWith = async (token) => {
     const verdict = await kioskAnswers(token);
     if (verdict !== 'accepted') return false;
-    try { localStorage.setItem(TOKEN_KEY, token); } catch { return false; }
+    try {
+      localStorage.setItem(TOKEN_KEY, token);
+      localStorage.removeItem(REVOKED_KEY);
+    } catch { return false; }
     ready();
     flush();
     return true;
@@ -558,6 +567,9 @@ if (isKiosk) {
       if (await enrolWith(given)) return;
     }
     const token = kioskToken();
+    let wasRevoked = false;
+    try { wasRevoked = localStorage.getItem(REVOKED_KEY) === '1'; } catch { wasRevoked = false; }
+    if (!token && wasRevoked) { revoked(); return; }
     if (!token) { show('[data-kiosk-enrol]', true); body.dataset.kioskState = 'enrol'; return; }
     if (await kioskAnswers(token) === 'refused') revoked();
     else ready();

@@ -49,7 +49,10 @@ self.addEventListener('fetch', (event) => {
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
   if (url.pathname.startsWith('/assets/')) {
-    event.respondWith(caches.match(request).then((hit) => hit || fetch(request).then((response) => {
+    // Vary (Origin, Accept-Encoding) is ignored: a hashed name always has
+    // the same bytes, and a module script's request carries an Origin that
+    // the worker's own install request did not.
+    event.respondWith(caches.match(request, { ignoreVary: true }).then((hit) => hit || fetch(request).then((response) => {
       keep(request, response.clone());
       return response;
     })));
