@@ -737,32 +737,38 @@ impl Detector {
             spans: &spans,
         };
 
+        // The rules each first word can begin here: those of the text's
+        // languages whose every step has a word in the text. Settled the
+        // first time the word is met, so a common word ("the", "my"), which
+        // begins hundreds of rules, costs one look-up when it comes again.
         let mut found: Vec<Found> = Vec::new();
         let mut possible = vec![Possible::Unknown; self.rules.len()];
+        let mut viable: Vec<&Candidate> = Vec::new();
+        let mut viable_of: FxHashMap<u32, (u32, u32)> = FxHashMap::default();
         for (start, &(a, b)) in spans.iter().enumerate() {
-            for id in &ids[a as usize..b as usize] {
-                let Some(candidates) = self.first.get(id) else {
-                    continue;
-                };
-                let sentence = tokens.list[start].sentence;
-                for candidate in candidates {
-                    if candidate.language & allowed == 0 {
-                        continue;
+            let sentence = tokens.list[start].sentence;
+            for &id in &ids[a as usize..b as usize] {
+                let (from, to) = *viable_of.entry(id).or_insert_with(|| {
+                    let from = viable.len() as u32;
+                    for candidate in self.first.get(&id).into_iter().flatten() {
+                        if candidate.language & allowed == 0 {
+                            continue;
+                        }
+                        let possible = &mut possible[candidate.rule as usize];
+                        if *possible == Possible::Unknown {
+                            *possible = if self.needs_met(candidate, &in_text) {
+                                Possible::Yes
+                            } else {
+                                Possible::No
+                            };
+                        }
+                        if *possible == Possible::Yes {
+                            viable.push(candidate);
+                        }
                     }
-                    // Whether the text holds a word for each of the rule's
-                    // steps, settled once per rule and text: most rules
-                    // begin with common words and are rejected here.
-                    let possible = &mut possible[candidate.rule as usize];
-                    if *possible == Possible::Unknown {
-                        *possible = if self.needs_met(candidate, &in_text) {
-                            Possible::Yes
-                        } else {
-                            Possible::No
-                        };
-                    }
-                    if *possible == Possible::No {
-                        continue;
-                    }
+                    (from, viable.len() as u32)
+                });
+                for candidate in &viable[from as usize..to as usize] {
                     let rest_at = candidate.rest_at as usize;
                     let rest = &self.pool[rest_at..rest_at + usize::from(candidate.rest_len)];
                     let Some(after_first) = matcher.phrase_at(rest, start + 1, sentence) else {
