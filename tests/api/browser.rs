@@ -7,7 +7,7 @@
 use fantoccini::Locator;
 use fantoccini::key::Key;
 
-use crate::browser_harness::{Browser, Window};
+use crate::browser_harness::{Browser, Window, axe_violations, axe_violations_here};
 use crate::helpers::TestApp;
 
 /// The answer box's text once it holds `wanted`.
@@ -139,5 +139,83 @@ async fn the_query_page_runs_queries_in_a_browser_without_the_internet() {
     assert!(browser.can_fetch(&app.url("/healthz")).await);
     assert!(!browser.can_fetch("http://example.com/").await);
     assert!(!browser.can_fetch("http://93.184.215.14/").await);
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn the_query_page_in_english_has_no_wcag_2_2_aa_violations() {
+    let app = TestApp::spawn().await;
+    let Some(browser) = Browser::open(Window::LAPTOP).await else {
+        return;
+    };
+    let Some(violations) = axe_violations(&browser.client, &app.url("/graphql")).await else {
+        return;
+    };
+    let listed: Vec<String> = violations.iter().map(ToString::to_string).collect();
+    assert!(listed.is_empty(), "as first opened: {listed:#?}");
+    assert_eq!(
+        browser.eval("return document.documentElement.lang").await,
+        "en"
+    );
+
+    // And with everything the script adds shown: an answer with an error,
+    // the schema's types, one of them open.
+    browser
+        .eval("document.getElementById('query').value = '{ noSuchField }'")
+        .await;
+    browser
+        .client
+        .find(Locator::Id("run"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.answer_holding("GRAPHQL_VALIDATION_FAILED").await;
+    browser
+        .wait_for(
+            "the schema's types",
+            "return document.querySelectorAll('#schema details').length > 10",
+        )
+        .await;
+    browser
+        .eval("document.querySelector('#schema details').open = true")
+        .await;
+    let violations = axe_violations_here(&browser.client)
+        .await
+        .unwrap_or_default();
+    let listed: Vec<String> = violations.iter().map(ToString::to_string).collect();
+    assert!(
+        listed.is_empty(),
+        "with an answer and the schema: {listed:#?}"
+    );
+    browser.close().await;
+}
+
+/// The check above finds nothing; this shows it would find something: the
+/// same page with a label taken away and grey-on-white text breaks the rules
+/// axe-core is run with.
+#[tokio::test]
+async fn the_accessibility_check_finds_a_missing_label_and_faint_text() {
+    let app = TestApp::spawn().await;
+    let Some(browser) = Browser::open(Window::LAPTOP).await else {
+        return;
+    };
+    browser.goto(&app.url("/graphql")).await;
+    browser
+        .eval(
+            "document.querySelector('label[for=query]').remove();
+             document.getElementById('query-hint').remove();
+             document.querySelector('h1').style.color = '#bbbbbb';",
+        )
+        .await;
+    let Some(violations) = axe_violations_here(&browser.client).await else {
+        return;
+    };
+    let ids: Vec<&str> = violations.iter().map(|v| v.id.as_str()).collect();
+    assert!(ids.contains(&"label"), "{ids:?}");
+    assert!(ids.contains(&"color-contrast"), "{ids:?}");
+    let label = violations.iter().find(|v| v.id == "label").unwrap();
+    assert_eq!(label.targets, ["#query"]);
     browser.close().await;
 }

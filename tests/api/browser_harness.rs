@@ -3,20 +3,38 @@
 //! which no host but 127.0.0.1 can be reached, as on an NHS network without
 //! internet.
 //!
+//! [`axe_violations`] runs axe-core (from the npm registry, pinned in
+//! `tests/browser/package-lock.json`) in the page and gives what it finds
+//! against WCAG 2.2 AA.
+//!
 //! Where Chromium or ChromeDriver is missing, [`Browser::open`] says so in one
 //! line naming the command that installs them and gives `None`, so the test
 //! passes having checked nothing; with `CI=true` a missing browser fails the
-//! test instead.
+//! test instead. Where axe-core is not installed (`npm ci --prefix
+//! tests/browser`), [`axe_violations`] does the same.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 /// The command that installs what the browser tests need.
 pub const INSTALL_BROWSER: &str = "apt-get install -y chromium chromium-driver";
+
+/// The command that installs axe-core for the accessibility checks.
+pub const INSTALL_AXE: &str = "npm ci --prefix tests/browser";
+
+/// Where `npm ci` puts axe-core.
+const AXE_SCRIPT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/browser/node_modules/axe-core/axe.min.js"
+);
+
+/// The axe-core rule tags checked: WCAG 2.0, 2.1 and 2.2, levels A and AA.
+pub const WCAG_22_AA: [&str; 5] = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"];
 
 /// How long a test waits for the page to reach a state before failing.
 pub const PATIENCE: Duration = Duration::from_secs(20);
@@ -225,4 +243,75 @@ async fn connect(port: u16, chromium: &std::path::Path, window: Window) -> Clien
             }
         }
     }
+}
+
+/// One rule axe-core found broken, and where.
+#[derive(Debug, Deserialize)]
+pub struct Violation {
+    /// The axe-core rule, e.g. `color-contrast`.
+    pub id: String,
+    /// `minor`, `moderate`, `serious` or `critical`.
+    pub impact: Option<String>,
+    /// What the rule asks for, in a sentence.
+    pub help: String,
+    /// A CSS selector for each element that breaks it.
+    pub targets: Vec<String>,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} ({}): {} at {}",
+            self.id,
+            self.impact.as_deref().unwrap_or("unrated"),
+            self.help,
+            self.targets.join(", ")
+        )
+    }
+}
+
+/// axe-core's script, or `None` (after saying why) where it is not installed
+/// outside CI.
+fn axe_script() -> Option<String> {
+    match std::fs::read_to_string(AXE_SCRIPT) {
+        Ok(script) => Some(script),
+        Err(_) => {
+            not_run("axe-core is not installed", INSTALL_AXE);
+            None
+        }
+    }
+}
+
+/// What axe-core finds against WCAG 2.2 AA ([`WCAG_22_AA`]) on the page at
+/// `url`, once it has loaded; `None` (after saying why) where axe-core is not
+/// installed outside CI.
+pub async fn axe_violations(client: &Client, url: &str) -> Option<Vec<Violation>> {
+    client.goto(url).await.unwrap();
+    axe_violations_here(client).await
+}
+
+/// What axe-core finds against WCAG 2.2 AA on the page as it is now (after a
+/// test has typed, clicked or waited for something).
+pub async fn axe_violations_here(client: &Client) -> Option<Vec<Violation>> {
+    let script = axe_script()?;
+    // WebDriver's scripts are not bound by the page's Content-Security-Policy.
+    client.execute(&script, vec![]).await.unwrap();
+    let found = client
+        .execute_async(
+            "const [tags, done] = arguments;
+             axe.run(document, { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] })
+               .then(result => done({ violations: result.violations.map(v => ({
+                   id: v.id,
+                   impact: v.impact,
+                   help: v.help,
+                   targets: v.nodes.map(node => node.target.map(String).join(' ')),
+                 })) }),
+                 error => done({ error: String(error) }));",
+            vec![json!(WCAG_22_AA)],
+        )
+        .await
+        .unwrap();
+    assert!(found.get("error").is_none(), "axe-core failed: {found}");
+    Some(serde_json::from_value(found["violations"].clone()).unwrap())
 }
