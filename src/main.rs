@@ -106,6 +106,9 @@ enum EvaluateCommand {
         /// with --release for figures that mean anything).
         #[arg(long)]
         timing: bool,
+        /// How many times --timing screens the comment.
+        #[arg(long, default_value_t = 20_000)]
+        timing_iterations: u32,
         /// Train the model on the corpus's development items (never the
         /// held-out ones) and write it here (e.g. rules/safeguarding/model.tsv).
         #[arg(long)]
@@ -366,6 +369,7 @@ fn evaluate(command: EvaluateCommand) -> anyhow::Result<()> {
             mistakes,
             categories,
             timing,
+            timing_iterations,
             train_model,
             extra,
             cross_validate,
@@ -467,7 +471,7 @@ fn evaluate(command: EvaluateCommand) -> anyhow::Result<()> {
                 }
             }
             if timing {
-                let timing = evaluation::time_safeguarding(20_000)?;
+                let timing = evaluation::time_safeguarding(timing_iterations)?;
                 println!();
                 println!("rules load: {:.2} ms", timing.load.as_secs_f64() * 1e3);
                 println!(

@@ -148,7 +148,21 @@ pub struct Report {
     pub start_to_ready_ms: f64,
     pub idle_rss_bytes: u64,
     pub startup_targets_met: StartupTargets,
+    /// Screening one long comment for safeguarding concerns, on the
+    /// server's core, outside the server.
+    pub screening: Option<Screening>,
     pub workloads: Vec<WorkloadResult>,
+}
+
+/// The safeguarding detector's own cost, as `hamlet evaluate safeguarding
+/// --timing` measures it.
+#[derive(Debug, Serialize)]
+pub struct Screening {
+    pub rules_load_ms: f64,
+    pub comment_bytes: u64,
+    pub per_comment_us: f64,
+    /// Loading under 50 ms and screening the comment in at most 50 µs.
+    pub meets_target: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -198,6 +212,16 @@ impl Report {
             mb(self.idle_rss_bytes),
             yes_no(self.startup_targets_met.idle_rss)
         );
+        match &self.screening {
+            Some(screening) => println!(
+                "safeguarding screening: {:.1} µs for a {} byte comment, rules load {:.1} ms (targets ≤ 50 µs, < 50 ms: {})",
+                screening.per_comment_us,
+                screening.comment_bytes,
+                screening.rules_load_ms,
+                yes_no(screening.meets_target)
+            ),
+            None => println!("safeguarding screening: not measured"),
+        }
         println!();
         println!(
             "{:<16} {:>5} {:>10} {:>8} {:>8} {:>8} {:>7} {:>8} {:>9}  {:<26} met",

@@ -68,6 +68,23 @@ impl Setup {
     pub fn run(&self, args: &[&str], stdin: Option<&str>) -> anyhow::Result<String> {
         let mut command = Command::new(&self.binary);
         command.args(args);
+        self.output(command, args, stdin)
+    }
+
+    /// Runs `program` (e.g. `taskset`) with `args`, in hamlet's environment,
+    /// and returns what it printed.
+    pub fn run_via(&self, program: &str, args: &[&str]) -> anyhow::Result<String> {
+        let mut command = Command::new(program);
+        command.args(args);
+        self.output(command, args, None)
+    }
+
+    fn output(
+        &self,
+        mut command: Command,
+        args: &[&str],
+        stdin: Option<&str>,
+    ) -> anyhow::Result<String> {
         self.configure(&mut command);
         let mut child = command
             .stdin(Stdio::piped())

@@ -6,14 +6,13 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use async_graphql::Positioned;
-use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
 };
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -65,7 +64,7 @@ pub(super) async fn get(
     };
     if params.query.is_none() && persisted.is_none() {
         if accepts_html(&headers) {
-            return Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
+            return super::query_page::page();
         }
         return refuse(
             &state,

@@ -1,11 +1,14 @@
-//! The HTTP edge: `/graphql` (POST, and GET for queries), GraphiQL for a
-//! browser, the WebSocket for subscriptions, `/healthz`, `/readyz` and
-//! `/metrics`. Its rooms:
+//! The HTTP edge: `/graphql` (POST, and GET for queries), a query page for a
+//! browser there and GraphiQL at `/graphiql`, the SDL at `/schema.graphql`,
+//! the WebSocket for subscriptions, `/healthz`, `/readyz` and `/metrics`.
+//! Its rooms:
 //!
 //! - [`serve`]: the server loop (connections, header timeout, graceful stop);
 //! - [`graphql`]: GraphQL over HTTP, from the request to the outcome's status;
 //! - [`answers`]: how an answer is sent (media type, caching, `304`);
-//! - [`ws`]: subscriptions over WebSocket.
+//! - [`ws`]: subscriptions over WebSocket;
+//! - [`query_page`]: the query page a browser gets at `/graphql`, its files,
+//!   the SDL and GraphiQL.
 //!
 //! The GraphQL handler is ours rather than async-graphql-axum's so that it can
 //! refuse what the API does not accept before any GraphQL work (a mutation over
@@ -15,6 +18,7 @@
 
 mod answers;
 mod graphql;
+mod query_page;
 mod serve;
 mod ws;
 
@@ -70,6 +74,12 @@ pub fn router(state: Arc<AppState>, config: &Config) -> Router {
     let routes = Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/graphql/ws", get(ws::subscriptions))
+        .route(
+            &format!("{}/{{name}}", query_page::ASSETS),
+            get(query_page::asset),
+        )
+        .route("/graphiql", get(query_page::graphiql))
+        .route("/schema.graphql", get(query_page::sdl))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))

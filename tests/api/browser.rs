@@ -1,78 +1,221 @@
-//! Browser tests: real headless Chromium (Debian's `chromium`) loading what
-//! hamlet serves to a browser. Where Chromium is missing they say so in one
-//! line and how to install it; with `CI=true` a missing browser is a failure.
-//! Every request the browser makes outside 127.0.0.1 is refused, as on an NHS
-//! network without internet.
+//! Browser tests: real headless Chromium, driven over WebDriver (see
+//! [`crate::browser_harness`]), using what hamlet serves to a browser with
+//! every host but 127.0.0.1 out of reach, as on an NHS network without
+//! internet. Where Chromium is missing they say so in one line and how to
+//! install it; with `CI=true` a missing browser is a failure.
 
-use std::process::Command;
+use fantoccini::Locator;
+use fantoccini::key::Key;
 
+use crate::browser_harness::{Browser, Window, axe_violations, axe_violations_here};
 use crate::helpers::TestApp;
 
-/// The Chromium binary, or `None` (after saying why) where it is missing
-/// outside CI.
-fn chromium() -> Option<&'static str> {
-    let found = Command::new("chromium")
-        .arg("--version")
-        .output()
-        .is_ok_and(|output| output.status.success());
-    if found {
-        return Some("chromium");
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "CI=true and Chromium is missing: apt-get install -y chromium chromium-driver"
-    );
-    eprintln!(
-        "browser tests not run: Chromium is missing (apt-get install -y chromium chromium-driver)"
-    );
-    None
-}
+/// The answer box's text once it holds `wanted`.
+const ANSWER_HOLDS: &str = "const [wanted] = arguments;
+    const text = document.getElementById('answer').textContent;
+    return text.includes(wanted) && text;";
 
-/// The page at `url` as headless Chromium renders it (its DOM after load),
-/// or `None` where there is no Chromium outside CI.
-async fn rendered(url: String) -> Option<String> {
-    let binary = chromium()?;
-    let profile = tempfile::tempdir().unwrap();
-    let profile_arg = format!("--user-data-dir={}", profile.path().display());
-    tokio::task::spawn_blocking(move || {
-        let output = Command::new(binary)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-dev-shm-usage",
-                "--no-first-run",
-                // Nothing but hamlet itself may answer.
-                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-                "--virtual-time-budget=3000",
-                &profile_arg,
-                "--dump-dom",
-                &url,
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "chromium failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).unwrap()
-    })
-    .await
-    .map(Some)
-    .unwrap()
+impl Browser {
+    async fn answer_holding(&self, wanted: &str) -> String {
+        let started = std::time::Instant::now();
+        loop {
+            let text = self
+                .client
+                .execute(ANSWER_HOLDS, vec![serde_json::json!(wanted)])
+                .await
+                .unwrap();
+            if let Some(text) = text.as_str() {
+                return text.to_owned();
+            }
+            assert!(
+                started.elapsed() < crate::browser_harness::PATIENCE,
+                "no answer holding {wanted:?}; the page: {}",
+                self.eval("return document.body.innerText").await
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
 }
 
 #[tokio::test]
-async fn a_browser_opening_the_endpoint_gets_the_graphiql_page() {
+async fn the_query_page_runs_queries_in_a_browser_without_the_internet() {
     let app = TestApp::spawn().await;
-    let Some(dom) = rendered(app.url("/graphql")).await else {
+    let Some(browser) = Browser::open(Window::LAPTOP).await else {
         return;
     };
-    assert!(dom.contains("<html"), "{dom}");
+    browser.goto(&app.url("/graphql")).await;
+    assert_eq!(browser.client.title().await.unwrap(), "Try the hamlet API");
+
+    // The query the page opens with, sent with the Run button.
+    let run = browser.client.find(Locator::Id("run")).await.unwrap();
+    run.click().await.unwrap();
+    let answer = browser.answer_holding("Tower Hamlets Together").await;
     assert!(
-        dom.contains("id=\"graphiql\""),
-        "the GraphiQL mount point: {dom}"
+        answer.starts_with("{\n  \"data\": {"),
+        "pretty-printed: {answer}"
     );
-    assert!(dom.contains("<title>"), "{dom}");
+    let status = browser
+        .client
+        .find(Locator::Id("status"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(status.starts_with("Answer 200"), "{status}");
+
+    // A query of one's own, with variables, sent with Ctrl+Enter.
+    let query = browser.client.find(Locator::Id("query")).await.unwrap();
+    query.clear().await.unwrap();
+    query
+        .send_keys("query Page($slug: String!) { page(slug: $slug) { title slug } }")
+        .await
+        .unwrap();
+    let variables = browser.client.find(Locator::Id("variables")).await.unwrap();
+    variables
+        .send_keys("{\"slug\": \"our-vanguard-journey\"}")
+        .await
+        .unwrap();
+    variables
+        .send_keys(&format!("{}{}", &*Key::Control, &*Key::Enter))
+        .await
+        .unwrap();
+    let answer = browser.answer_holding("our-vanguard-journey").await;
+    assert!(answer.contains("\"title\""), "{answer}");
+
+    // Variables that are not JSON are caught before anything is sent.
+    variables.clear().await.unwrap();
+    variables.send_keys("{slug:").await.unwrap();
+    run.click().await.unwrap();
+    browser
+        .wait_for(
+            "the variables refused",
+            "return document.getElementById('status').textContent.startsWith('Variables are not valid JSON')",
+        )
+        .await;
+    variables.clear().await.unwrap();
+
+    // Every example fits the schema: each one, put in the editor and run,
+    // is answered without a parse or validation error.
+    let examples = browser
+        .eval("return document.getElementById('example').options.length")
+        .await
+        .as_u64()
+        .unwrap();
+    assert!(examples >= 6, "{examples} examples");
+    let example = browser.client.find(Locator::Id("example")).await.unwrap();
+    let use_example = browser
+        .client
+        .find(Locator::Id("use-example"))
+        .await
+        .unwrap();
+    for index in 0..examples {
+        example.select_by_index(index as usize).await.unwrap();
+        use_example.click().await.unwrap();
+        browser
+            .eval("document.getElementById('answer').textContent = ''")
+            .await;
+        run.click().await.unwrap();
+        let answer = browser.answer_holding("{").await;
+        for failure in ["GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED"] {
+            assert!(!answer.contains(failure), "example {index}: {answer}");
+        }
+    }
+
+    // The schema's types, read from the endpoint.
+    browser
+        .wait_for(
+            "the schema's types",
+            "return [...document.querySelectorAll('#schema summary code')]
+                .map(code => code.textContent).includes('Organisation')",
+        )
+        .await;
+
+    // Nothing came from anywhere else, and nothing else can be reached.
+    let origin = app.url("/");
+    for url in browser.loaded_urls().await {
+        assert!(url.starts_with(&origin), "{url} is not from {origin}");
+    }
+    assert!(browser.can_fetch(&app.url("/healthz")).await);
+    assert!(!browser.can_fetch("http://example.com/").await);
+    assert!(!browser.can_fetch("http://93.184.215.14/").await);
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn the_query_page_in_english_has_no_wcag_2_2_aa_violations() {
+    let app = TestApp::spawn().await;
+    let Some(browser) = Browser::open(Window::LAPTOP).await else {
+        return;
+    };
+    let Some(violations) = axe_violations(&browser.client, &app.url("/graphql")).await else {
+        return;
+    };
+    let listed: Vec<String> = violations.iter().map(ToString::to_string).collect();
+    assert!(listed.is_empty(), "as first opened: {listed:#?}");
+    assert_eq!(
+        browser.eval("return document.documentElement.lang").await,
+        "en"
+    );
+
+    // And with everything the script adds shown: an answer with an error,
+    // the schema's types, one of them open.
+    browser
+        .eval("document.getElementById('query').value = '{ noSuchField }'")
+        .await;
+    browser
+        .client
+        .find(Locator::Id("run"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.answer_holding("GRAPHQL_VALIDATION_FAILED").await;
+    browser
+        .wait_for(
+            "the schema's types",
+            "return document.querySelectorAll('#schema details').length > 10",
+        )
+        .await;
+    browser
+        .eval("document.querySelector('#schema details').open = true")
+        .await;
+    let violations = axe_violations_here(&browser.client)
+        .await
+        .unwrap_or_default();
+    let listed: Vec<String> = violations.iter().map(ToString::to_string).collect();
+    assert!(
+        listed.is_empty(),
+        "with an answer and the schema: {listed:#?}"
+    );
+    browser.close().await;
+}
+
+/// The check above finds nothing; this shows it would find something: the
+/// same page with a label taken away and grey-on-white text breaks the rules
+/// axe-core is run with.
+#[tokio::test]
+async fn the_accessibility_check_finds_a_missing_label_and_faint_text() {
+    let app = TestApp::spawn().await;
+    let Some(browser) = Browser::open(Window::LAPTOP).await else {
+        return;
+    };
+    browser.goto(&app.url("/graphql")).await;
+    browser
+        .eval(
+            "document.querySelector('label[for=query]').remove();
+             document.getElementById('query-hint').remove();
+             document.querySelector('h1').style.color = '#bbbbbb';",
+        )
+        .await;
+    let Some(violations) = axe_violations_here(&browser.client).await else {
+        return;
+    };
+    let ids: Vec<&str> = violations.iter().map(|v| v.id.as_str()).collect();
+    assert!(ids.contains(&"label"), "{ids:?}");
+    assert!(ids.contains(&"color-contrast"), "{ids:?}");
+    let label = violations.iter().find(|v| v.id == "label").unwrap();
+    assert_eq!(label.targets, ["#query"]);
+    browser.close().await;
 }

@@ -52,7 +52,7 @@ async fn a_mutation_sent_with_get_is_refused_with_405() {
 }
 
 #[tokio::test]
-async fn a_browser_get_without_a_query_gets_graphiql() {
+async fn a_browser_get_without_a_query_gets_the_query_page_under_a_strict_policy() {
     let app = TestApp::spawn().await;
     let response = app
         .get(
@@ -67,13 +67,99 @@ async fn a_browser_get_without_a_query_gets_graphiql() {
             .unwrap()
             .starts_with("text/html")
     );
+    let policy = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for directive in [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "connect-src 'self'",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(policy.contains(directive), "{directive} in {policy}");
+    }
+    assert!(!policy.contains("unsafe"), "{policy}");
+    assert_eq!(response.headers()["cache-control"], "no-cache");
     let page = response.text().await.unwrap();
-    assert!(page.contains("graphiql"), "GraphiQL page");
+    assert!(page.contains("<label for=\"query\">"), "{page}");
+    assert!(!page.contains("https://"), "nothing from elsewhere: {page}");
 
+    // Its script and style sheet, under content-hashed names, kept for a year.
+    let files: Vec<&str> = page
+        .split("\"/graphql/assets/")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    assert_eq!(files.len(), 2, "{files:?}");
+    for file in files {
+        let response = app
+            .client
+            .get(app.url(&format!("/graphql/assets/{file}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{file}");
+        assert_eq!(
+            response.headers()["cache-control"],
+            "public, max-age=31536000, immutable"
+        );
+        let media = if file.ends_with(".js") {
+            "text/javascript"
+        } else {
+            "text/css"
+        };
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with(media),
+            "{file}"
+        );
+    }
+    let response = app
+        .client
+        .get(app.url("/graphql/assets/query.0000000000000000.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+
+    // A client that is not a browser still gets the API's answer.
     let response = app
         .get(&[], headers(&[("accept", "application/json")]))
         .await;
     assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(first_error_code(&body), "BAD_REQUEST");
+}
+
+#[tokio::test]
+async fn graphiql_stays_at_its_own_address_and_the_sdl_is_served() {
+    let app = TestApp::spawn().await;
+    let response = app.client.get(app.url("/graphiql")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("graphiql"), "GraphiQL page");
+
+    let response = app
+        .client
+        .get(app.url("/schema.graphql"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let sdl = response.text().await.unwrap();
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql")).unwrap();
+    assert_eq!(sdl.trim_end(), committed.trim_end());
 }
 
 #[tokio::test]

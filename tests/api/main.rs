@@ -9,6 +9,7 @@
 )]
 
 mod browser;
+mod browser_harness;
 mod cluster;
 mod content;
 mod durability;

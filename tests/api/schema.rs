@@ -167,30 +167,46 @@ fn feature_graphql_modules_import_one_way() {
     assert!(!edges["submissions"].contains("moderation"), "{edges:?}");
 }
 
-/// The detectors on the held-out half of the corpus (never tuned on), as
-/// `hamlet evaluate` reports it. Personal data: every item found, no false
-/// flag. Safeguarding: precision at least 0.9 (the target) and recall
-/// at no less than what the detector reaches today (English 0.9, the other
-/// languages 0.8), so a change to the rules cannot quietly lose ground. The
-/// recall targets (0.95 in English, 0.85 elsewhere) are not reached yet; see
-/// the README.
+/// The detectors on texts never tuned on, as `hamlet evaluate` reports it.
+/// Personal data: every item found, no false flag. Safeguarding, on the
+/// held-out half of the corpus: precision at least 0.9 and recall at least
+/// 0.85 outside English (the targets), and English recall no lower
+/// than today's 0.94 (the target, 0.95, is not reached there yet). On the
+/// fresh set, written later by someone who had seen neither the rules nor the
+/// corpus: the recall targets, and precision no lower than today's 0.88.
 #[test]
 fn the_detectors_hold_their_measured_figures_on_the_held_out_half() {
     use hamlet::privacy::evaluation::{self, Split};
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let items: Vec<evaluation::SafeguardingItem> =
-        evaluation::read_corpus(&root.join("corpus/safeguarding.jsonl")).unwrap();
     let detector = hamlet::privacy::safeguarding::detector();
-    let report = evaluation::evaluate_safeguarding(detector, &items, Split::Heldout);
-    assert!(report.overall.items() > 500, "the held-out half is there");
-    assert!(
-        report.overall.precision() >= 0.9,
-        "precision {}",
-        report.overall.precision()
-    );
-    for (language, floor) in [("en", 0.9), ("bn", 0.8), ("bn-latn", 0.8), ("so", 0.8)] {
-        let recall = report.by_language[language].recall();
-        assert!(recall >= floor, "{language}: recall {recall} < {floor}");
+    for (file, precision_floor, english_floor) in [
+        ("corpus/safeguarding.jsonl", 0.9, 0.94),
+        ("corpus/safeguarding-fresh.jsonl", 0.88, 0.95),
+    ] {
+        let items: Vec<evaluation::SafeguardingItem> =
+            evaluation::read_corpus(&root.join(file)).unwrap();
+        let report = evaluation::evaluate_safeguarding(detector, &items, Split::Heldout);
+        assert!(
+            report.overall.items() > 300,
+            "{file}: the held-out texts are there"
+        );
+        let precision = report.overall.precision();
+        assert!(
+            precision >= precision_floor,
+            "{file}: precision {precision} < {precision_floor}"
+        );
+        for (language, floor) in [
+            ("en", english_floor),
+            ("bn", 0.85),
+            ("bn-latn", 0.85),
+            ("so", 0.85),
+        ] {
+            let recall = report.by_language[language].recall();
+            assert!(
+                recall >= floor,
+                "{file}: {language}: recall {recall} < {floor}"
+            );
+        }
     }
 
     let items: Vec<evaluation::PersonalDataItem> =

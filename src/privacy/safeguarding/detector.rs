@@ -54,6 +54,9 @@ struct Step {
     gap: u8,
     optional: bool,
     phrases: Vec<Vec<u32>>,
+    /// The ids the phrases begin with, sorted: a word with none of them
+    /// begins none of the phrases.
+    firsts: Box<[u32]>,
 }
 
 #[derive(Debug)]
@@ -92,10 +95,11 @@ pub struct Detector {
     markers: FxHashMap<Box<str>, u8>,
     rules: Vec<Rule>,
     model: Option<Model>,
-    /// Which language each rule's file is for, as a bit.
-    rule_language: Vec<u8>,
-    /// Rules by the id of a word their first element can begin with.
-    first: FxHashMap<u32, Vec<(u32, u16)>>,
+    /// Rules by the id of a word their first element can begin with, with
+    /// what is needed to reject most of them without reading the rule.
+    first: FxHashMap<u32, Vec<Candidate>>,
+    /// The ids [`Candidate`]s point into, side by side.
+    pool: Vec<u32>,
     also: Vec<AlsoRule>,
 }
 
@@ -152,21 +156,23 @@ impl Forms {
     }
 
     /// The meanings of `word` in the `allowed` languages, appended to `out`.
-    fn meanings<'a>(&'a self, word: &str, script: Script, allowed: u8, out: &mut Vec<&'a str>) {
+    fn meanings<'a>(&'a self, keys: &Keys<'_>, allowed: u8, out: &mut Vec<&'a str>) {
+        let word = keys.word;
+        let from = out.len();
         let mut take = |list: Option<&'a Vec<(Box<str>, u8)>>| {
             for (meaning, bits) in list.into_iter().flatten() {
-                if bits & allowed != 0 && !out.contains(&&**meaning) {
+                if bits & allowed != 0 && !out[from..].contains(&&**meaning) {
                     out.push(meaning);
                 }
             }
         };
         take(self.exact.get(word));
-        if script == Script::Latin {
+        if keys.script == Script::Latin {
             if !self.stem.is_empty() {
-                take(self.stem.get(text::stem(word).as_ref()));
+                take(self.stem.get(&*keys.stem));
             }
             if !self.sound.is_empty() {
-                take(self.sound.get(text::sound(word).as_ref()));
+                take(self.sound.get(&*keys.sound));
             }
         }
         if !self.prefix.is_empty() {
@@ -190,6 +196,30 @@ impl TrainedModel {
     pub fn to_tsv(&self, comment: &str) -> String {
         model::to_tsv(&self.model, &self.names, comment)
     }
+}
+
+/// A rule that may begin at a word, as the index of first words holds it.
+#[derive(Clone, Copy, Debug)]
+struct Candidate {
+    rule: u32,
+    /// The rest of the first phrase (after the word it is indexed by):
+    /// `pool[rest_at..rest_at + rest_len]`.
+    rest_at: u32,
+    rest_len: u8,
+    /// The language of the rule's file, as a bit.
+    language: u8,
+    /// The steps that must match: `pool[needs_at..needs_at + needs_len]`
+    /// holds, for each, its number of phrases and the id each begins with.
+    needs_at: u32,
+    needs_len: u32,
+}
+
+/// Whether a rule can match a text at all.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Possible {
+    Unknown,
+    Yes,
+    No,
 }
 
 /// One pattern found in a text.
@@ -450,17 +480,38 @@ impl Detector {
                     .ok_or_else(|| format!("{pattern:?}: {written:?} has no words"))?;
                 phrases.push(ids);
             }
+            let mut firsts: Vec<u32> = phrases.iter().map(|ids| ids[0]).collect();
+            firsts.sort_unstable();
+            firsts.dedup();
             steps.push(Step {
                 gap: element.gap,
                 optional: element.optional,
                 phrases,
+                firsts: firsts.into(),
             });
         }
         let index = u32::try_from(self.rules.len()).map_err(|_| "too many rules".to_owned())?;
-        for (phrase, ids) in steps[0].phrases.iter().enumerate() {
-            let phrase =
-                u16::try_from(phrase).map_err(|_| format!("{pattern:?}: too many phrases"))?;
-            self.first.entry(ids[0]).or_default().push((index, phrase));
+        // For each step after the first that must match: how many phrases
+        // it has, then the id each begins with.
+        let needs_at = self.pool.len() as u32;
+        for step in steps.iter().skip(1).filter(|step| !step.optional) {
+            self.pool.push(step.phrases.len() as u32);
+            self.pool.extend(step.phrases.iter().map(|ids| ids[0]));
+        }
+        let needs_len = self.pool.len() as u32 - needs_at;
+        for ids in &steps[0].phrases {
+            let rest_at = self.pool.len() as u32;
+            self.pool.extend_from_slice(&ids[1..]);
+            let candidate = Candidate {
+                rule: index,
+                rest_at,
+                rest_len: u8::try_from(ids.len() - 1)
+                    .map_err(|_| format!("{pattern:?}: a phrase is too long"))?,
+                language: self.languages.get(usize::from(file)).map_or(0, |l| l.bit()),
+                needs_at,
+                needs_len,
+            };
+            self.first.entry(ids[0]).or_default().push(candidate);
         }
         self.rules.push(Rule {
             role,
@@ -468,8 +519,6 @@ impl Detector {
             file,
             source: pattern.into(),
         });
-        self.rule_language
-            .push(self.languages.get(usize::from(file)).map_or(0, |l| l.bit()));
         Ok(())
     }
 
@@ -532,23 +581,23 @@ impl Detector {
     }
 
     /// The ids a word of a text matches, appended to `out`.
-    fn word_ids(&self, word: &str, script: Script, out: &mut Vec<u32>) {
+    fn word_ids(&self, keys: &Keys<'_>, out: &mut Vec<u32>) {
+        let word = keys.word;
         if let Some(&id) = self.surface.get(word) {
             out.push(id);
         }
-        match script {
+        match keys.script {
             Script::Latin => {
                 if !self.stem.is_empty()
-                    && let Some(&id) = self.stem.get(text::stem(word).as_ref())
+                    && let Some(&id) = self.stem.get(&*keys.stem)
                 {
                     out.push(id);
                 }
                 if !self.sound.is_empty() || !self.sound_prefix.is_empty() {
-                    let key = text::sound(word);
-                    if let Some(&id) = self.sound.get(key.as_ref()) {
+                    if let Some(&id) = self.sound.get(&*keys.sound) {
                         out.push(id);
                     }
-                    walk_prefixes(&self.sound_prefix, &key, out);
+                    walk_prefixes(&self.sound_prefix, &keys.sound, out);
                 }
                 walk_prefixes(&self.surface_prefix, word, out);
             }
@@ -562,6 +611,21 @@ impl Detector {
                 walk_prefixes(&self.surface_prefix, word, out)
             }
         }
+    }
+
+    /// Whether the text holds, for every step of the candidate's rule that
+    /// must match, a word one of the step's phrases begins with.
+    fn needs_met(&self, candidate: &Candidate, in_text: &impl Fn(u32) -> bool) -> bool {
+        let at = candidate.needs_at as usize;
+        let mut needs = &self.pool[at..at + candidate.needs_len as usize];
+        while let Some((&count, rest)) = needs.split_first() {
+            let (firsts, after) = rest.split_at(count as usize);
+            if !firsts.iter().any(|&id| in_text(id)) {
+                return false;
+            }
+            needs = after;
+        }
+        true
     }
 
     /// Screens one text.
@@ -614,22 +678,37 @@ impl Detector {
         let language = votes.decide(declared);
         let allowed = votes.allowed(language);
 
-        // The ids each word matches, flattened: word i has ids[spans[i].0..spans[i].1].
+        // Each word's keys, the ids it matches and the words it may mean,
+        // flattened: word i has ids[spans[i].0..spans[i].1] and
+        // meanings[meaning_spans[i].0..meaning_spans[i].1]. A word met
+        // before in the text is looked up once ("the", "my", "he").
+        let mut keys: Vec<Keys<'_>> = Vec::with_capacity(n);
         let mut ids: Vec<u32> = Vec::with_capacity(n * 2);
         let mut spans: Vec<(u32, u32)> = Vec::with_capacity(n);
         let mut meanings: Vec<&str> = Vec::new();
-        for token in &tokens.list {
+        let mut meaning_spans: Vec<(u32, u32)> = Vec::with_capacity(n);
+        let mut seen: FxHashMap<&str, usize> = FxHashMap::default();
+        seen.reserve(n);
+        let mut present = vec![0u64; (self.next_id as usize).div_ceil(64)];
+        for (i, token) in tokens.list.iter().enumerate() {
             let word = tokens.word(token);
-            let begin = ids.len();
-            self.word_ids(word, token.script, &mut ids);
-            meanings.clear();
-            self.forms
-                .meanings(word, token.script, allowed, &mut meanings);
-            for meaning in &meanings {
-                self.word_ids(meaning, token.script, &mut ids);
+            if let Some(&earlier) = seen.get(word) {
+                keys.push(keys[earlier].clone());
+                spans.push(spans[earlier]);
+                meaning_spans.push(meaning_spans[earlier]);
+                continue;
             }
-            let own = &mut ids[begin..];
-            own.sort_unstable();
+            seen.insert(word, i);
+            let own = Keys::of(word, token.script);
+            let begin = ids.len();
+            self.word_ids(&own, &mut ids);
+            let meanings_begin = meanings.len();
+            self.forms.meanings(&own, allowed, &mut meanings);
+            for meaning in &meanings[meanings_begin..] {
+                self.word_ids(&Keys::of(meaning, token.script), &mut ids);
+            }
+            let own_ids = &mut ids[begin..];
+            own_ids.sort_unstable();
             let mut kept = begin;
             for i in begin..ids.len() {
                 if kept == begin || ids[i] != ids[kept - 1] {
@@ -638,36 +717,67 @@ impl Detector {
                 }
             }
             ids.truncate(kept);
+            for &id in &ids[begin..] {
+                if let Some(bits) = present.get_mut(id as usize / 64) {
+                    *bits |= 1 << (id % 64);
+                }
+            }
+            keys.push(own);
             spans.push((begin as u32, kept as u32));
+            meaning_spans.push((meanings_begin as u32, meanings.len() as u32));
         }
+        let in_text = |id: u32| {
+            present
+                .get(id as usize / 64)
+                .is_some_and(|bits| bits & (1 << (id % 64)) != 0)
+        };
         let matcher = Matcher {
             tokens: &tokens,
             ids: &ids,
             spans: &spans,
         };
 
+        // The rules each first word can begin here: those of the text's
+        // languages whose every step has a word in the text. Settled the
+        // first time the word is met, so a common word ("the", "my"), which
+        // begins hundreds of rules, costs one look-up when it comes again.
         let mut found: Vec<Found> = Vec::new();
+        let mut possible = vec![Possible::Unknown; self.rules.len()];
+        let mut viable: Vec<&Candidate> = Vec::new();
+        let mut viable_of: FxHashMap<u32, (u32, u32)> = FxHashMap::default();
         for (start, &(a, b)) in spans.iter().enumerate() {
-            for id in &ids[a as usize..b as usize] {
-                let Some(candidates) = self.first.get(id) else {
-                    continue;
-                };
-                for &(rule_index, phrase) in candidates {
-                    if self.rule_language[rule_index as usize] & allowed == 0 {
-                        continue;
+            let sentence = tokens.list[start].sentence;
+            for &id in &ids[a as usize..b as usize] {
+                let (from, to) = *viable_of.entry(id).or_insert_with(|| {
+                    let from = viable.len() as u32;
+                    for candidate in self.first.get(&id).into_iter().flatten() {
+                        if candidate.language & allowed == 0 {
+                            continue;
+                        }
+                        let possible = &mut possible[candidate.rule as usize];
+                        if *possible == Possible::Unknown {
+                            *possible = if self.needs_met(candidate, &in_text) {
+                                Possible::Yes
+                            } else {
+                                Possible::No
+                            };
+                        }
+                        if *possible == Possible::Yes {
+                            viable.push(candidate);
+                        }
                     }
-                    let rule = &self.rules[rule_index as usize];
-                    let sentence = tokens.list[start].sentence;
-                    let Some(after_first) = matcher.phrase_at(
-                        &rule.steps[0].phrases[usize::from(phrase)],
-                        start,
-                        sentence,
-                    ) else {
+                    (from, viable.len() as u32)
+                });
+                for candidate in &viable[from as usize..to as usize] {
+                    let rest_at = candidate.rest_at as usize;
+                    let rest = &self.pool[rest_at..rest_at + usize::from(candidate.rest_len)];
+                    let Some(after_first) = matcher.phrase_at(rest, start + 1, sentence) else {
                         continue;
                     };
+                    let rule = &self.rules[candidate.rule as usize];
                     if let Some(end) = matcher.steps_from(&rule.steps, 1, after_first, sentence) {
                         found.push(Found {
-                            rule: rule_index,
+                            rule: candidate.rule,
                             start,
                             end,
                         });
@@ -753,7 +863,13 @@ impl Detector {
                 (!clinicals.is_empty(), "s:clinical"),
                 (masked.iter().any(|&m| m), "s:idiom"),
             ];
-            self.extract_features(&tokens, &masked, &negated, &scopes, allowed, &mut sink);
+            let words = Words {
+                tokens: &tokens,
+                keys: &keys,
+                meanings: &meanings,
+                meaning_spans: &meaning_spans,
+            };
+            self.extract_features(&words, &masked, &negated, &scopes, &mut sink);
         }
 
         let dropped = |f: &Found| -> Option<&'static str> {
@@ -954,32 +1070,35 @@ impl FeatureSink<'_> {
     }
 }
 
+/// A text's words as the model sees them: each word's keys and the words
+/// it may mean, found once while its ids were looked up.
+struct Words<'t, 'd> {
+    tokens: &'t Tokens,
+    keys: &'t [Keys<'t>],
+    meanings: &'t [&'d str],
+    meaning_spans: &'t [(u32, u32)],
+}
+
 impl Detector {
     /// The model's key for a word: its English stem in Latin letters, the
     /// word itself otherwise.
-    fn model_key<'w>(word: &'w str, script: Script) -> std::borrow::Cow<'w, str> {
-        match script {
-            Script::Latin => text::stem(word),
-            Script::Digits => std::borrow::Cow::Borrowed("#"),
-            _ => std::borrow::Cow::Borrowed(word),
+    fn model_key<'w>(keys: &'w Keys<'_>) -> &'w str {
+        match keys.script {
+            Script::Latin => &keys.stem,
+            Script::Digits => "#",
+            _ => keys.word,
         }
     }
 
     fn extract_features(
         &self,
-        tokens: &Tokens,
+        words: &Words<'_, '_>,
         masked: &[bool],
         negated: &[bool],
         scopes: &[(bool, &str)],
-        allowed: u8,
         sink: &mut FeatureSink<'_>,
     ) {
-        let mut meanings: Vec<&str> = Vec::new();
-        let list = &tokens.list;
-        let keys: Vec<std::borrow::Cow<'_, str>> = list
-            .iter()
-            .map(|token| Self::model_key(tokens.word(token), token.script))
-            .collect();
+        let list = &words.tokens.list;
         for (i, token) in list.iter().enumerate() {
             let kind = if masked[i] {
                 "i:"
@@ -988,30 +1107,28 @@ impl Detector {
             } else {
                 "w:"
             };
-            let own = sink.add(&[kind, &keys[i]]);
+            let key = Self::model_key(&words.keys[i]);
+            let own = sink.add(&[kind, key]);
             sink.unigram.push((kind == "w:").then_some(own));
-            let word = tokens.word(token);
-            meanings.clear();
-            self.forms
-                .meanings(word, token.script, allowed, &mut meanings);
-            for meaning in &meanings {
-                let key = Self::model_key(meaning, Script::Latin);
-                if key != keys[i] {
-                    sink.add(&[kind, &key]);
+            let (a, b) = words.meaning_spans[i];
+            for meaning in &words.meanings[a as usize..b as usize] {
+                let meaning_key = text::stem(meaning);
+                if meaning_key != key {
+                    sink.add(&[kind, &meaning_key]);
                 }
             }
+            let word = words.keys[i].word;
             if token.script == Script::Bengali
                 && let Some((cut, _)) = word.char_indices().nth(3)
             {
                 sink.add(&[kind, "p:", &word[..cut]]);
             }
-            if std::env::var_os("SG_NOBIGRAM").is_none()
-                && let Some(next) = list.get(i + 1)
+            if let Some(next) = list.get(i + 1)
                 && next.sentence == token.sentence
                 && !masked[i]
                 && !masked[i + 1]
             {
-                sink.add(&["b:", &keys[i], " ", &keys[i + 1]]);
+                sink.add(&["b:", key, " ", Self::model_key(&words.keys[i + 1])]);
             }
         }
         for (present, name) in scopes {
@@ -1024,6 +1141,33 @@ impl Detector {
         if let Some(names) = sink.names.as_deref_mut() {
             names.sort();
             names.dedup();
+        }
+    }
+}
+
+/// A word and the keys rules compare it by, worked out once.
+#[derive(Clone)]
+struct Keys<'w> {
+    word: &'w str,
+    script: Script,
+    /// Its English stem (Latin letters; the word itself otherwise).
+    stem: std::borrow::Cow<'w, str>,
+    /// Its sound key (Latin letters; the word itself otherwise).
+    sound: std::borrow::Cow<'w, str>,
+}
+
+impl<'w> Keys<'w> {
+    fn of(word: &'w str, script: Script) -> Self {
+        let (stem, sound) = if script == Script::Latin {
+            (text::stem(word), text::sound(word))
+        } else {
+            (word.into(), word.into())
+        };
+        Self {
+            word,
+            script,
+            stem,
+            sound,
         }
     }
 }
@@ -1114,8 +1258,12 @@ struct Matcher<'a> {
 
 impl Matcher<'_> {
     fn has(&self, token: usize, id: u32) -> bool {
+        self.ids_of(token).binary_search(&id).is_ok()
+    }
+
+    fn ids_of(&self, token: usize) -> &[u32] {
         let (a, b) = self.spans[token];
-        self.ids[a as usize..b as usize].binary_search(&id).is_ok()
+        &self.ids[a as usize..b as usize]
     }
 
     /// Where the phrase ends if it begins at `start`, in `sentence`.
@@ -1140,6 +1288,13 @@ impl Matcher<'_> {
             let from = at + skip;
             if from >= list.len() || list[from].sentence != sentence {
                 break;
+            }
+            let begins_one = self
+                .ids_of(from)
+                .iter()
+                .any(|id| current.firsts.binary_search(id).is_ok());
+            if !begins_one {
+                continue;
             }
             for phrase in &current.phrases {
                 if let Some(end) = self.phrase_at(phrase, from, sentence)

@@ -221,23 +221,26 @@ pub(super) fn stem(word: &str) -> Cow<'_, str> {
     if !word.is_ascii() || word.len() <= 3 || word.bytes().any(|b| b.is_ascii_digit()) {
         return Cow::Borrowed(word);
     }
-    let mut w = word.to_owned();
+    // "cries" and "cried" are "cry": the one stem that is not a beginning
+    // of its word, so the only one that needs a new string.
+    for ending in ["ies", "ied"] {
+        if let Some(base) = word.strip_suffix(ending).filter(|b| b.len() >= 2) {
+            return Cow::Owned(format!("{base}y"));
+        }
+    }
+    let mut w = word;
     let mut stripped_verb = false;
-    if let Some(base) = w.strip_suffix("ies").filter(|b| b.len() >= 2) {
-        w = format!("{base}y");
-    } else if let Some(base) = w.strip_suffix("ied").filter(|b| b.len() >= 2) {
-        w = format!("{base}y");
-    } else if let Some(base) = w.strip_suffix("ing").filter(|b| b.len() >= 3) {
-        w = base.to_owned();
+    if let Some(base) = w.strip_suffix("ing").filter(|b| b.len() >= 3) {
+        w = base;
         stripped_verb = true;
     } else if let Some(base) = w.strip_suffix("in").filter(|b| {
         // Text-speak drops the g: "hittin", "thinkin", "endin".
         b.len() >= 3 && b.ends_with(|c: char| !"aeiouy".contains(c))
     }) {
-        w = base.to_owned();
+        w = base;
         stripped_verb = true;
     } else if let Some(base) = w.strip_suffix("ed").filter(|b| b.len() >= 3) {
-        w = base.to_owned();
+        w = base;
         stripped_verb = true;
     } else if w.ends_with('s')
         && !w.ends_with("ss")
@@ -245,19 +248,19 @@ pub(super) fn stem(word: &str) -> Cow<'_, str> {
         && !w.ends_with("is")
         && w.len() >= 4
     {
-        w.pop();
+        w = &w[..w.len() - 1];
     }
     if stripped_verb {
         let bytes = w.as_bytes();
         let n = bytes.len();
         if n >= 3 && bytes[n - 1] == bytes[n - 2] && !b"aeiouylsfz".contains(&bytes[n - 1]) {
-            w.pop();
+            w = &w[..n - 1];
         }
     }
     if w.len() > 3 && w.ends_with('e') && !w.ends_with("ee") {
-        w.pop();
+        w = &w[..w.len() - 1];
     }
-    Cow::Owned(w)
+    Cow::Borrowed(w)
 }
 
 /// A sound key for Bengali typed in Latin letters, where one word is spelt
@@ -268,6 +271,14 @@ pub(super) fn sound(word: &str) -> Cow<'_, str> {
         return Cow::Borrowed(word);
     }
     let bytes = word.as_bytes();
+    // Most words are their own key: no letter that changes, no pair that
+    // joins and no letter twice in a row. Those need no new string.
+    let unchanged = bytes.iter().enumerate().all(|(i, &b)| {
+        !matches!(b, b'h' | b'v' | b'z' | b'q' | b'y' | b'w') && (i == 0 || bytes[i - 1] != b)
+    });
+    if unchanged {
+        return Cow::Borrowed(word);
+    }
     let mut key = String::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
