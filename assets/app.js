@@ -357,8 +357,6 @@ for (const form of document.querySelectorAll('form[data-outbox="feedback"]')) {
   const sync = () => {
     const chosen = form.querySelector('input[name="consent"]:checked');
     if (contact) contact.hidden = !(chosen && chosen.value === 'yes');
-    const yes = form.querySelector('input[name="consent"][value="yes"]');
-    if (yes) yes.setAttribute('aria-expanded', String(!contact.hidden));
   };
   for (const radio of form.querySelectorAll('input[name="consent"]')) radio.addEventListener('change', sync);
   sync();

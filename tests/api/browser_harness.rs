@@ -84,6 +84,16 @@ pub struct Window {
 }
 
 impl Window {
+    /// A small phone (an iPhone SE's CSS pixels).
+    pub const PHONE: Self = Self {
+        width: 375,
+        height: 812,
+    };
+    /// A portrait kiosk screen.
+    pub const KIOSK: Self = Self {
+        width: 1080,
+        height: 1920,
+    };
     pub const LAPTOP: Self = Self {
         width: 1280,
         height: 900,
@@ -95,6 +105,16 @@ impl Browser {
     /// or `None` (after saying why) where Chromium or ChromeDriver is missing
     /// outside CI.
     pub async fn open(window: Window) -> Option<Self> {
+        Self::launch(window, true).await
+    }
+
+    /// As [`Browser::open`], with JavaScript switched off, as some residents'
+    /// browsers have it.
+    pub async fn open_without_javascript(window: Window) -> Option<Self> {
+        Self::launch(window, false).await
+    }
+
+    async fn launch(window: Window, javascript: bool) -> Option<Self> {
         let (Some(chromium), Some(chromedriver)) = (on_path("chromium"), on_path("chromedriver"))
         else {
             not_run("Chromium or ChromeDriver is missing", INSTALL_BROWSER);
@@ -110,7 +130,7 @@ impl Browser {
                 .spawn()
                 .unwrap_or_else(|error| panic!("starting {}: {error}", chromedriver.display())),
         );
-        let client = connect(port, &chromium, window).await;
+        let client = connect(port, &chromium, window, javascript).await;
         client
             .set_window_size(window.width, window.height)
             .await
@@ -196,8 +216,13 @@ fn free_port() -> u16 {
 }
 
 /// A session with the ChromeDriver on `port`, once it answers.
-async fn connect(port: u16, chromium: &std::path::Path, window: Window) -> Client {
-    let capabilities = json!({
+async fn connect(
+    port: u16,
+    chromium: &std::path::Path,
+    window: Window,
+    javascript: bool,
+) -> Client {
+    let mut capabilities = json!({
         "browserName": "chrome",
         "goog:chromeOptions": {
             "binary": chromium,
@@ -221,6 +246,9 @@ async fn connect(port: u16, chromium: &std::path::Path, window: Window) -> Clien
             ],
         },
     });
+    if !javascript && let Some(args) = capabilities["goog:chromeOptions"]["args"].as_array_mut() {
+        args.push(json!("--blink-settings=scriptEnabled=false"));
+    }
     let Value::Object(capabilities) = capabilities else {
         unreachable!("a JSON object")
     };

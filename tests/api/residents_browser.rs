@@ -1,156 +1,40 @@
-//! The residents' pages in real headless Chromium (Debian's `chromium`),
-//! driven over WebDriver (Debian's `chromedriver`) with fantoccini, against
-//! hamlet started as in every other test, on SQLite or PostgreSQL. Every
-//! request outside 127.0.0.1 is refused, as on an NHS network without
-//! internet. Where Chromium or ChromeDriver is missing the tests say so in
-//! one line and how to install them; with `CI=true` that is a failure.
+//! The residents' pages in real headless Chromium, through the shared
+//! harness (`browser_harness.rs`: Debian's chromium and chromedriver, every
+//! host but 127.0.0.1 unreachable, axe-core for WCAG 2.2 AA), against hamlet
+//! started as in every other test, on SQLite or PostgreSQL. Where Chromium
+//! is missing the tests say so in one line and how to install it; with
+//! `CI=true` that is a failure.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use fantoccini::Locator;
 use fantoccini::actions::{InputSource as _, KeyAction, KeyActions};
 use fantoccini::key::Key;
-use fantoccini::{Client, ClientBuilder, Locator};
 use hamlet::staff::model::Role;
 use hamlet::submissions::entity::{feedback, idea};
 use hamlet::submissions::model::Channel;
 use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
 use serde_json::{Value, json};
 
+use crate::browser_harness::{Browser, Window, axe_violations_here};
 use crate::helpers::{Seed, TestApp};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-const INSTALL: &str = "apt-get install -y chromium chromium-driver fonts-lohit-beng-bengali";
-
-/// One headless Chromium with a fresh profile, and the ChromeDriver that
-/// drives it (in a process group of its own, ended with it).
-pub struct Browser {
-    pub client: Client,
-    driver: Child,
-    _profile: tempfile::TempDir,
+/// What these tests do with a page, on top of the shared harness.
+trait Resident {
+    async fn find(&self, css: &str) -> fantoccini::elements::Element;
+    async fn click(&self, css: &str);
+    async fn type_into(&self, css: &str, text: &str);
+    async fn script(&self, script: &str) -> Value;
+    async fn script_async(&self, script: &str) -> Value;
+    async fn until(&self, check: &str, seconds: u64);
+    async fn press(&self, key: Key);
+    async fn keyboard(&self, text: &str);
+    async fn tab_to(&self, css: &str);
+    async fn outbox_count(&self) -> u64;
 }
 
-impl Drop for Browser {
-    fn drop(&mut self) {
-        // ChromeDriver and the Chromium it started share its process group.
-        let group = format!("-{}", self.driver.id());
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
-        let _ = self.driver.wait();
-    }
-}
-
-/// Whether the browser tests can run here. Outside CI a missing browser is
-/// said in one line and the test passes; in CI it fails.
-fn available() -> bool {
-    let found =
-        std::path::Path::new(CHROMIUM).exists() && std::path::Path::new(CHROMEDRIVER).exists();
-    if !found {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true and Chromium or ChromeDriver is missing: {INSTALL}"
-        );
-        eprintln!("browser tests not run: Chromium or ChromeDriver is missing ({INSTALL})");
-    }
-    found
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// How a test wants its browser.
-#[derive(Clone, Copy)]
-pub struct Options {
-    pub javascript: bool,
-    pub width: u32,
-    pub height: u32,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Self {
-            javascript: true,
-            width: 1024,
-            height: 900,
-        }
-    }
-}
-
-impl Browser {
-    /// A browser, or `None` where there is none (outside CI).
-    pub async fn start(options: Options) -> Option<Self> {
-        if !available() {
-            return None;
-        }
-        let port = free_port();
-        let driver = {
-            use std::os::unix::process::CommandExt as _;
-            Command::new(CHROMEDRIVER)
-                .arg(format!("--port={port}"))
-                .process_group(0)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap()
-        };
-        let profile = tempfile::tempdir().unwrap();
-        let mut args = vec![
-            "--headless=new".to_owned(),
-            "--no-sandbox".to_owned(),
-            "--disable-gpu".to_owned(),
-            "--disable-dev-shm-usage".to_owned(),
-            "--no-first-run".to_owned(),
-            "--disable-background-networking".to_owned(),
-            "--disable-component-update".to_owned(),
-            "--disable-sync".to_owned(),
-            // Nothing but hamlet itself may answer.
-            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1".to_owned(),
-            format!("--user-data-dir={}", profile.path().display()),
-            format!("--window-size={},{}", options.width, options.height),
-            "--lang=en-GB".to_owned(),
-        ];
-        if !options.javascript {
-            args.push("--blink-settings=scriptEnabled=false".to_owned());
-        }
-        let mut capabilities = serde_json::Map::new();
-        capabilities.insert(
-            "goog:chromeOptions".to_owned(),
-            json!({ "binary": CHROMIUM, "args": args }),
-        );
-        let url = format!("http://127.0.0.1:{port}");
-        let mut client = None;
-        for _ in 0..100 {
-            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-                .capabilities(capabilities.clone())
-                .connect(&url)
-                .await
-            {
-                Ok(connected) => {
-                    client = Some(connected);
-                    break;
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-            }
-        }
-        let client = client.expect("ChromeDriver starts a Chromium session");
-        Some(Self {
-            client,
-            driver,
-            _profile: profile,
-        })
-    }
-
-    pub async fn goto(&self, url: &str) {
-        self.client.goto(url).await.unwrap();
-    }
-
-    pub async fn find(&self, css: &str) -> fantoccini::elements::Element {
+impl Resident for Browser {
+    async fn find(&self, css: &str) -> fantoccini::elements::Element {
         self.client
             .wait()
             .at_most(Duration::from_secs(10))
@@ -159,26 +43,26 @@ impl Browser {
             .unwrap_or_else(|error| panic!("{css}: {error}"))
     }
 
-    pub async fn click(&self, css: &str) {
+    async fn click(&self, css: &str) {
         self.find(css).await.click().await.unwrap();
     }
 
-    pub async fn type_into(&self, css: &str, text: &str) {
+    async fn type_into(&self, css: &str, text: &str) {
         self.find(css).await.send_keys(text).await.unwrap();
     }
 
-    pub async fn script(&self, script: &str) -> Value {
+    async fn script(&self, script: &str) -> Value {
         self.client.execute(script, vec![]).await.unwrap()
     }
 
-    /// Runs `script` (which ends by calling `done(value)`) and returns the value.
-    pub async fn script_async(&self, script: &str) -> Value {
+    /// Runs `script` (which ends by calling `done(value)`) and gives the value.
+    async fn script_async(&self, script: &str) -> Value {
         let wrapped = format!("const done = arguments[arguments.length - 1]; {script}");
         self.client.execute_async(&wrapped, vec![]).await.unwrap()
     }
 
     /// Waits up to `seconds` for `check` (a JavaScript expression) to be true.
-    pub async fn until(&self, check: &str, seconds: u64) {
+    async fn until(&self, check: &str, seconds: u64) {
         let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
         loop {
             let value = self
@@ -198,15 +82,15 @@ impl Browser {
 
     /// Presses one key, as a person at the keyboard would: to whatever has
     /// the focus.
-    pub async fn press(&self, key: Key) {
+    async fn press(&self, key: Key) {
         let keys = KeyActions::new("keyboard".to_owned())
             .then(KeyAction::Down { value: key.into() })
             .then(KeyAction::Up { value: key.into() });
         self.client.perform_actions(keys).await.unwrap();
     }
 
-    /// Types text with the keyboard into whatever has the focus.
-    pub async fn keyboard(&self, text: &str) {
+    /// Types with the keyboard into whatever has the focus.
+    async fn keyboard(&self, text: &str) {
         let mut keys = KeyActions::new("keyboard".to_owned());
         for c in text.chars() {
             keys = keys
@@ -217,7 +101,7 @@ impl Browser {
     }
 
     /// Presses Tab until the focused element matches `css` (at most 40 times).
-    pub async fn tab_to(&self, css: &str) {
+    async fn tab_to(&self, css: &str) {
         for _ in 0..40 {
             self.press(Key::Tab).await;
             let here = self
@@ -234,7 +118,7 @@ impl Browser {
     }
 
     /// The number of submissions waiting in the page's outbox (IndexedDB).
-    pub async fn outbox_count(&self) -> u64 {
+    async fn outbox_count(&self) -> u64 {
         self.script_async(
             "const open = indexedDB.open('hamlet-outbox', 1);
              open.onupgradeneeded = () => open.result.createObjectStore('items', { keyPath: 'id' });
@@ -247,10 +131,6 @@ impl Browser {
         .await
         .as_u64()
         .expect("a count")
-    }
-
-    pub async fn close(self) {
-        let _ = self.client.clone().close().await;
     }
 }
 
@@ -275,7 +155,7 @@ async fn fill_feedback(browser: &Browser, comment: &str) {
 
 #[tokio::test]
 async fn feedback_sent_online_shows_its_receipt_and_can_be_tracked() {
-    let Some(browser) = Browser::start(Options::default()).await else {
+    let Some(browser) = Browser::open(Window::LAPTOP).await else {
         return;
     };
     let app = TestApp::spawn().await;
@@ -320,7 +200,7 @@ async fn feedback_sent_online_shows_its_receipt_and_can_be_tracked() {
 
 #[tokio::test]
 async fn an_idea_published_by_a_moderator_supported_twice_from_one_browser_counts_once() {
-    let Some(browser) = Browser::start(Options::default()).await else {
+    let Some(browser) = Browser::open(Window::LAPTOP).await else {
         return;
     };
     let app = TestApp::spawn().await;
@@ -373,7 +253,7 @@ async fn an_idea_published_by_a_moderator_supported_twice_from_one_browser_count
 
 #[tokio::test]
 async fn feedback_made_offline_waits_on_the_device_and_arrives_once_with_when_it_was_made() {
-    let Some(browser) = Browser::start(Options::default()).await else {
+    let Some(browser) = Browser::open(Window::LAPTOP).await else {
         return;
     };
     let app = TestApp::spawn().await;
@@ -458,13 +338,7 @@ async fn feedback_made_offline_waits_on_the_device_and_arrives_once_with_when_it
 
 #[tokio::test]
 async fn a_kiosk_enrols_submits_clears_itself_when_idle_and_refuses_once_revoked() {
-    let Some(browser) = Browser::start(Options {
-        width: 1080,
-        height: 1400,
-        ..Options::default()
-    })
-    .await
-    else {
+    let Some(browser) = Browser::open(Window::KIOSK).await else {
         return;
     };
     let app = TestApp::spawn_with(Seed::BuiltIn, |config| {
@@ -652,7 +526,7 @@ async fn a_kiosk_enrols_submits_clears_itself_when_idle_and_refuses_once_revoked
 
 #[tokio::test]
 async fn the_whole_feedback_flow_works_with_the_keyboard_alone_in_bengali() {
-    let Some(browser) = Browser::start(Options::default()).await else {
+    let Some(browser) = Browser::open(Window::LAPTOP).await else {
         return;
     };
     let app = TestApp::spawn().await;
@@ -710,12 +584,7 @@ async fn the_whole_feedback_flow_works_with_the_keyboard_alone_in_bengali() {
 
 #[tokio::test]
 async fn with_javascript_off_the_form_still_submits_and_asks_for_contact_details_after_consent() {
-    let Some(browser) = Browser::start(Options {
-        javascript: false,
-        ..Options::default()
-    })
-    .await
-    else {
+    let Some(browser) = Browser::open_without_javascript(Window::LAPTOP).await else {
         return;
     };
     let app = TestApp::spawn().await;
@@ -744,4 +613,245 @@ async fn with_javascript_off_the_form_still_submits_and_asks_for_contact_details
     );
     assert!(rows[0].captured_at.is_none(), "sent as it was made");
     browser.close().await;
+}
+
+/// A published idea with a public response, and a feedback receipt, so the
+/// board, a receipt and a tracked status have something to show.
+async fn something_to_show(app: &TestApp) -> (String, String) {
+    let reference = app.idea_reference(crate::helpers::idea()).await;
+    let db = app.db().await;
+    let row = idea::Entity::find()
+        .filter(idea::Column::Reference.eq(&reference))
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    db.close().await.ok();
+    let moderator = app.staff(&[Role::Moderator]).await;
+    app.data_as(
+        &moderator,
+        "mutation($id: ID!) {
+           moderateIdea(input: { id: $id, expectedVersion: 1, published: true, status: UNDER_REVIEW,
+             publicResponse: \"We are trying an evening drop-in at Mile End from May.\" }) { id }
+         }",
+        json!({ "id": row.id.to_string() }),
+    )
+    .await;
+    let feedback = app.feedback_reference(crate::helpers::feedback()).await;
+    (reference, feedback)
+}
+
+/// A kiosk's token, from an admin.
+async fn kiosk_token(app: &TestApp) -> String {
+    let admin = app.staff(&[Role::Admin]).await;
+    let created = app
+        .data_as(
+            &admin,
+            "mutation { createKiosk(name: \"Whitechapel library\") { token } }",
+            json!({}),
+        )
+        .await;
+    created["createKiosk"]["token"].as_str().unwrap().to_owned()
+}
+
+/// Every screen a resident meets, in `lang`: `(name, how to reach it)`.
+/// Each is reached by a function of the browser so states (errors shown, a
+/// kiosk enrolled, the idle warning) are included.
+async fn visit(
+    browser: &Browser,
+    app: &TestApp,
+    lang: &str,
+    screen: &str,
+    refs: &(String, String),
+    token: &str,
+) {
+    let (idea, feedback) = refs;
+    match screen {
+        "home" => browser.goto(&app.url(&format!("/?lang={lang}"))).await,
+        "feedback" => {
+            browser
+                .goto(&app.url(&format!("/feedback?lang={lang}")))
+                .await
+        }
+        "feedback-errors" => {
+            browser
+                .goto(&app.url(&format!("/feedback?lang={lang}")))
+                .await;
+            browser.click("button[data-submit]").await;
+            browser
+                .until("!document.querySelector('[data-error-summary]').hidden", 10)
+                .await;
+        }
+        "feedback-contact" => {
+            browser
+                .goto(&app.url(&format!("/feedback?lang={lang}")))
+                .await;
+            browser.click("#consent").await;
+        }
+        "receipt" => {
+            browser
+                .goto(&app.url(&format!("/receipt/{feedback}?lang={lang}")))
+                .await
+        }
+        "ideas" => browser.goto(&app.url(&format!("/ideas?lang={lang}"))).await,
+        "idea-new" => {
+            browser
+                .goto(&app.url(&format!("/ideas/new?lang={lang}")))
+                .await
+        }
+        "track" => {
+            browser
+                .goto(&app.url(&format!("/track?lang={lang}&reference={idea}")))
+                .await;
+        }
+        "track-typo" => {
+            browser
+                .goto(&app.url(&format!("/track?lang={lang}&reference=FB-7K3Q-9XME")))
+                .await;
+        }
+        "kiosk-enrol" => {
+            browser.goto(&app.url(&format!("/kiosk?lang={lang}"))).await;
+            browser
+                .until(
+                    "['enrol', 'ready'].includes(document.body.dataset.kioskState)",
+                    10,
+                )
+                .await;
+            browser.script("localStorage.clear(); return null;").await;
+            browser.goto(&app.url(&format!("/kiosk?lang={lang}"))).await;
+            browser
+                .until("document.body.dataset.kioskState === 'enrol'", 10)
+                .await;
+        }
+        "kiosk" => {
+            // From another page, so the kiosk page loads afresh.
+            browser.goto(&app.url("/healthz")).await;
+            browser
+                .goto(&app.url(&format!("/kiosk?lang={lang}#token={token}")))
+                .await;
+            browser
+                .until("document.body.dataset.kioskState === 'ready'", 10)
+                .await;
+        }
+        "kiosk-idle" => {
+            // From another page, so the kiosk page loads afresh.
+            browser.goto(&app.url("/healthz")).await;
+            browser
+                .goto(&app.url(&format!("/kiosk?lang={lang}#token={token}")))
+                .await;
+            browser
+                .until("document.body.dataset.kioskState === 'ready'", 10)
+                .await;
+            browser.click("#rating").await;
+            browser
+                .until("!document.querySelector('[data-idle]').hidden", 10)
+                .await;
+        }
+        other => panic!("no screen {other}"),
+    }
+}
+
+const SCREENS: &[&str] = &[
+    "home",
+    "feedback",
+    "feedback-errors",
+    "feedback-contact",
+    "receipt",
+    "ideas",
+    "idea-new",
+    "track",
+    "track-typo",
+    "kiosk-enrol",
+    "kiosk",
+    "kiosk-idle",
+];
+
+#[tokio::test]
+async fn axe_core_finds_no_wcag_2_2_aa_violation_on_any_page_in_either_language_and_each_reflows_to_320_px()
+ {
+    // The narrowest screen WCAG's reflow criterion asks for.
+    let narrow = Window {
+        width: 320,
+        height: 800,
+    };
+    let Some(browser) = Browser::open(narrow).await else {
+        return;
+    };
+    let app = TestApp::spawn_with(Seed::BuiltIn, |config| {
+        config.pages.kiosk_idle = Duration::from_secs(1);
+        config.pages.kiosk_warning = Duration::from_secs(60);
+    })
+    .await;
+    let refs = something_to_show(&app).await;
+    let token = kiosk_token(&app).await;
+    browser.goto(&app.url("/")).await;
+    let width = browser
+        .script("return document.documentElement.clientWidth;")
+        .await;
+    assert!(width.as_i64().is_some_and(|width| width <= 320), "{width}");
+    let mut found = Vec::new();
+    for lang in ["en", "bn"] {
+        for screen in SCREENS {
+            visit(&browser, &app, lang, screen, &refs, &token).await;
+            let Some(violations) = axe_violations_here(&browser.client).await else {
+                return;
+            };
+            for violation in violations {
+                found.push(format!("{screen} ({lang}): {violation}"));
+            }
+            let overflow = browser
+                .script("return document.documentElement.scrollWidth - document.documentElement.clientWidth;")
+                .await;
+            if overflow.as_i64() != Some(0) {
+                found.push(format!(
+                    "{screen} ({lang}): scrolls sideways by {overflow} px at 320 px"
+                ));
+            }
+        }
+    }
+    assert!(found.is_empty(), "{}", found.join("\n"));
+    browser.close().await;
+}
+
+/// Writes `docs/screenshots/<screen>-<phone|kiosk>.png` for the README. Run
+/// by hand: `cargo test --test api screenshots -- --ignored`.
+#[tokio::test]
+#[ignore = "writes docs/screenshots; run by hand"]
+async fn screenshots() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (size, window) in [("phone", Window::PHONE), ("kiosk", Window::KIOSK)] {
+        let Some(browser) = Browser::open(window).await else {
+            return;
+        };
+        let app = TestApp::spawn_with(Seed::BuiltIn, |config| {
+            config.pages.kiosk_idle = Duration::from_secs(1);
+            config.pages.kiosk_warning = Duration::from_secs(60);
+        })
+        .await;
+        let refs = something_to_show(&app).await;
+        let token = kiosk_token(&app).await;
+        let screens: Vec<(&str, &str)> = SCREENS
+            .iter()
+            .map(|screen| ("en", *screen))
+            .chain([("bn", "feedback"), ("bn", "home")])
+            .collect();
+        for (lang, screen) in screens {
+            let kiosk_only = screen.starts_with("kiosk");
+            if kiosk_only != (size == "kiosk")
+                && !matches!(screen, "home" | "feedback" | "receipt" | "ideas" | "track")
+            {
+                continue;
+            }
+            visit(&browser, &app, lang, screen, &refs, &token).await;
+            let name = if lang == "en" {
+                format!("{screen}-{size}.png")
+            } else {
+                format!("{screen}-{lang}-{size}.png")
+            };
+            let png = browser.client.screenshot().await.unwrap();
+            std::fs::write(dir.join(name), png).unwrap();
+        }
+        browser.close().await;
+    }
 }
