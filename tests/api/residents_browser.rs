@@ -415,9 +415,17 @@ async fn a_kiosk_enrols_submits_clears_itself_when_idle_and_refuses_once_revoked
         Some(kiosk_id.clone())
     );
 
-    // Finished: back to the start, still enrolled.
+    // Finished: back to the start (a fresh page), still enrolled.
+    browser
+        .script("window.__beforeFinish = true; return null;")
+        .await;
     browser.click("[data-kiosk-thanks] button").await;
-    browser.until("document.body.dataset.kioskState === 'ready' && !document.querySelector('[data-kiosk-thanks]')", 10).await;
+    browser
+        .until(
+            "!window.__beforeFinish && document.body.dataset.kioskState === 'ready'",
+            10,
+        )
+        .await;
 
     // Someone starts and walks away: a warning, then everything cleared.
     browser.click("#rating").await;
@@ -598,6 +606,13 @@ async fn with_javascript_off_the_form_still_submits_and_asks_for_contact_details
         .await;
     browser.click("#consent").await;
     browser.click("button[data-submit]").await;
+    // The next page, rendered by the server: the contact step.
+    browser
+        .until(
+            "document.querySelector('input[name=\"step\"][value=\"contact\"]')",
+            10,
+        )
+        .await;
     let heading = browser.find("h1").await.text().await.unwrap();
     assert_eq!(heading, "Your contact details");
     browser.type_into("#email", "resident@example.org").await;
