@@ -841,7 +841,7 @@ async fn screenshots() {
         };
         let app = TestApp::spawn_with(Seed::BuiltIn, |config| {
             config.pages.kiosk_idle = Duration::from_secs(1);
-            config.pages.kiosk_warning = Duration::from_secs(60);
+            config.pages.kiosk_warning = Duration::from_secs(20);
         })
         .await;
         let refs = something_to_show(&app).await;
