@@ -386,7 +386,9 @@ async fn a_kiosk_enrols_submits_clears_itself_when_idle_and_refuses_once_revoked
         .until("document.body.dataset.kioskState === 'ready'", 10)
         .await;
 
-    // Large targets for touch.
+    // Large targets for touch: the answers' radios and the button.
+    let (_, _, width, _) = browser.find("#rating").await.rectangle().await.unwrap();
+    assert!(width >= 44.0, "{width}");
     let (_, _, _, height) = browser
         .find("button[data-submit]")
         .await
@@ -813,6 +815,12 @@ async fn axe_core_finds_no_wcag_2_2_aa_violation_on_any_page_in_either_language_
             };
             for violation in violations {
                 found.push(format!("{screen} ({lang}): {violation}"));
+            }
+            let origin = app.url("/");
+            for url in browser.loaded_urls().await {
+                if !url.starts_with(&origin) {
+                    found.push(format!("{screen} ({lang}): asked another origin for {url}"));
+                }
             }
             let overflow = browser
                 .script("return document.documentElement.scrollWidth - document.documentElement.clientWidth;")
