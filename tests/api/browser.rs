@@ -150,6 +150,15 @@ async fn the_query_page_runs_queries_in_a_browser_without_the_internet() {
         )
         .await;
 
+    // The policy's Trusted Types hold: no string can be made markup.
+    let made_markup = browser
+        .eval(
+            "try { document.createElement('div').innerHTML = '<b>x</b>'; return 'allowed'; }
+             catch (error) { return error.name; }",
+        )
+        .await;
+    assert_eq!(made_markup, "TypeError");
+
     // Nothing came from anywhere else, and nothing else can be reached.
     let origin = app.url("/");
     for url in browser.loaded_urls().await {

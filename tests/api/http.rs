@@ -77,6 +77,7 @@ async fn a_browser_get_without_a_query_gets_the_query_page_under_a_strict_policy
         "style-src 'self'",
         "connect-src 'self'",
         "frame-ancestors 'none'",
+        "require-trusted-types-for 'script'",
     ] {
         assert!(policy.contains(directive), "{directive} in {policy}");
     }
