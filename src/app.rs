@@ -42,6 +42,9 @@ impl App {
         let started = std::time::Instant::now();
         crate::privacy::safeguarding::load().context("loading the safeguarding rules")?;
         tracing::debug!(elapsed = ?started.elapsed(), "safeguarding rules loaded");
+        // So do broken locale files for the residents' pages.
+        crate::residents::strings::check()
+            .map_err(|error| anyhow::anyhow!("loading the residents' pages' words: {error}"))?;
         let mut db = db::connect(&config).await?;
         db::migrate(&db).await?;
         seed_if_fresh(&db, &config).await?;
@@ -95,6 +98,7 @@ impl App {
             staff_answers,
             persisted: crate::cache::PersistedQueries::new(config.cache_bounds.persisted_queries),
             storage: db::Storage::for_url(config.database_url.expose()),
+            pages: config.pages.clone(),
         });
         let router = http::router(state, &config);
         let listener = TcpListener::bind(config.bind)

@@ -47,6 +47,9 @@ pub struct Config {
     pub database_url: Secret<String>,
     pub jwt_secret: Option<Secret<String>>,
     pub cors_origins: Vec<String>,
+    /// Partner origins allowed to show the residents' pages in a frame
+    /// (`frame-ancestors`); none by default.
+    pub frame_ancestors: Vec<String>,
     pub trusted_proxies: Vec<IpNet>,
     pub submit_per_minute: u32,
     pub login_per_minute: u32,
@@ -75,6 +78,8 @@ pub struct Config {
     /// How the background loops pace themselves (tests make them quick).
     pub background: crate::background::BackgroundSettings,
     pub seed_dir: Option<std::path::PathBuf>,
+    /// How the residents' pages behave (the kiosk's idle reset).
+    pub pages: crate::residents::PageSettings,
     /// The time rate limits and sign-in waits read: always the real clock
     /// when read from the environment. Tests set a manual one in code
     /// ([`crate::clock::ManualClock`]); nothing else can.
@@ -109,6 +114,11 @@ pub const VARIABLES: &[Variable] = &[
         name: "HAMLET_CORS_ORIGINS",
         default: "none",
         meaning: "comma-separated origins allowed to call the API from browsers",
+    },
+    Variable {
+        name: "HAMLET_FRAME_ANCESTORS",
+        default: "none",
+        meaning: "comma-separated partner origins that may embed the residents' pages in a frame",
     },
     Variable {
         name: "HAMLET_TRUSTED_PROXIES",
@@ -277,23 +287,8 @@ impl Config {
             }
             other => other.map(Secret::new),
         };
-        let cors_origins = list(get("HAMLET_CORS_ORIGINS"))
-            .into_iter()
-            .map(|origin| {
-                let valid = (origin.starts_with("https://") || origin.starts_with("http://"))
-                    && !origin.ends_with('/')
-                    && origin.is_ascii()
-                    && !origin.contains(char::is_whitespace);
-                if valid {
-                    Ok(origin)
-                } else {
-                    Err(ConfigError {
-                        variable: "HAMLET_CORS_ORIGINS",
-                        reason: format!("{origin:?} is not an origin like https://example.org"),
-                    })
-                }
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let cors_origins = origins(get("HAMLET_CORS_ORIGINS"), "HAMLET_CORS_ORIGINS")?;
+        let frame_ancestors = origins(get("HAMLET_FRAME_ANCESTORS"), "HAMLET_FRAME_ANCESTORS")?;
         let trusted_proxies = list(get("HAMLET_TRUSTED_PROXIES"))
             .into_iter()
             .map(|cidr| {
@@ -325,6 +320,7 @@ impl Config {
             database_url: Secret::new(database_url),
             jwt_secret,
             cors_origins,
+            frame_ancestors,
             trusted_proxies,
             submit_per_minute: positive(
                 parse(&get, "HAMLET_SUBMIT_PER_MINUTE", "20")?,
@@ -379,6 +375,7 @@ impl Config {
             log_filter: get("HAMLET_LOG").unwrap_or_else(|| "info".into()),
             log_format,
             seed_dir: get("HAMLET_SEED_DIR").map(Into::into),
+            pages: crate::residents::PageSettings::default(),
             background: crate::background::BackgroundSettings::new(retention_days),
             clock: crate::clock::Clock::system(),
         })
@@ -397,6 +394,28 @@ impl Config {
     pub fn is_sqlite(&self) -> bool {
         self.database_url.expose().starts_with("sqlite:")
     }
+}
+
+/// A comma-separated list of origins such as `https://example.org`.
+fn origins(value: Option<String>, variable: &'static str) -> Result<Vec<String>, ConfigError> {
+    list(value)
+        .into_iter()
+        .map(|origin| {
+            let valid = (origin.starts_with("https://") || origin.starts_with("http://"))
+                && !origin.ends_with('/')
+                && origin.is_ascii()
+                && !origin.contains(char::is_whitespace)
+                && !origin.contains([';', ',', '\'', '"']);
+            if valid {
+                Ok(origin)
+            } else {
+                Err(ConfigError {
+                    variable,
+                    reason: format!("{origin:?} is not an origin like https://example.org"),
+                })
+            }
+        })
+        .collect()
 }
 
 fn list(value: Option<String>) -> Vec<String> {
@@ -527,6 +546,7 @@ mod tests {
         assert_eq!(config.request_timeout, Duration::from_secs(30));
         assert_eq!(config.header_timeout, Duration::from_secs(10));
         assert_eq!(config.login_backoff_max, Duration::from_secs(900));
+        assert!(config.frame_ancestors.is_empty());
     }
 
     #[test]
@@ -538,6 +558,8 @@ mod tests {
             ("HAMLET_JWT_SECRET", "short"),
             ("HAMLET_TRUSTED_PROXIES", "10.0.0.0/99"),
             ("HAMLET_CORS_ORIGINS", "example.org"),
+            ("HAMLET_FRAME_ANCESTORS", "partner.example"),
+            ("HAMLET_FRAME_ANCESTORS", "https://a.example; script-src *"),
             ("HAMLET_DATABASE_URL", "mysql://x"),
             ("HAMLET_LOG_FORMAT", "xml"),
             ("HAMLET_MAX_ALIASES", "0"),

@@ -27,6 +27,7 @@ pub mod privacy;
 pub mod query_limits;
 pub mod rate_limit;
 pub mod reports;
+pub mod residents;
 pub mod staff;
 pub mod submissions;
 pub mod telemetry;

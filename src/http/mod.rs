@@ -66,6 +66,8 @@ pub struct AppState {
     pub persisted: PersistedQueries,
     /// Where the database keeps its data, for `/readyz` after a failure.
     pub storage: crate::db::Storage,
+    /// How the residents' pages behave.
+    pub pages: crate::residents::PageSettings,
 }
 
 pub fn router(state: Arc<AppState>, config: &Config) -> Router {
@@ -81,6 +83,7 @@ pub fn router(state: Arc<AppState>, config: &Config) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .merge(crate::residents::routes(config))
         .with_state(state);
     edge(routes, config)
 }

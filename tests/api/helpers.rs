@@ -256,6 +256,31 @@ impl TestApp {
         .await
     }
 
+    /// Stops this hamlet (as SIGTERM would) and keeps what it needs to start
+    /// again on the same address and database: clients see it go away and
+    /// come back where it was.
+    pub async fn stop(mut self) -> StoppedApp {
+        if let Some((shutdown, done)) = self._shutdown.take() {
+            let _ = shutdown.send(());
+            let _ = done.await;
+        }
+        let mut config = self.config.clone();
+        config.bind = self
+            .address
+            .trim_start_matches("http://")
+            .parse()
+            .expect("a running app listens on an address");
+        StoppedApp {
+            config,
+            clock: self.clock.clone(),
+            database_url: self.database_url.clone(),
+            database: self
+                ._database
+                .take()
+                .expect("a running app has its database"),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
@@ -413,6 +438,29 @@ impl TestApp {
             .send()
             .await
             .expect("request sent")
+    }
+}
+
+/// A hamlet that was stopped with [`TestApp::stop`].
+pub struct StoppedApp {
+    config: Config,
+    clock: ManualClock,
+    database_url: String,
+    database: TestDatabase,
+}
+
+impl StoppedApp {
+    /// Starts it again on the address and database it had.
+    pub async fn start(self) -> TestApp {
+        // The old listener is closed once the server has stopped; wait
+        // until the port can be taken again.
+        for _ in 0..100 {
+            if std::net::TcpListener::bind(self.config.bind).is_ok() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        TestApp::start(self.config, self.clock, self.database_url, self.database).await
     }
 }
 

@@ -20,6 +20,8 @@ mod memory;
 mod moderation;
 mod outage;
 mod reports;
+mod residents;
+mod residents_browser;
 mod roles;
 mod safeguarding;
 mod schema;

@@ -1,0 +1,55 @@
+//! Names each file in `assets/` by its content (`app.css` is served as
+//! `app.<hash>.css`), so a browser may keep it for a year and still gets the
+//! new one the moment it changes. Writes `$OUT_DIR/assets.rs`, which
+//! `src/residents/assets.rs` includes; the bytes are embedded with
+//! `include_bytes!`, so the binary needs no files beside it.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+fn main() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets");
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|entry| entry.path())
+                .filter(|path| path.is_file())
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    let mut out = String::from("pub static ASSETS: &[Asset] = &[\n");
+    for path in files {
+        println!("cargo:rerun-if-changed={}", path.display());
+        let Ok(bytes) = std::fs::read(&path) else {
+            panic!("cannot read {}", path.display());
+        };
+        let name = path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .unwrap_or_else(|| panic!("{} has no UTF-8 name", path.display()));
+        let (stem, extension) = name.rsplit_once('.').unwrap_or((name, ""));
+        let hashed = format!("{stem}.{:016x}.{extension}", fnv1a(&bytes));
+        let _ = writeln!(
+            out,
+            "    Asset {{ name: {name:?}, hashed: {hashed:?}, bytes: include_bytes!({:?}) }},",
+            path.display().to_string()
+        );
+    }
+    out.push_str("];\n");
+    let Ok(out_dir) = std::env::var("OUT_DIR") else {
+        panic!("cargo sets OUT_DIR for build scripts");
+    };
+    if let Err(error) = std::fs::write(Path::new(&out_dir).join("assets.rs"), out) {
+        panic!("cannot write the asset list: {error}");
+    }
+}
+
+/// FNV-1a, 64 bits: enough to tell one version of a file from the next.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
