@@ -192,15 +192,6 @@ impl Code {
     pub fn parse(code: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|known| known.as_str() == code)
     }
-
-    /// Whether the request could not run at all (GraphQL over HTTP answers
-    /// such a request with a 4xx under its own media type).
-    pub fn stops_the_request(self) -> bool {
-        matches!(
-            self,
-            Self::QueryTooComplex | Self::GraphqlParseFailed | Self::GraphqlValidationFailed
-        )
-    }
 }
 
 /// What an answered error carries besides its message, kept as the GraphQL

@@ -218,12 +218,14 @@ impl Api {
 
     /// Parses the request's document, or takes it from those parsed before,
     /// refusing one that is nested too deep, does not parse, or asks for too
-    /// much once its fragments are expanded.
+    /// much once its fragments are expanded, or whose variables are missing
+    /// or null where their declared types say they may not be.
     pub fn admit<'r>(
         &self,
         request: &'r mut Request,
     ) -> Result<&'r ExecutableDocument, ServerError> {
         if let Some(document) = self.documents.get(&request.query) {
+            check_variables(&document, request)?;
             request.set_parsed_query(document);
         } else {
             query_limits::check_nesting(&request.query, self.limits.max_nesting)?;
@@ -238,6 +240,7 @@ impl Api {
             })?;
             query_limits::check_document(&document, &self.limits)?;
             self.documents.put(&request.query, &document);
+            check_variables(&document, request)?;
             request.set_parsed_query(document);
         }
         request.parsed_query()
@@ -286,6 +289,20 @@ impl Outcome {
     }
 }
 
+impl Outcome {
+    /// Whether the request was refused before any field ran: a document
+    /// that does not parse, validate or fit the limits, an operation that is
+    /// not there, variables that do not fit their types. Only such errors
+    /// come without a path (a field's error has the field's path), and they
+    /// leave no data.
+    pub fn never_ran(&self) -> bool {
+        let response = &self.response;
+        response.data == async_graphql::Value::Null
+            && !response.errors.is_empty()
+            && response.errors.iter().all(|error| error.path.is_empty())
+    }
+}
+
 impl Executor for Api {
     async fn execute(&self, request: Request) -> Response {
         Api::execute(self, request).await
@@ -306,6 +323,75 @@ impl Executor for Api {
             .execute_stream_with_session_data(request, session_data.unwrap_or_default())
             .map(|response| Outcome::of(response).response)
             .boxed()
+    }
+}
+
+/// Refuses a request whose variables do not fit the non-null and list
+/// shape of their declared types: a `$n: Int!` that is missing (with no
+/// default) or `null`, or a `[ID!]` holding a `null`. async-graphql checks a
+/// variable's value only where it is used, against the argument's type, so
+/// without this a `$n: Int!` given `null` and passed to a nullable argument
+/// would run as if it were absent. What the values are (an `Int`, an enum's
+/// name, an input object's fields) async-graphql checks, against the schema.
+///
+/// The error is `BAD_USER_INPUT` with the variable's name in
+/// `extensions.field`, and no path: the request never ran.
+fn check_variables(document: &ExecutableDocument, request: &Request) -> Result<(), ServerError> {
+    use async_graphql::parser::types::DocumentOperations;
+    let operation = match (&document.operations, request.operation_name.as_deref()) {
+        (DocumentOperations::Single(operation), _) => operation,
+        (DocumentOperations::Multiple(operations), Some(name)) => match operations.get(name) {
+            Some(operation) => operation,
+            None => return Ok(()),
+        },
+        (DocumentOperations::Multiple(operations), None) => {
+            match (operations.len(), operations.values().next()) {
+                (1, Some(operation)) => operation,
+                // async-graphql says which operation to name.
+                _ => return Ok(()),
+            }
+        }
+    };
+    for definition in &operation.node.variable_definitions {
+        let name = &definition.node.name.node;
+        let declared = &definition.node.var_type.node;
+        let problem = match request.variables.get(name) {
+            None if declared.nullable || definition.node.default_value.is_some() => None,
+            None => Some("was not given"),
+            Some(value) => fits(declared, value, true).err(),
+        };
+        if let Some(problem) = problem {
+            let mut error = ServerError::new(
+                format!("Variable \"${name}\" of type \"{declared}\" {problem}"),
+                Some(definition.pos),
+            );
+            error
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("field", name.as_str());
+            return Err(with_code(error, Code::BadUserInput));
+        }
+    }
+    Ok(())
+}
+
+/// Whether `value` fits the non-null and list shape of `declared`.
+fn fits(
+    declared: &async_graphql::parser::types::Type,
+    value: &async_graphql::Value,
+    top: bool,
+) -> Result<(), &'static str> {
+    use async_graphql::parser::types::BaseType;
+    match (value, &declared.base) {
+        (async_graphql::Value::Null, _) if declared.nullable => Ok(()),
+        (async_graphql::Value::Null, _) if top => Err("must not be null"),
+        (async_graphql::Value::Null, _) => Err("holds a null where its type allows none"),
+        (async_graphql::Value::List(items), BaseType::List(item)) => {
+            items.iter().try_for_each(|value| fits(item, value, false))
+        }
+        // A single value where a list is declared is a list of one.
+        (single, BaseType::List(item)) => fits(item, single, false),
+        (_, BaseType::Named(_)) => Ok(()),
     }
 }
 
@@ -368,5 +454,38 @@ fn coded(error: &mut ServerError) -> Coded {
     Coded {
         code,
         retry_after_seconds: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fits;
+    use async_graphql::Value;
+    use async_graphql::parser::types::Type;
+
+    fn check(declared: &str, value: Value) -> Result<(), &'static str> {
+        let declared = Type::new(declared).unwrap_or_else(|| panic!("a type: {declared}"));
+        fits(&declared, &value, true)
+    }
+
+    #[test]
+    fn a_variable_fits_the_non_null_and_list_shape_of_its_type_or_is_refused() {
+        let list = |items: Vec<Value>| Value::List(items);
+        assert_eq!(check("Int", Value::Null), Ok(()));
+        assert_eq!(check("Int!", Value::Null), Err("must not be null"));
+        assert_eq!(check("Int!", Value::from(3)), Ok(()));
+        assert_eq!(check("[ID!]", Value::Null), Ok(()));
+        assert_eq!(check("[ID!]!", Value::Null), Err("must not be null"));
+        assert_eq!(check("[ID]!", list(vec![Value::Null])), Ok(()));
+        assert_eq!(
+            check("[ID!]", list(vec![Value::from("a"), Value::Null])),
+            Err("holds a null where its type allows none")
+        );
+        assert_eq!(
+            check("[[ID!]!]", list(vec![list(vec![]), Value::Null])),
+            Err("holds a null where its type allows none")
+        );
+        // A single value where a list is declared is a list of one.
+        assert_eq!(check("[ID!]!", Value::from("a")), Ok(()));
     }
 }

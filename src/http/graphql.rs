@@ -13,7 +13,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 use super::answers::{ResponseMedia, kept_answer, private_answer};
@@ -440,7 +440,18 @@ async fn execute(
         && response.errors.is_empty()
         && response.cache_control.public
         && response.cache_control.max_age > 0;
-    let body = match serde_json::to_vec(response) {
+    // GraphQL over HTTP: under its own media type, a request that never ran
+    // is answered without a `data` entry (and with 400, see `status_of`).
+    // `application/json` clients keep the `"data": null` they have always had.
+    let serialised = if media == ResponseMedia::GraphqlResponse && outcome.never_ran() {
+        serde_json::to_vec(&WithoutData {
+            errors: &response.errors,
+            extensions: &response.extensions,
+        })
+    } else {
+        serde_json::to_vec(response)
+    };
+    let body = match serialised {
         Ok(body) => Bytes::from(body),
         Err(error) => {
             tracing::error!(%error, "serialising a GraphQL response");
@@ -477,6 +488,15 @@ async fn execute(
     response
 }
 
+/// The answer to a request that never ran, under the GraphQL-over-HTTP
+/// media type: its errors, and no `data` entry at all.
+#[derive(Serialize)]
+struct WithoutData<'a> {
+    errors: &'a [async_graphql::ServerError],
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    extensions: &'a std::collections::BTreeMap<String, async_graphql::Value>,
+}
+
 /// The HTTP status an outcome is answered with.
 fn status_of(outcome: &crate::graphql::Outcome, media: ResponseMedia) -> StatusCode {
     let has = |code: Code| outcome.codes.contains(&code);
@@ -487,13 +507,10 @@ fn status_of(outcome: &crate::graphql::Outcome, media: ResponseMedia) -> StatusC
         StatusCode::SERVICE_UNAVAILABLE
     } else if has(Code::RateLimited) {
         StatusCode::TOO_MANY_REQUESTS
-    } else if media == ResponseMedia::GraphqlResponse
-        && outcome.response.data == async_graphql::Value::Null
-        && !outcome.codes.is_empty()
-        && outcome.codes.iter().all(|code| code.stops_the_request())
-    {
+    } else if media == ResponseMedia::GraphqlResponse && outcome.never_ran() {
         // The GraphQL-over-HTTP media type says a request that could not
-        // run at all is a 4xx.
+        // run at all (a document that does not parse or validate, variables
+        // that cannot be coerced) is a 400.
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK

@@ -95,6 +95,25 @@ async fn the_query_page_runs_queries_in_a_browser_without_the_internet() {
         .await;
     variables.clear().await.unwrap();
 
+    // Headers are sent as given: a token that is not one is refused.
+    let headers = browser.client.find(Locator::Id("headers")).await.unwrap();
+    headers
+        .send_keys("Authorization: Bearer not-a-real-token")
+        .await
+        .unwrap();
+    run.click().await.unwrap();
+    browser.answer_holding("UNAUTHENTICATED").await;
+    headers.clear().await.unwrap();
+    headers.send_keys("no colon here").await.unwrap();
+    run.click().await.unwrap();
+    browser
+        .wait_for(
+            "the header line refused",
+            "return document.getElementById('status').textContent.startsWith('Headers, line 1')",
+        )
+        .await;
+    headers.clear().await.unwrap();
+
     // Every example fits the schema: each one, put in the editor and run,
     // is answered without a parse or validation error.
     let examples = browser
@@ -130,6 +149,15 @@ async fn the_query_page_runs_queries_in_a_browser_without_the_internet() {
                 .map(code => code.textContent).includes('Organisation')",
         )
         .await;
+
+    // The policy's Trusted Types hold: no string can be made markup.
+    let made_markup = browser
+        .eval(
+            "try { document.createElement('div').innerHTML = '<b>x</b>'; return 'allowed'; }
+             catch (error) { return error.name; }",
+        )
+        .await;
+    assert_eq!(made_markup, "TypeError");
 
     // Nothing came from anywhere else, and nothing else can be reached.
     let origin = app.url("/");
@@ -217,5 +245,88 @@ async fn the_accessibility_check_finds_a_missing_label_and_faint_text() {
     assert!(ids.contains(&"color-contrast"), "{ids:?}");
     let label = violations.iter().find(|v| v.id == "label").unwrap();
     assert_eq!(label.targets, ["#query"]);
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn the_query_page_works_with_the_keyboard_alone_and_reflows_at_320_pixels() {
+    let app = TestApp::spawn().await;
+    let Some(browser) = Browser::open(Window {
+        width: 320,
+        height: 800,
+    })
+    .await
+    else {
+        return;
+    };
+    browser.goto(&app.url("/graphql")).await;
+    browser
+        .wait_for(
+            "the examples shown",
+            "return !document.getElementById('examples').hidden",
+        )
+        .await;
+
+    // Tab from the top reaches every control in reading order.
+    let mut reached = Vec::new();
+    for _ in 0..8 {
+        browser
+            .client
+            .active_element()
+            .await
+            .unwrap()
+            .send_keys(&Key::Tab)
+            .await
+            .unwrap();
+        let focused = browser
+            .eval(
+                "const e = document.activeElement;
+                 return e.id || e.getAttribute('href') || e.tagName;",
+            )
+            .await;
+        reached.push(focused.as_str().unwrap_or_default().to_owned());
+    }
+    assert_eq!(
+        reached,
+        [
+            "/schema.graphql",
+            "/graphiql",
+            "example",
+            "use-example",
+            "query",
+            "variables",
+            "headers",
+            "run",
+        ]
+    );
+    // Enter on the focused Run button runs the query.
+    browser
+        .client
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys(&Key::Enter)
+        .await
+        .unwrap();
+    browser.answer_holding("Tower Hamlets Together").await;
+
+    // Nothing needs sideways scrolling at 320 CSS pixels.
+    let (width, scroll_width) = (
+        browser.eval("return window.innerWidth").await,
+        browser
+            .eval("return document.documentElement.scrollWidth")
+            .await,
+    );
+    let wide = browser
+        .eval(
+            "return [...document.querySelectorAll('body *')]
+                .filter(e => e.getBoundingClientRect().right > window.innerWidth)
+                .map(e => e.tagName + (e.id ? '#' + e.id : '')).join(', ')",
+        )
+        .await;
+    assert!(
+        scroll_width.as_u64() <= width.as_u64(),
+        "page {scroll_width} px wide in a {width} px window; too wide: {wide}"
+    );
     browser.close().await;
 }

@@ -77,6 +77,7 @@ async fn a_browser_get_without_a_query_gets_the_query_page_under_a_strict_policy
         "style-src 'self'",
         "connect-src 'self'",
         "frame-ancestors 'none'",
+        "require-trusted-types-for 'script'",
     ] {
         assert!(policy.contains(directive), "{directive} in {policy}");
     }
@@ -651,4 +652,105 @@ async fn a_partner_site_can_send_a_query_by_its_hash() {
         )
         .await;
     assert_eq!(revalidated.status(), 304);
+}
+
+/// What `application/graphql-response+json` clients are sent for a request
+/// that never ran: its status and body.
+async fn under_graphql_response_json(app: &TestApp, query: &str, variables: Value) -> (u16, Value) {
+    let accept = headers(&[("accept", "application/graphql-response+json")]);
+    let response = app.post_with(query, variables, accept).await;
+    let status = response.status().as_u16();
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/graphql-response+json"
+    );
+    (status, response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn under_graphql_response_json_a_document_that_does_not_parse_or_validate_is_400_without_data()
+ {
+    let app = TestApp::spawn().await;
+    for (query, code) in [
+        ("{", "GRAPHQL_PARSE_FAILED"),
+        ("{ services { slug ", "GRAPHQL_PARSE_FAILED"),
+        ("{ noSuchField }", "GRAPHQL_VALIDATION_FAILED"),
+        ("{ services { noSuchField } }", "GRAPHQL_VALIDATION_FAILED"),
+        (
+            "query A { services { slug } } query B { services { name } }",
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+    ] {
+        let (status, body) = under_graphql_response_json(&app, query, json!({})).await;
+        assert_eq!(status, 400, "{query}: {body}");
+        assert!(body.get("data").is_none(), "{query}: no data entry: {body}");
+        assert_eq!(first_error_code(&body), code, "{query}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn under_graphql_response_json_variables_that_cannot_be_coerced_are_400_without_data() {
+    let app = TestApp::spawn().await;
+    let pages = "query Pages($n: Int!) { pages(first: $n) { totalCount } }";
+    for (query, variables) in [
+        (pages, json!({ "n": "many" })),
+        (pages, json!({ "n": null })),
+        (pages, json!({})),
+        (pages, json!({ "n": 1.5 })),
+        // graphql-http's own audit.
+        (
+            "query CoerceFailure($id: ID!) { __typename }",
+            json!({ "id": null }),
+        ),
+    ] {
+        let (status, body) = under_graphql_response_json(&app, query, variables.clone()).await;
+        assert_eq!(status, 400, "{variables}: {body}");
+        assert!(body.get("data").is_none(), "{variables}: {body}");
+        assert_eq!(
+            first_error_code(&body),
+            "BAD_USER_INPUT",
+            "{variables}: {body}"
+        );
+    }
+    // Variables that fit run as usual.
+    let (status, body) = under_graphql_response_json(&app, pages, json!({ "n": 2 })).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["data"]["pages"]["totalCount"].is_number(), "{body}");
+}
+
+#[tokio::test]
+async fn under_graphql_response_json_an_error_in_a_field_that_ran_is_200_with_data() {
+    let app = TestApp::spawn().await;
+    let (status, body) = under_graphql_response_json(
+        &app,
+        "{ services { slug } submission(reference: \"NOT-A-REAL-CODE\") { status } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["data"]["services"].is_array(), "{body}");
+    assert_eq!(body["errors"][0]["path"][0], "submission", "{body}");
+}
+
+#[tokio::test]
+async fn plain_json_clients_still_get_200_and_null_data_for_a_request_that_never_ran() {
+    let app = TestApp::spawn().await;
+    for (query, variables) in [
+        ("{", json!({})),
+        ("{ noSuchField }", json!({})),
+        (
+            "query CoerceFailure($id: ID!) { __typename }",
+            json!({ "id": null }),
+        ),
+    ] {
+        let response = app.post(query, variables).await;
+        assert_eq!(response.status(), 200, "{query}");
+        assert_eq!(response.headers()["content-type"], "application/json");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body.get("data"), Some(&Value::Null), "{query}: {body}");
+        assert!(
+            body["errors"][0]["extensions"]["code"].is_string(),
+            "{body}"
+        );
+    }
 }

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use rustc_hash::FxHashMap;
 
 use super::language::{Language, Votes};
-use super::model::{self, FeatureHash, Model};
+use super::model::{self, Model};
 use super::rules::{self, RuleSet, RulesError, Tiers, WordMode};
 use super::text::{self, Script, Tokens};
 use super::{Assessment, Concern, RaisedBy, SafeguardingCategory};
@@ -83,11 +83,14 @@ pub struct Detector {
     surface: FxHashMap<Box<str>, u32>,
     stem: FxHashMap<Box<str>, u32>,
     sound: FxHashMap<Box<str>, u32>,
-    /// Beginnings of `word*` patterns, with every shorter beginning mapped
-    /// to [`NO_ID`] so a walk along a word can stop early.
-    surface_prefix: FxHashMap<Box<str>, u32>,
-    sound_prefix: FxHashMap<Box<str>, u32>,
+    /// Beginnings of `word*` patterns, by the word as written and by its
+    /// sound key.
+    surface_prefix: Prefixes,
+    sound_prefix: Prefixes,
     next_id: u32,
+    /// The languages (as bits) whose files compare words by sound key: a
+    /// text in none of them needs no sound keys.
+    sound_languages: u8,
     /// Other ways of writing a word: the words meant, each with the
     /// languages whose files say so (a meaning applies only to texts in one
     /// of them, so a Sylheti "take" is not read into English).
@@ -112,9 +115,8 @@ struct Forms {
     stem: FxHashMap<Box<str>, Vec<(Box<str>, u8)>>,
     /// By sound key (romanised Bengali files).
     sound: FxHashMap<Box<str>, Vec<(Box<str>, u8)>>,
-    /// By beginning (`word*`): an index into `prefix_meanings`, or
-    /// [`NO_ID`] for a shorter beginning that is not one.
-    prefix: FxHashMap<Box<str>, u32>,
+    /// By beginning (`word*`): an index into `prefix_meanings`.
+    prefix: Prefixes,
     prefix_meanings: Vec<Vec<(Box<str>, u8)>>,
 }
 
@@ -128,7 +130,7 @@ impl Forms {
         }
         if let Some(stem) = written.strip_suffix('*') {
             let mut next = self.prefix_meanings.len() as u32;
-            let index = intern_prefix(&mut self.prefix, &mut next, stem) as usize;
+            let index = self.prefix.intern(&mut next, stem) as usize;
             if index >= self.prefix_meanings.len() {
                 self.prefix_meanings.resize_with(index + 1, Vec::new);
             }
@@ -171,17 +173,12 @@ impl Forms {
             if !self.stem.is_empty() {
                 take(self.stem.get(&*keys.stem));
             }
-            if !self.sound.is_empty() {
+            if keys.with_sound && !self.sound.is_empty() {
                 take(self.sound.get(&*keys.sound));
             }
         }
-        if !self.prefix.is_empty() {
-            let mut found = Vec::new();
-            walk_prefixes(&self.prefix, word, &mut found);
-            for index in found {
-                take(self.prefix_meanings.get(index as usize));
-            }
-        }
+        self.prefix
+            .walk(word, |index| take(self.prefix_meanings.get(index as usize)));
     }
 }
 
@@ -378,6 +375,9 @@ impl Detector {
         self.languages.push(set.language);
         let body = &set.body;
         let mode = body.words;
+        if mode == WordMode::Sound {
+            self.sound_languages |= set.language.bit();
+        }
         let error = |message: String| RulesError::new(&set.file, message);
 
         for (written, meant) in &body.forms {
@@ -555,10 +555,10 @@ impl Detector {
                     match mode {
                         WordMode::Sound => {
                             let key = text::sound(word).into_owned();
-                            intern_prefix(&mut self.sound_prefix, &mut self.next_id, &key)
+                            self.sound_prefix.intern(&mut self.next_id, &key)
                         }
                         WordMode::Stem | WordMode::Exact => {
-                            intern_prefix(&mut self.surface_prefix, &mut self.next_id, word)
+                            self.surface_prefix.intern(&mut self.next_id, word)
                         }
                     }
                 } else {
@@ -593,13 +593,13 @@ impl Detector {
                 {
                     out.push(id);
                 }
-                if !self.sound.is_empty() || !self.sound_prefix.is_empty() {
+                if keys.with_sound {
                     if let Some(&id) = self.sound.get(&*keys.sound) {
                         out.push(id);
                     }
-                    walk_prefixes(&self.sound_prefix, &keys.sound, out);
+                    self.sound_prefix.walk(&keys.sound, |id| out.push(id));
                 }
-                walk_prefixes(&self.surface_prefix, word, out);
+                self.surface_prefix.walk(word, |id| out.push(id));
             }
             Script::Digits => {
                 out.push(ANY_NUMBER);
@@ -608,7 +608,7 @@ impl Detector {
                 }
             }
             Script::Bengali | Script::Currency | Script::Other => {
-                walk_prefixes(&self.surface_prefix, word, out)
+                self.surface_prefix.walk(word, |id| out.push(id))
             }
         }
     }
@@ -677,6 +677,7 @@ impl Detector {
         }
         let language = votes.decide(declared);
         let allowed = votes.allowed(language);
+        let with_sound = allowed & self.sound_languages != 0;
 
         // Each word's keys, the ids it matches and the words it may mean,
         // flattened: word i has ids[spans[i].0..spans[i].1] and
@@ -699,13 +700,13 @@ impl Detector {
                 continue;
             }
             seen.insert(word, i);
-            let own = Keys::of(word, token.script);
+            let own = Keys::of(word, token.script, with_sound);
             let begin = ids.len();
             self.word_ids(&own, &mut ids);
             let meanings_begin = meanings.len();
             self.forms.meanings(&own, allowed, &mut meanings);
             for meaning in &meanings[meanings_begin..] {
-                self.word_ids(&Keys::of(meaning, token.script), &mut ids);
+                self.word_ids(&Keys::of(meaning, token.script, with_sound), &mut ids);
             }
             let own_ids = &mut ids[begin..];
             own_ids.sort_unstable();
@@ -842,9 +843,9 @@ impl Detector {
 
         let wants_features = self.model.is_some() || named_features.is_some();
         let mut sink = FeatureSink {
-            hashes: Vec::new(),
+            hashes: Vec::with_capacity(4 * n + 4),
             names: named_features,
-            unigram: Vec::new(),
+            unigram: Vec::with_capacity(n),
         };
         if wants_features {
             let negated: Vec<bool> = (0..n)
@@ -1057,14 +1058,14 @@ struct FeatureSink<'a> {
 }
 
 impl FeatureSink<'_> {
-    fn add(&mut self, parts: &[&str]) -> u64 {
-        let hash = parts
-            .iter()
-            .fold(FeatureHash::new(), |h, part| h.write(part.as_bytes()))
-            .finish();
+    /// Adds a feature by its hash, and its name (its parts joined) when
+    /// training.
+    fn add(&mut self, hash: u64, parts: &[&str]) -> u64 {
         self.hashes.push(hash);
         if let Some(names) = self.names.as_deref_mut() {
-            names.push((hash, parts.concat()));
+            let name = parts.concat();
+            debug_assert_eq!(hash, model::hash_of(&name), "{name}");
+            names.push((hash, name));
         }
         hash
     }
@@ -1099,41 +1100,59 @@ impl Detector {
         sink: &mut FeatureSink<'_>,
     ) {
         let list = &words.tokens.list;
+        let hash = |text: &str| model::key_hash(text.as_bytes());
+        // Each word's key hashed once; features are joined from them.
+        let keys: Vec<(&str, u64)> = words
+            .keys
+            .iter()
+            .map(|keys| {
+                let key = Self::model_key(keys);
+                (key, hash(key))
+            })
+            .collect();
+        let kinds = [("w:", hash("w:")), ("n:", hash("n:")), ("i:", hash("i:"))];
+        let prefix_kinds = [hash("w:p:"), hash("n:p:"), hash("i:p:")];
+        let pair = hash("b:");
         for (i, token) in list.iter().enumerate() {
-            let kind = if masked[i] {
-                "i:"
+            let which = if masked[i] {
+                2
             } else if negated[i] {
-                "n:"
+                1
             } else {
-                "w:"
+                0
             };
-            let key = Self::model_key(&words.keys[i]);
-            let own = sink.add(&[kind, key]);
-            sink.unigram.push((kind == "w:").then_some(own));
+            let (kind, kind_hash) = kinds[which];
+            let (key, key_hash) = keys[i];
+            let own = sink.add(model::join(kind_hash, key_hash), &[kind, key]);
+            sink.unigram.push((which == 0).then_some(own));
             let (a, b) = words.meaning_spans[i];
             for meaning in &words.meanings[a as usize..b as usize] {
                 let meaning_key = text::stem(meaning);
                 if meaning_key != key {
-                    sink.add(&[kind, &meaning_key]);
+                    let feature = model::join(kind_hash, hash(&meaning_key));
+                    sink.add(feature, &[kind, &meaning_key]);
                 }
             }
             let word = words.keys[i].word;
             if token.script == Script::Bengali
                 && let Some((cut, _)) = word.char_indices().nth(3)
             {
-                sink.add(&[kind, "p:", &word[..cut]]);
+                let feature = model::join(prefix_kinds[which], hash(&word[..cut]));
+                sink.add(feature, &[kind, "p:", &word[..cut]]);
             }
             if let Some(next) = list.get(i + 1)
                 && next.sentence == token.sentence
                 && !masked[i]
                 && !masked[i + 1]
             {
-                sink.add(&["b:", key, " ", Self::model_key(&words.keys[i + 1])]);
+                let (next_key, next_hash) = keys[i + 1];
+                let feature = model::join(model::join(pair, key_hash), next_hash);
+                sink.add(feature, &["b:", key, " ", next_key]);
             }
         }
         for (present, name) in scopes {
             if *present {
-                sink.add(&[name]);
+                sink.add(hash(name), &[name]);
             }
         }
         sink.hashes.sort_unstable();
@@ -1152,22 +1171,28 @@ struct Keys<'w> {
     script: Script,
     /// Its English stem (Latin letters; the word itself otherwise).
     stem: std::borrow::Cow<'w, str>,
-    /// Its sound key (Latin letters; the word itself otherwise).
+    /// Its sound key (Latin letters; the word itself otherwise), when the
+    /// text may be in a language whose rules compare words by it.
     sound: std::borrow::Cow<'w, str>,
+    with_sound: bool,
 }
 
 impl<'w> Keys<'w> {
-    fn of(word: &'w str, script: Script) -> Self {
-        let (stem, sound) = if script == Script::Latin {
-            (text::stem(word), text::sound(word))
+    fn of(word: &'w str, script: Script, with_sound: bool) -> Self {
+        let latin = script == Script::Latin;
+        let stem = if latin { text::stem(word) } else { word.into() };
+        let with_sound = with_sound && latin;
+        let sound = if with_sound {
+            text::sound(word)
         } else {
-            (word.into(), word.into())
+            word.into()
         };
         Self {
             word,
             script,
             stem,
             sound,
+            with_sound,
         }
     }
 }
@@ -1329,36 +1354,61 @@ fn intern(map: &mut FxHashMap<Box<str>, u32>, next: &mut u32, key: &str) -> u32 
     id
 }
 
-fn intern_prefix(map: &mut FxHashMap<Box<str>, u32>, next: &mut u32, key: &str) -> u32 {
-    for (at, _) in key.char_indices().skip(1) {
-        map.entry(key[..at].into()).or_insert(NO_ID);
-    }
-    match map.get(key) {
-        Some(&id) if id != NO_ID => id,
-        _ => {
-            let id = *next;
-            *next += 1;
-            map.insert(key.into(), id);
-            id
-        }
-    }
+/// The beginnings of `word*` patterns, as a trie over their bytes: walking a
+/// word costs one look-up per byte and stops at the first byte no beginning
+/// goes on with, which for most words is the first or second.
+#[derive(Debug, Default)]
+struct Prefixes {
+    /// (node << 8 | byte) to the node it leads to; node 0 is the root.
+    edges: FxHashMap<u64, u32>,
+    /// Each node's id, or [`NO_ID`] where no beginning ends.
+    ids: Vec<u32>,
 }
 
-/// Appends the ids of every `word*` beginning that `word` starts with.
-fn walk_prefixes(map: &FxHashMap<Box<str>, u32>, word: &str, out: &mut Vec<u32>) {
-    if map.is_empty() {
-        return;
+impl Prefixes {
+    /// The id of the beginning `key`, a new one from `next` if it is new.
+    fn intern(&mut self, next: &mut u32, key: &str) -> u32 {
+        if self.ids.is_empty() {
+            self.ids.push(NO_ID);
+        }
+        let mut node = 0u32;
+        for &byte in key.as_bytes() {
+            let edge = u64::from(node) << 8 | u64::from(byte);
+            node = match self.edges.get(&edge) {
+                Some(&child) => child,
+                None => {
+                    let child = self.ids.len() as u32;
+                    self.ids.push(NO_ID);
+                    self.edges.insert(edge, child);
+                    child
+                }
+            };
+        }
+        let slot = &mut self.ids[node as usize];
+        if *slot == NO_ID {
+            *slot = *next;
+            *next += 1;
+        }
+        *slot
     }
-    let ends = word
-        .char_indices()
-        .skip(1)
-        .map(|(at, _)| at)
-        .chain(std::iter::once(word.len()));
-    for end in ends {
-        match map.get(&word[..end]) {
-            None => return,
-            Some(&NO_ID) => {}
-            Some(&id) => out.push(id),
+
+    /// Calls `found` with the id of every beginning `word` starts with,
+    /// shortest first (never the empty one).
+    fn walk(&self, word: &str, mut found: impl FnMut(u32)) {
+        if self.edges.is_empty() {
+            return;
+        }
+        let mut node = 0u32;
+        for &byte in word.as_bytes() {
+            match self.edges.get(&(u64::from(node) << 8 | u64::from(byte))) {
+                None => return,
+                Some(&child) => node = child,
+            }
+            if let Some(&id) = self.ids.get(node as usize)
+                && id != NO_ID
+            {
+                found(id);
+            }
         }
     }
 }

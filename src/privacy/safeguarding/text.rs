@@ -135,7 +135,29 @@ pub(super) fn tokenize(text: &str) -> Tokens {
     let mut clause = 0u32;
     let mut previous_end = 0usize;
 
-    for (at, c) in text.char_indices() {
+    let bytes = text.as_bytes();
+    let mut chars = text.char_indices();
+    while let Some((at, c)) = chars.next() {
+        // The rest of a word of ASCII letters or digits, in one go: the
+        // common case, and the same as reading it a character at a time.
+        if let Some((_, _, script @ (Script::Latin | Script::Digits))) = current {
+            let same: fn(&u8) -> bool = if script == Script::Latin {
+                u8::is_ascii_alphabetic
+            } else {
+                u8::is_ascii_digit
+            };
+            if same(&bytes[at]) {
+                let run = bytes[at..].iter().take_while(|b| same(b)).count();
+                let from = tokens.normalised.len();
+                tokens.normalised.push_str(&text[at..at + run]);
+                tokens.normalised[from..].make_ascii_lowercase();
+                last_end = at + run;
+                if run > 1 {
+                    chars.nth(run - 2);
+                }
+                continue;
+            }
+        }
         if c.is_alphanumeric() || is_bengali(c) || is_currency(c) {
             let script = script_of(c);
             let joins = current.is_some_and(|(_, _, current_script)| {
