@@ -13,6 +13,7 @@
 //! test instead. Where axe-core is not installed (`npm ci --prefix
 //! tests/browser`), [`axe_violations`] does the same.
 
+use std::os::unix::process::CommandExt as _;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -66,11 +67,19 @@ pub struct Browser {
     _driver: Driver,
 }
 
-/// The ChromeDriver process, ended when dropped, even when a test fails.
+/// The ChromeDriver process, in a process group of its own with the
+/// Chromium it starts: ended with all of them when dropped, even when a test
+/// fails before closing its session (killing ChromeDriver alone would leave
+/// the browser running).
 struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.0.id())])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -124,6 +133,7 @@ impl Browser {
         let driver = Driver(
             Command::new(&chromedriver)
                 .arg(format!("--port={port}"))
+                .process_group(0)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
