@@ -235,6 +235,21 @@ fn refuse(state: &AppState, status: StatusCode, code: &str, message: &str) -> Re
     error_response(status, code, message)
 }
 
+/// The headers every page hamlet serves to a browser carries: its
+/// Content-Security-Policy, no guessing of content types, and no referrer
+/// sent on to other sites.
+pub(crate) fn page_headers(headers: &mut axum::http::HeaderMap, policy: HeaderValue) {
+    headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

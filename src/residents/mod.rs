@@ -104,15 +104,7 @@ impl SecurityHeaders {
 
     fn apply(&self, mut response: Response) -> Response {
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_SECURITY_POLICY, self.policy.clone());
-        headers.insert(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        );
-        headers.insert(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        );
+        crate::http::page_headers(headers, self.policy.clone());
         headers.insert(
             HeaderName::from_static("cross-origin-opener-policy"),
             HeaderValue::from_static("same-origin"),

@@ -86,21 +86,10 @@ static PAGE: LazyLock<QueryPage> = LazyLock::new(|| {
 pub(super) fn page() -> Response {
     let mut response = Html(PAGE.html.as_str()).into_response();
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-    );
+    super::page_headers(headers, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
     // The page names the current files, so it is checked on every visit.
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     headers.insert(header::VARY, HeaderValue::from_static("Accept"));
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
     response
 }
 
