@@ -1,6 +1,8 @@
 //! Names each file in `assets/` by its content (`app.css` is served as
-//! `app.<hash>.css`), so a browser may keep it for a year and still gets the
-//! new one the moment it changes. Writes `$OUT_DIR/assets.rs`, which
+//! `app.<hash>.css`, `console/app.js` as `console-app.<hash>.js`), so a
+//! browser may keep it for a year and still gets the new one the moment it
+//! changes. Files in a folder belong to one set of pages (the console's);
+//! the residents' are at the top. Writes `$OUT_DIR/assets.rs`, which
 //! `src/residents/assets.rs` includes; the bytes are embedded with
 //! `include_bytes!`, so the binary needs no files beside it.
 
@@ -9,16 +11,8 @@ use std::path::Path;
 
 fn main() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets");
-    println!("cargo:rerun-if-changed={}", dir.display());
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .map(|entry| entry.path())
-                .filter(|path| path.is_file())
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut files = Vec::new();
+    collect(&dir, &mut files);
     files.sort();
     let mut out = String::from("pub static ASSETS: &[Asset] = &[\n");
     for path in files {
@@ -27,11 +21,17 @@ fn main() {
             panic!("cannot read {}", path.display());
         };
         let name = path
-            .file_name()
+            .strip_prefix(&dir)
+            .ok()
             .and_then(|name| name.to_str())
-            .unwrap_or_else(|| panic!("{} has no UTF-8 name", path.display()));
-        let (stem, extension) = name.rsplit_once('.').unwrap_or((name, ""));
-        let hashed = format!("{stem}.{:016x}.{extension}", fnv1a(&bytes));
+            .unwrap_or_else(|| panic!("{} has no UTF-8 name", path.display()))
+            .replace(std::path::MAIN_SEPARATOR, "/");
+        let (stem, extension) = name.rsplit_once('.').unwrap_or((&name, ""));
+        let hashed = format!(
+            "{}.{:016x}.{extension}",
+            stem.replace('/', "-"),
+            fnv1a(&bytes)
+        );
         let _ = writeln!(
             out,
             "    Asset {{ name: {name:?}, hashed: {hashed:?}, bytes: include_bytes!({:?}) }},",
@@ -44,6 +44,21 @@ fn main() {
     };
     if let Err(error) = std::fs::write(Path::new(&out_dir).join("assets.rs"), out) {
         panic!("cannot write the asset list: {error}");
+    }
+}
+
+/// Every file under `dir`, in folders too.
+fn collect(dir: &Path, files: &mut Vec<std::path::PathBuf>) {
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for path in entries.filter_map(Result::ok).map(|entry| entry.path()) {
+        if path.is_dir() {
+            collect(&path, files);
+        } else if path.is_file() {
+            files.push(path);
+        }
     }
 }
 

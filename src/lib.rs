@@ -12,6 +12,7 @@ pub mod cache;
 pub mod clock;
 pub mod cluster;
 pub mod config;
+pub mod console;
 pub mod content;
 pub mod db;
 pub mod error;

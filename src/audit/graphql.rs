@@ -90,6 +90,25 @@ impl AuditEventConnectionTotal {
 /// One staff action in the audit log.
 pub struct AuditEvent(audit_event::Model);
 
+/// How many of a submission's events its `history` shows, newest first.
+const HISTORY_LENGTH: u64 = 100;
+
+/// What staff did to one subject, newest first: a submission's `history`.
+pub async fn history_of(ctx: &Context<'_>, subject: Uuid) -> AppResult<Vec<AuditEvent>> {
+    let filter = AuditFilter {
+        subject_id: Some(subject),
+        actor_id: None,
+    };
+    let page = store::page(
+        ctx.data::<DatabaseConnection>()?,
+        filter,
+        HISTORY_LENGTH,
+        None,
+    )
+    .await?;
+    Ok(page.rows.into_iter().map(AuditEvent).collect())
+}
+
 fn json_of(stored: Option<&str>) -> Option<Json<serde_json::Value>> {
     stored
         .and_then(|text| serde_json::from_str(text).ok())

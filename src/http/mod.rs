@@ -84,6 +84,7 @@ pub fn router(state: Arc<AppState>, config: &Config) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .merge(crate::residents::routes(config))
+        .merge(crate::console::routes(&state))
         .with_state(state);
     edge(routes, config)
 }

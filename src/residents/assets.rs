@@ -70,7 +70,8 @@ pub async fn serve(Path(file): Path<String>) -> Response {
 static SERVICE_WORKER: LazyLock<String> = LazyLock::new(|| {
     let cached: Vec<String> = ASSETS
         .iter()
-        .filter(|asset| asset.name != "sw.js")
+        // The residents' files only: a folder is another set of pages'.
+        .filter(|asset| asset.name != "sw.js" && !asset.name.contains('/'))
         .map(|asset| format!("/assets/{}", asset.hashed))
         .collect();
     let version = ASSETS

@@ -75,13 +75,13 @@ pub fn routes(config: &Config) -> Router<Arc<AppState>> {
 /// origin), framing only by the configured partner origins, and the usual
 /// hardening.
 #[derive(Clone)]
-struct SecurityHeaders {
+pub(crate) struct SecurityHeaders {
     policy: HeaderValue,
     framing_denied: bool,
 }
 
 impl SecurityHeaders {
-    fn new(frame_ancestors: &[String]) -> Self {
+    pub(crate) fn new(frame_ancestors: &[String]) -> Self {
         let ancestors = if frame_ancestors.is_empty() {
             "'none'".to_owned()
         } else {
@@ -102,7 +102,7 @@ impl SecurityHeaders {
         }
     }
 
-    fn apply(&self, mut response: Response) -> Response {
+    pub(crate) fn apply(&self, mut response: Response) -> Response {
         let headers = response.headers_mut();
         crate::http::page_headers(headers, self.policy.clone());
         headers.insert(

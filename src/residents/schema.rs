@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use axum::http::HeaderMap;
 use serde_json::Value;
 
-use crate::auth::{self, Client};
+use crate::auth::{self, Client, Viewer};
 use crate::http::AppState;
 
 /// The resident behind a page request.
@@ -23,6 +23,8 @@ pub fn client(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Client
 #[derive(Debug, Clone)]
 pub struct ApiError {
     pub code: String,
+    /// The message the API gave, for staff (never shown to residents).
+    pub message: String,
     /// The input field a `BAD_USER_INPUT` names, e.g. `comment`, `contact.email`.
     pub field: Option<String>,
     pub retry_after_seconds: Option<u64>,
@@ -44,9 +46,24 @@ impl Answer {
 
 /// Runs `query` with `variables` for `client`.
 pub async fn run(state: &AppState, client: &Client, query: &str, variables: Value) -> Answer {
-    let request = async_graphql::Request::new(query)
+    run_as(state, client, None, query, variables).await
+}
+
+/// Runs `query` with `variables` for `client`, signed in as `viewer` when
+/// there is one: the console's requests, under the same guards as the API's.
+pub async fn run_as(
+    state: &AppState,
+    client: &Client,
+    viewer: Option<&Viewer>,
+    query: &str,
+    variables: Value,
+) -> Answer {
+    let mut request = async_graphql::Request::new(query)
         .variables(async_graphql::Variables::from_json(variables))
         .data(client.clone());
+    if let Some(viewer) = viewer {
+        request = request.data(viewer.clone());
+    }
     let response = state.schema.execute(request).await;
     let errors = response
         .errors
@@ -60,6 +77,7 @@ pub async fn run(state: &AppState, client: &Client, query: &str, variables: Valu
                     .and_then(|value| value.clone().into_json().ok())
             };
             ApiError {
+                message: error.message.clone(),
                 code: extension("code")
                     .and_then(|code| code.as_str().map(str::to_owned))
                     .unwrap_or_else(|| "INTERNAL".to_owned()),

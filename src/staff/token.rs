@@ -49,6 +49,9 @@ pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    /// Makes the console's anti-forgery tokens (see [`Self::form_token`]),
+    /// keyed with a digest of the signing secret, never the secret itself.
+    form_mac: hmac::Hmac<Sha256>,
 }
 
 impl TokenKeys {
@@ -61,10 +64,17 @@ impl TokenKeys {
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
         validation.validate_nbf = true;
         validation.leeway = 30;
+        use hmac::Mac as _;
+        let mut form_key = Sha256::new();
+        form_key.update(b"hamlet console form token\0");
+        form_key.update(secret);
+        let form_mac = hmac::Hmac::<Sha256>::new_from_slice(&form_key.finalize())
+            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
         Self {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             validation,
+            form_mac,
         }
     }
 
@@ -75,7 +85,20 @@ impl TokenKeys {
         session: Uuid,
         now: DateTime<Utc>,
     ) -> AppResult<(String, DateTime<Utc>)> {
-        let expires = now + ACCESS_TOKEN_LIFETIME;
+        self.issue_for(staff, session, now, ACCESS_TOKEN_LIFETIME)
+    }
+
+    /// A token like [`Self::issue`]'s that lasts `lifetime`: the console's
+    /// cookie, which is issued again as the member works and so lapses
+    /// only when they stop.
+    pub fn issue_for(
+        &self,
+        staff: StaffId,
+        session: Uuid,
+        now: DateTime<Utc>,
+        lifetime: Duration,
+    ) -> AppResult<(String, DateTime<Utc>)> {
+        let expires = now + lifetime;
         let claims = Claims {
             sub: staff,
             sid: session,
@@ -89,6 +112,30 @@ impl TokenKeys {
             jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
                 .map_err(|error| AppError::Internal(anyhow::anyhow!("signing a token: {error}")))?;
         Ok((token, expires))
+    }
+
+    /// The console's anti-forgery token for `session`: an HMAC of the
+    /// session id, so it needs no storage, differs per session and cannot
+    /// be made without the server's secret.
+    pub fn form_token(&self, session: Uuid) -> String {
+        use hmac::Mac as _;
+        URL_SAFE_NO_PAD.encode(self.form_mac(session).finalize().into_bytes())
+    }
+
+    /// Whether `presented` is `session`'s anti-forgery token (compared in
+    /// constant time).
+    pub fn form_token_matches(&self, session: Uuid, presented: &str) -> bool {
+        use hmac::Mac as _;
+        URL_SAFE_NO_PAD
+            .decode(presented.trim())
+            .is_ok_and(|presented| self.form_mac(session).verify_slice(&presented).is_ok())
+    }
+
+    fn form_mac(&self, session: Uuid) -> hmac::Hmac<Sha256> {
+        use hmac::Mac as _;
+        let mut mac = self.form_mac.clone();
+        mac.update(session.as_bytes());
+        mac
     }
 
     /// The claims of a valid access token; `None` for anything else.

@@ -11,6 +11,7 @@
 mod browser;
 mod browser_harness;
 mod cluster;
+mod console;
 mod content;
 mod durability;
 mod editing;

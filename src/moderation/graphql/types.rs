@@ -7,11 +7,13 @@ use sea_orm::DatabaseConnection;
 
 use super::super::entity::moderation_note;
 use super::super::store::{self, FeedbackFilter, IdeaFilter};
+use crate::audit::graphql::AuditEvent;
 use crate::auth::RoleGuard;
 use crate::content::graphql::Service;
 use crate::error::{AppError, AppResult};
 use crate::ids::{IdeaId, KioskId, StaffId};
 use crate::loaders;
+use crate::moderation::model::Workflow as _;
 use crate::privacy::{self, PiiKind};
 use crate::staff::graphql::StaffMember;
 use crate::submissions::entity::{feedback, idea};
@@ -122,6 +124,11 @@ impl Feedback {
         self.0.status
     }
 
+    /// The statuses `moderateFeedback` may move it to from where it is now.
+    async fn next_statuses(&self) -> &'static [FeedbackStatus] {
+        self.0.status.next()
+    }
+
     async fn assignee(&self, ctx: &Context<'_>) -> AppResult<Option<StaffMember>> {
         loaders::staff_member(ctx, self.0.assignee_id.map(StaffId::from_uuid)).await
     }
@@ -133,6 +140,13 @@ impl Feedback {
     /// Moderators' internal notes, oldest first.
     async fn notes(&self, ctx: &Context<'_>) -> AppResult<Vec<ModerationNote>> {
         notes(ctx, self.0.id).await
+    }
+
+    /// What staff did to it, from the audit log, newest first (the last
+    /// 100 events). MODERATOR.
+    #[graphql(guard = "RoleGuard::MODERATOR")]
+    async fn history(&self, ctx: &Context<'_>) -> AppResult<Vec<AuditEvent>> {
+        crate::audit::graphql::history_of(ctx, self.0.id).await
     }
 
     /// Given only with the resident's consent. MODERATOR and ADMIN only.
@@ -245,6 +259,13 @@ impl Idea {
         self.row.status
     }
 
+    /// The statuses `moderateIdea` may move it to from where it is now
+    /// (DUPLICATE only by `mergeIdea`). MODERATOR.
+    #[graphql(guard = "RoleGuard::MODERATOR")]
+    async fn next_statuses(&self) -> &'static [IdeaStatus] {
+        self.row.status.next()
+    }
+
     /// Whether it is on the public `ideaBoard`.
     async fn published(&self) -> bool {
         self.row.published
@@ -345,6 +366,13 @@ impl Idea {
     #[graphql(guard = "RoleGuard::MODERATOR")]
     async fn notes(&self, ctx: &Context<'_>) -> AppResult<Vec<ModerationNote>> {
         notes(ctx, self.row.id).await
+    }
+
+    /// What staff did to it, from the audit log, newest first (the last
+    /// 100 events). MODERATOR.
+    #[graphql(guard = "RoleGuard::MODERATOR")]
+    async fn history(&self, ctx: &Context<'_>) -> AppResult<Vec<AuditEvent>> {
+        crate::audit::graphql::history_of(ctx, self.row.id).await
     }
 
     /// Given only with the resident's consent. MODERATOR and ADMIN only.
