@@ -12,6 +12,7 @@ mod browser;
 mod browser_harness;
 mod cluster;
 mod console;
+mod console_browser;
 mod content;
 mod durability;
 mod editing;

@@ -20,7 +20,7 @@ use crate::browser_harness::{Browser, Window, axe_violations_here};
 use crate::helpers::{Seed, TestApp};
 
 /// What these tests do with a page, on top of the shared harness.
-trait Resident {
+pub(crate) trait Resident {
     async fn find(&self, css: &str) -> fantoccini::elements::Element;
     async fn click(&self, css: &str);
     async fn type_into(&self, css: &str, text: &str);
