@@ -126,8 +126,8 @@ if (live && "EventSource" in window) {
   source.addEventListener("submission", () => {
     arrived += 1;
     link.textContent = arrived === 1
-      ? "1 new item has arrived. Show the newest items"
-      : `${arrived} new items have arrived. Show the newest items`;
+      ? "1 new item has arrived. Reload the queue to see it"
+      : `${arrived} new items have arrived. Reload the queue to see them`;
     live.hidden = false;
   });
   source.addEventListener("refused", () => source.close());

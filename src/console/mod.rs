@@ -38,6 +38,7 @@ pub fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/console/queue/bulk", post(queue::bulk))
         .route("/console/{kind}/{id}", get(queue::item).post(queue::save))
         .route("/console/{kind}/{id}/notes", post(queue::add_note))
+        .route("/console/ideas/{id}/merge", post(queue::merge_idea))
         .route("/console/{kind}/{id}/concerns", post(queue::raise_concern))
         .route(
             "/console/{kind}/{id}/concerns/{concern}",

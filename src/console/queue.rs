@@ -86,6 +86,9 @@ pub struct Filters {
     /// `YYYY-MM-DD`, received on or before.
     pub to: String,
     pub text: String,
+    /// `newest` for newest first; oldest first otherwise (how a morning's
+    /// post is worked through).
+    pub order: String,
     /// The feedback list's cursor (`-` when it is used up).
     pub fa: String,
     /// The ideas list's cursor (`-` when it is used up).
@@ -110,6 +113,7 @@ impl Filters {
             ("from", &self.from),
             ("to", &self.to),
             ("text", &self.text),
+            ("order", &self.order),
         ];
         let present: Vec<(&str, &str)> = pairs
             .iter()
@@ -117,6 +121,11 @@ impl Filters {
             .map(|(name, value)| (*name, value.trim()))
             .collect();
         serde_urlencoded::to_string(present).unwrap_or_default()
+    }
+
+    /// Whether the queue runs oldest first (the default).
+    pub fn oldest_first(&self) -> bool {
+        self.order != "newest"
     }
 
     fn statuses(&self, all: &[&str], open: [&str; 2]) -> Option<Option<Vec<String>>> {
@@ -354,12 +363,12 @@ const ROW_FIELDS: &str = "id reference safeguarding piiFlags status receivedAt
 fn queue_document() -> String {
     format!(
         "query($f: FeedbackFilterInput, $i: IdeaFilterInput, $fa: String, $ia: String,
-               $wf: Boolean!, $wi: Boolean!, $n: Int!) {{
-  feedbackQueue(filter: $f, first: $n, after: $fa) @include(if: $wf) {{
+               $wf: Boolean!, $wi: Boolean!, $n: Int!, $oldest: Boolean!) {{
+  feedbackQueue(filter: $f, first: $n, after: $fa, oldestFirst: $oldest) @include(if: $wf) {{
     totalCount pageInfo {{ hasNextPage }}
     edges {{ cursor node {{ {ROW_FIELDS} rating comment service {{ slug name }} }} }}
   }}
-  ideas(filter: $i, first: $n, after: $ia) @include(if: $wi) {{
+  ideas(filter: $i, first: $n, after: $ia, oldestFirst: $oldest) @include(if: $wi) {{
     totalCount pageInfo {{ hasNextPage }}
     edges {{ cursor node {{ {ROW_FIELDS} title description }} }}
   }}
@@ -377,12 +386,13 @@ pub struct Merged {
 }
 
 /// Takes the first `size` items of two lists in the queue's order
-/// (safeguarding first, then newest first: ids are time-ordered).
+/// (safeguarding first, then by arrival: ids are time-ordered).
 fn merge(
     feedback: Option<List>,
     ideas: Option<List>,
     cursors: (&str, &str),
     size: usize,
+    oldest_first: bool,
 ) -> Merged {
     let total = feedback.as_ref().map_or(0, |list| list.total_count)
         + ideas.as_ref().map_or(0, |list| list.total_count);
@@ -400,7 +410,14 @@ fn merge(
     let mut rows = Vec::with_capacity(size);
     while rows.len() < size {
         let take_left = match (left.peek(), right.peek()) {
-            (Some(a), Some(b)) => key(a) >= key(b),
+            (Some(a), Some(b)) => {
+                let (a, b) = (key(a), key(b));
+                if a.0 == b.0 {
+                    (a.1 <= b.1) == oldest_first
+                } else {
+                    a.0
+                }
+            }
             (Some(_), None) => true,
             (None, Some(_)) => false,
             (None, None) => break,
@@ -456,6 +473,7 @@ pub async fn read_queue(
             "f": feedback_filter, "i": idea_filter,
             "fa": cursor(&filters.fa), "ia": cursor(&filters.ia),
             "wf": with_feedback, "wi": with_ideas, "n": size,
+            "oldest": filters.oldest_first(),
         }),
     )
     .await;
@@ -471,6 +489,7 @@ pub async fn read_queue(
             ideas,
             (filters.fa.as_str(), filters.ia.as_str()),
             size,
+            filters.oldest_first(),
         ),
         services,
     ))
@@ -508,6 +527,7 @@ struct QueuePage {
     channels: Vec<Choice>,
     categories: Vec<Choice>,
     assignees: Vec<Choice>,
+    orders: Vec<Choice>,
     /// The filters as a query, for the bulk form and the live notice.
     filter_query: String,
 }
@@ -578,6 +598,13 @@ pub async fn queue(
                     .map(|(name, label)| (*name, (*label).to_owned())),
             ),
             &filters.category,
+        ),
+        orders: choices(
+            [
+                ("", "Oldest first".to_owned()),
+                ("newest", "Newest first".to_owned()),
+            ],
+            &filters.order,
         ),
         assignees: choices(
             [
@@ -729,6 +756,22 @@ pub struct Item {
     pub published: Option<bool>,
     pub theme: Option<String>,
     pub support_count: Option<i64>,
+    pub merged_into: Option<IdeaName>,
+}
+
+/// An idea as a choice to merge with.
+#[derive(Deserialize, Default, Clone)]
+#[serde(rename_all = "camelCase", default)]
+pub struct IdeaName {
+    pub id: String,
+    pub reference: String,
+    pub title: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct IdeaNames {
+    nodes: Vec<IdeaName>,
 }
 
 const ITEM_FIELDS: &str = "id reference safeguarding piiFlags status receivedAt
@@ -751,7 +794,9 @@ fn item_document(kind: Kind, with_contact: bool) -> String {
         ),
         Kind::Idea => format!(
             "query($id: ID!) {{ item: idea(id: $id) {{ {ITEM_FIELDS} {contact}
-               title description published theme supportCount }} }}"
+               title description published theme supportCount mergedInto {{ id reference title }} }}
+               others: ideas(first: 50, filter: {{ status: [NEW, UNDER_REVIEW, ACCEPTED, PLANNED] }}) {{
+                 nodes {{ id reference title }} }} }}"
         ),
     }
 }
@@ -809,6 +854,8 @@ struct ItemPage {
     conflict: Option<Conflict>,
     errors: Vec<String>,
     categories: Vec<Choice>,
+    /// Other open ideas, to merge this one with.
+    others: Vec<IdeaName>,
     /// The address of this page.
     href: String,
 }
@@ -837,14 +884,15 @@ impl ItemPage {
     }
 }
 
-/// Reads an item for its page.
+/// Reads an item for its page (and, for an idea, the others it may be
+/// merged with).
 async fn read_item(
     state: &AppState,
     session: &Session,
     kind: Kind,
     id: &str,
     with_contact: bool,
-) -> Result<Item, Response> {
+) -> Result<(Item, Vec<IdeaName>), Response> {
     let answer = run(
         state,
         session,
@@ -855,9 +903,16 @@ async fn read_item(
     if let Some(refusal) = pages::denied(&answer) {
         return Err(refusal);
     }
-    pages::field::<Option<Item>>(&answer, "item")
+    let item = pages::field::<Option<Item>>(&answer, "item")
         .flatten()
-        .ok_or_else(|| pages::refused(StatusCode::NOT_FOUND, "There is no such item."))
+        .ok_or_else(|| pages::refused(StatusCode::NOT_FOUND, "There is no such item."))?;
+    let others = pages::field::<IdeaNames>(&answer, "others")
+        .unwrap_or_default()
+        .nodes
+        .into_iter()
+        .filter(|other| other.id != item.row.id)
+        .collect();
+    Ok((item, others))
 }
 
 fn draft_of(item: &Item) -> Draft {
@@ -875,7 +930,7 @@ fn draft_of(item: &Item) -> Draft {
 fn item_page(
     session: &Session,
     kind: Kind,
-    item: Item,
+    (item, others): (Item, Vec<IdeaName>),
     draft: Option<Draft>,
     show_contact: bool,
     conflict: Option<Conflict>,
@@ -897,6 +952,7 @@ fn item_page(
         kind,
         draft: draft.unwrap_or_else(|| draft_of(&item)),
         item,
+        others,
         show_contact,
         conflict,
         errors,
@@ -938,10 +994,10 @@ pub async fn item(
     };
     let show_contact = query.contact.is_some();
     match read_item(&state, &session, kind, &id, show_contact).await {
-        Ok(item) => item_page(
+        Ok(found) => item_page(
             &session,
             kind,
-            item,
+            found,
             None,
             show_contact,
             None,
@@ -1018,10 +1074,10 @@ pub async fn save(
     if form.present("preview").is_some() {
         // Show the page again with the draft, without saving it.
         return match read_item(&state, &session, kind, &id, false).await {
-            Ok(item) => item_page(
+            Ok(found) => item_page(
                 &session,
                 kind,
-                item,
+                found,
                 Some(draft),
                 false,
                 None,
@@ -1045,12 +1101,12 @@ pub async fn save(
     if let Some(refusal) = pages::denied(&answer) {
         return refusal;
     }
-    let item = match read_item(&state, &session, kind, &id, false).await {
-        Ok(item) => item,
+    let found = match read_item(&state, &session, kind, &id, false).await {
+        Ok(found) => found,
         Err(refusal) => return refusal,
     };
     if answer.error("CONFLICT").is_some() {
-        let conflict = item.history.first().map_or_else(
+        let conflict = found.0.history.first().map_or_else(
             || Conflict {
                 who: "someone".to_owned(),
                 when: String::new(),
@@ -1065,7 +1121,7 @@ pub async fn save(
         return item_page(
             &session,
             kind,
-            item,
+            found,
             Some(draft),
             false,
             Some(conflict),
@@ -1076,7 +1132,7 @@ pub async fn save(
     item_page(
         &session,
         kind,
-        item,
+        found,
         Some(draft),
         false,
         None,
@@ -1127,7 +1183,7 @@ async fn after_write(
         return refusal;
     }
     match read_item(state, session, kind, id, false).await {
-        Ok(item) => {
+        Ok(found) => {
             let conflict = answer.error("CONFLICT").map(|_| Conflict {
                 who: "Someone else".to_owned(),
                 when: String::new(),
@@ -1136,7 +1192,7 @@ async fn after_write(
             item_page(
                 session,
                 kind,
-                item,
+                found,
                 None,
                 false,
                 conflict,
@@ -1146,6 +1202,35 @@ async fn after_write(
         }
         Err(refusal) => refusal,
     }
+}
+
+/// `POST /console/ideas/{id}/merge`: `mergeIdea`, either way round: this
+/// idea into another (`direction=into-other`), or another into this one.
+pub async fn merge_idea(
+    State(state): State<Arc<AppState>>,
+    Extension(session): Extension<Session>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let form = match Posted::read(&state, &session, &headers, body).await {
+        Ok(form) => form,
+        Err(refusal) => return refusal,
+    };
+    let other = form.get("other");
+    let (source, target) = if form.get("direction") == "into-other" {
+        (id.as_str(), other)
+    } else {
+        (other, id.as_str())
+    };
+    let answer = run(
+        &state,
+        &session,
+        "mutation($source: ID!, $target: ID!) { mergeIdea(sourceId: $source, targetId: $target) { id } }",
+        json!({ "source": source, "target": target }),
+    )
+    .await;
+    after_write(&state, &session, "ideas", &id, &answer, "merge").await
 }
 
 /// `POST /console/{feedback|ideas}/{id}/concerns`: raise a concern the

@@ -243,8 +243,23 @@ impl IdeaFilter {
     }
 }
 
-/// Rows strictly after `after` in queue order (safeguarding first, newest first).
-fn after_cursor<S, I>(safeguarding: S, id: I, after: Option<QueueCursor>) -> Condition
+/// Within safeguarding first, which end of the queue comes first.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Arrival {
+    #[default]
+    NewestFirst,
+    /// First come, first seen: how a moderator works through a morning.
+    OldestFirst,
+}
+
+/// Rows strictly after `after` in queue order (safeguarding first, then by
+/// arrival in the order asked for).
+fn after_cursor<S, I>(
+    safeguarding: S,
+    id: I,
+    after: Option<QueueCursor>,
+    arrival: Arrival,
+) -> Condition
 where
     S: sea_orm::ColumnTrait,
     I: sea_orm::ColumnTrait,
@@ -256,7 +271,10 @@ where
             .add(
                 Condition::all()
                     .add(safeguarding.eq(cursor.safeguarding))
-                    .add(id.lt(cursor.id)),
+                    .add(match arrival {
+                        Arrival::NewestFirst => id.lt(cursor.id),
+                        Arrival::OldestFirst => id.gt(cursor.id),
+                    }),
             ),
     }
 }
@@ -267,6 +285,7 @@ pub async fn feedback_page(
     filter: &FeedbackFilter,
     first: u64,
     after: Option<QueueCursor>,
+    arrival: Arrival,
 ) -> AppResult<Page<feedback::Model>> {
     use feedback::Column as C;
     queue_page::<feedback::Entity>(
@@ -274,7 +293,7 @@ pub async fn feedback_page(
         filter.condition(),
         (C::Safeguarding, C::Id),
         first,
-        after,
+        (after, arrival),
     )
     .await
 }
@@ -286,13 +305,17 @@ async fn queue_page<E: sea_orm::EntityTrait>(
     condition: Condition,
     (safeguarding, id): (E::Column, E::Column),
     first: u64,
-    after: Option<QueueCursor>,
+    (after, arrival): (Option<QueueCursor>, Arrival),
 ) -> AppResult<Page<E::Model>> {
+    let by_arrival = match arrival {
+        Arrival::NewestFirst => sea_orm::Order::Desc,
+        Arrival::OldestFirst => sea_orm::Order::Asc,
+    };
     let rows = E::find()
         .filter(condition)
-        .filter(after_cursor(safeguarding, id, after))
+        .filter(after_cursor(safeguarding, id, after, arrival))
         .order_by_desc(safeguarding)
-        .order_by_desc(id)
+        .order_by(id, by_arrival)
         .limit(Page::<()>::limit(first))
         .all(db)
         .await?;
@@ -340,6 +363,7 @@ pub async fn idea_page(
     filter: &IdeaFilter,
     first: u64,
     after: Option<QueueCursor>,
+    arrival: Arrival,
 ) -> AppResult<Page<idea::Model>> {
     use idea::Column as C;
     queue_page::<idea::Entity>(
@@ -347,7 +371,7 @@ pub async fn idea_page(
         filter.condition(),
         (C::Safeguarding, C::Id),
         first,
-        after,
+        (after, arrival),
     )
     .await
 }

@@ -580,6 +580,21 @@ async fn the_queue_merges_feedback_and_ideas_safeguarding_first_and_pages_withou
     let mut seen = references_in(&first);
     assert_eq!(seen.len(), 25);
     assert_eq!(seen[0], risky, "safeguarding first");
+    // Then oldest first: the morning's post in the order it came.
+    let rows: Vec<&str> = first.split("row-text\">").skip(1).collect();
+    assert!(
+        rows[1].starts_with("Comment number 0<"),
+        "{}",
+        &rows[1][..40]
+    );
+    assert!(rows[2].starts_with("Comment number 1<"));
+    let newest = console.page("/console/queue?order=newest").await;
+    let newest_rows: Vec<&str> = newest.split("row-text\">").skip(1).collect();
+    assert!(
+        !newest_rows[1].starts_with("Comment number"),
+        "an idea came last"
+    );
+    assert_eq!(references_in(&newest)[0], risky);
     assert!(first.contains("Safeguarding: Financial or material abuse"));
     assert!(
         first.contains("data-open>Idea "),
@@ -922,4 +937,81 @@ async fn an_admin_makes_a_kiosk_sees_its_token_once_and_revokes_it() {
     let refused = app.submit_feedback(input, kiosk_headers).await;
     let body: Value = refused.json().await.unwrap();
     assert_eq!(crate::helpers::first_error_code(&body), "UNAUTHENTICATED");
+}
+
+#[tokio::test]
+async fn duplicate_ideas_are_merged_from_either_idea() {
+    let app = TestApp::spawn().await;
+    let moderator = app.staff(&[Role::Moderator]).await;
+    let mut first = idea();
+    first["title"] = json!("Evening GP appointments");
+    let first = app.idea_reference(first).await;
+    let mut second = idea();
+    second["title"] = json!("GP open after work");
+    let second = app.idea_reference(second).await;
+    let mut third = idea();
+    third["title"] = json!("Late surgery hours");
+    let third = app.idea_reference(third).await;
+    let ids = app
+        .data_as(
+            &moderator,
+            "{ ideas(first: 10) { nodes { id reference } } }",
+            json!({}),
+        )
+        .await;
+    let id = |reference: &str| {
+        ids["ideas"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|node| node["reference"] == reference)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let console = Console::sign_in(&app, &moderator).await;
+    let page = console
+        .page(&format!("/console/ideas/{}", id(&first)))
+        .await;
+    assert!(
+        page.contains("GP open after work"),
+        "the others are offered"
+    );
+
+    // From the duplicate: merge it into the first.
+    let merged = console
+        .post(
+            &format!("/console/ideas/{}/merge", id(&second)),
+            &[("direction", "into-other"), ("other", &id(&first))],
+        )
+        .await;
+    assert_eq!(merged.status(), StatusCode::SEE_OTHER);
+    // From the one that stays: merge the third into it.
+    let merged = console
+        .post(
+            &format!("/console/ideas/{}/merge", id(&first)),
+            &[("direction", "into-this"), ("other", &id(&third))],
+        )
+        .await;
+    assert_eq!(merged.status(), StatusCode::SEE_OTHER);
+    let statuses = app
+        .data_as(
+            &moderator,
+            "{ ideas(first: 10, filter: { status: [NEW, DUPLICATE] }) { nodes { reference status mergedInto { reference } } } }",
+            json!({}),
+        )
+        .await;
+    for node in statuses["ideas"]["nodes"].as_array().unwrap() {
+        if node["reference"] == first {
+            assert_eq!(node["status"], "NEW");
+        } else {
+            assert_eq!(node["status"], "DUPLICATE", "{node}");
+            assert_eq!(node["mergedInto"]["reference"], first);
+        }
+    }
+    let page = console
+        .page(&format!("/console/ideas/{}", id(&second)))
+        .await;
+    assert!(page.contains("This idea was merged into"));
 }

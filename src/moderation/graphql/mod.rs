@@ -186,6 +186,14 @@ async fn feedback_filter(
 
 /// A service by slug: an active one from memory, or any from the database
 /// (feedback about a service that has since closed is still in the queue).
+fn arrival(oldest_first: bool) -> store::Arrival {
+    if oldest_first {
+        store::Arrival::OldestFirst
+    } else {
+        store::Arrival::NewestFirst
+    }
+}
+
 async fn service_by_slug(
     ctx: &Context<'_>,
     db: &DatabaseConnection,
@@ -224,9 +232,9 @@ pub struct ModerationQuery;
 
 #[Object]
 impl ModerationQuery {
-    /// Feedback to triage: safeguarding first, then newest first. The order is
-    /// stable while new feedback arrives, so paging never skips or repeats.
-    /// MODERATOR.
+    /// Feedback to triage: safeguarding first, then newest first (oldest
+    /// first with `oldestFirst: true`). The order is stable while new
+    /// feedback arrives, so paging never skips or repeats. MODERATOR.
     #[graphql(
         guard = "RoleGuard::MODERATOR",
         complexity = "crate::pagination::complexity(first, child_complexity)"
@@ -237,12 +245,19 @@ impl ModerationQuery {
         filter: Option<FeedbackFilterInput>,
         first: Option<i32>,
         after: Option<String>,
+        #[graphql(default = false)] oldest_first: bool,
     ) -> AppResult<Connection<String, Feedback, FeedbackConnectionTotal, EmptyFields>> {
         let first = pagination::page_size(first, *ctx.data::<Limits>()?)?;
         let after = after.as_deref().map(QueueCursor::decode).transpose()?;
         let filter = feedback_filter(ctx, filter).await?;
-        let page =
-            store::feedback_page(ctx.data::<DatabaseConnection>()?, &filter, first, after).await?;
+        let page = store::feedback_page(
+            ctx.data::<DatabaseConnection>()?,
+            &filter,
+            first,
+            after,
+            arrival(oldest_first),
+        )
+        .await?;
         Ok(pagination::connection(
             page,
             after.is_some(),
@@ -263,7 +278,8 @@ impl ModerationQuery {
             .map(|row| row.map(Feedback))
     }
 
-    /// Ideas to triage: safeguarding first, then newest first. MODERATOR.
+    /// Ideas to triage: safeguarding first, then newest first (oldest first
+    /// with `oldestFirst: true`). MODERATOR.
     #[graphql(
         guard = "RoleGuard::MODERATOR",
         complexity = "crate::pagination::complexity(first, child_complexity)"
@@ -274,12 +290,19 @@ impl ModerationQuery {
         filter: Option<IdeaFilterInput>,
         first: Option<i32>,
         after: Option<String>,
+        #[graphql(default = false)] oldest_first: bool,
     ) -> AppResult<Connection<String, Idea, IdeaConnectionTotal, EmptyFields>> {
         let first = pagination::page_size(first, *ctx.data::<Limits>()?)?;
         let after = after.as_deref().map(QueueCursor::decode).transpose()?;
         let filter = idea_filter(filter)?;
-        let page =
-            store::idea_page(ctx.data::<DatabaseConnection>()?, &filter, first, after).await?;
+        let page = store::idea_page(
+            ctx.data::<DatabaseConnection>()?,
+            &filter,
+            first,
+            after,
+            arrival(oldest_first),
+        )
+        .await?;
         Ok(pagination::connection(
             page,
             after.is_some(),
