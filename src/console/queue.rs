@@ -658,11 +658,11 @@ impl Concern {
 
     pub fn strength_words(&self) -> &'static str {
         if self.origin == "STAFF" {
-            "raised by staff"
+            "Raised by staff"
         } else if self.strength >= 0.8 {
-            "strong"
+            "Found by the detector, a strong sign"
         } else {
-            "possible"
+            "Found by the detector, a possible sign"
         }
     }
 }

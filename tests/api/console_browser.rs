@@ -470,3 +470,46 @@ async fn axe_finds_no_violation_on_any_console_screen_at_1280_and_768_px() {
     }
     assert!(found.is_empty(), "{}", found.join("\n"));
 }
+
+/// Writes the README's pictures of the console (`docs/screenshots/console-*.png`),
+/// by hand: `cargo test --test api console_screenshots -- --ignored`.
+#[tokio::test]
+#[ignore = "writes docs/screenshots; run by hand"]
+async fn console_screenshots() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let app = TestApp::spawn().await;
+    let moderator = app
+        .staff(&[Role::Moderator, Role::Editor, Role::Analyst, Role::Admin])
+        .await;
+    morning_post(&app).await;
+    let Some(browser) = Browser::open(Window::LAPTOP).await else {
+        return;
+    };
+    browser.goto(&app.url("/console/sign-in")).await;
+    std::fs::write(
+        dir.join("console-sign-in.png"),
+        browser.client.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    sign_in(&browser, &app, &moderator).await;
+    browser.goto(&app.url("/console/queue")).await;
+    let item = browser
+        .eval("return document.querySelector('[data-row] [data-open]').getAttribute('href')")
+        .await;
+    let item = item.as_str().unwrap().to_owned();
+    let screens = [
+        ("console-queue", "/console/queue".to_owned()),
+        ("console-item", item),
+        ("console-pages", "/console/pages".to_owned()),
+        ("console-figures", "/console/figures".to_owned()),
+        ("console-staff", "/console/staff".to_owned()),
+        ("console-kiosks", "/console/kiosks".to_owned()),
+    ];
+    for (name, path) in screens {
+        browser.goto(&app.url(&path)).await;
+        let png = browser.client.screenshot().await.unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+    browser.close().await;
+}
