@@ -23,6 +23,7 @@ pub enum Script {
     ContentGet,
     Submit,
     Queue,
+    ConsoleQueue,
     Mixed,
 }
 
@@ -33,6 +34,7 @@ impl Script {
             Self::ContentGet => ("content_get", include_str!("../lua/content_get.lua")),
             Self::Submit => ("submit", include_str!("../lua/submit.lua")),
             Self::Queue => ("queue", include_str!("../lua/queue.lua")),
+            Self::ConsoleQueue => ("console_queue", include_str!("../lua/console_queue.lua")),
             Self::Mixed => ("mixed", include_str!("../lua/mixed.lua")),
         }
     }
@@ -46,6 +48,8 @@ pub struct Params {
     pub submit_body_before: String,
     pub submit_body_after: String,
     pub queue_body: String,
+    /// The console's queue page for the same service.
+    pub console_queue_path: String,
     pub token: String,
 }
 
@@ -162,6 +166,7 @@ fn prelude(params: &Params) -> String {
         ("submit_body_before", &params.submit_body_before),
         ("submit_body_after", &params.submit_body_after),
         ("queue_body", &params.queue_body),
+        ("console_queue_path", &params.console_queue_path),
         ("token", &params.token),
     ] {
         let _ = writeln!(lua, "  {key} = {},", lua_string(value));
