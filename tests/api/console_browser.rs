@@ -157,7 +157,7 @@ async fn a_moderator_triages_a_safeguarding_item_and_the_resident_sees_the_answe
     browser
         .wait_for(
             "saved",
-            "return (document.querySelector('.notice') || {}).textContent?.includes('saved')",
+            "return (document.querySelector('.notice') || {}).textContent?.includes('Changes saved')",
         )
         .await;
     let item = stored(&app, &moderator, &reference).await;
@@ -254,7 +254,7 @@ async fn one_whole_triage_with_the_keyboard_only() {
     browser
         .wait_for(
             "saved",
-            "return (document.querySelector('.notice') || {}).textContent?.includes('saved')",
+            "return (document.querySelector('.notice') || {}).textContent?.includes('Changes saved')",
         )
         .await;
     let item = stored(&app, &moderator, &reference).await;
@@ -309,7 +309,7 @@ async fn two_moderators_on_one_item_the_second_save_sees_the_first_change() {
     first
         .wait_for(
             "saved",
-            "return (document.querySelector('.notice') || {}).textContent?.includes('saved')",
+            "return (document.querySelector('.notice') || {}).textContent?.includes('Changes saved')",
         )
         .await;
 
