@@ -12,6 +12,8 @@ mod browser;
 mod browser_harness;
 mod cluster;
 mod console;
+mod console_browser_editors;
+mod console_editors;
 mod content;
 mod durability;
 mod editing;
