@@ -27,6 +27,7 @@ use super::pages::{self, Chrome, Posted, html, run};
 use super::session::Session;
 use crate::http::AppState;
 use crate::residents::schema::{Answer, ApiError};
+use crate::staff::model::Role;
 
 /// Where the editors' screens sit in the navigation.
 const SECTION: &str = "/console/pages";
@@ -75,6 +76,12 @@ impl Language {
 /// The English name of a language tag, or the tag itself.
 fn language_name(tag: &str) -> String {
     Language::of(tag).map_or_else(|| tag.to_owned(), |language| language.name.to_owned())
+}
+
+/// Whether the form holds `language`'s column at all.
+fn sent(form: &Posted, language: Language) -> bool {
+    let prefix = format!("{}_", language.tag);
+    form.0.iter().any(|(name, _)| name.starts_with(&prefix))
 }
 
 /// Every language's tag, best first, as one `locale` argument.
@@ -209,11 +216,15 @@ impl EditorPage {
 
     /// The languages it has text in, by name.
     pub fn languages(&self) -> String {
-        let names: Vec<String> = self
-            .available_locales
-            .iter()
-            .map(|tag| language_name(tag))
-            .collect();
+        // The editors' languages in their order, then any other.
+        let mut tags: Vec<&String> = self.available_locales.iter().collect();
+        tags.sort_by_key(|tag| {
+            LANGUAGES
+                .iter()
+                .position(|language| language.tag == tag.as_str())
+                .unwrap_or(LANGUAGES.len())
+        });
+        let names: Vec<String> = tags.into_iter().map(|tag| language_name(tag)).collect();
         if names.is_empty() {
             "None".to_owned()
         } else {
@@ -1015,6 +1026,7 @@ pub async fn save(
     };
     let typed: Vec<(Language, PageText)> = LANGUAGES
         .iter()
+        .filter(|language| sent(&form, **language))
         .map(|language| (*language, PageText::typed(&form, *language)))
         .collect();
     let loaded = match load(&state, &session, &slug).await {
@@ -2059,6 +2071,15 @@ pub async fn organisation(
     Extension(session): Extension<Session>,
     Query(query): Query<OrganisationQuery>,
 ) -> Response {
+    // The organisation's text is public, so no guard refuses reading it;
+    // the screen is an editor's all the same, as its saves are (the API
+    // refuses those to anyone else).
+    if !session.has(Role::Editor) {
+        return pages::refused(
+            StatusCode::FORBIDDEN,
+            "Your roles do not include this part of the console.",
+        );
+    }
     let saved = match load_organisation(&state, &session).await {
         Ok(saved) => saved,
         Err(refusal) => return refusal,
@@ -2121,6 +2142,7 @@ pub async fn save_organisation(
     };
     let typed: Vec<(Language, OrganisationText, Vec<usize>)> = LANGUAGES
         .iter()
+        .filter(|candidate| sent(&form, **candidate))
         .map(|candidate| {
             let (text, slots) = OrganisationText::typed(&form, *candidate);
             (*candidate, text, slots)

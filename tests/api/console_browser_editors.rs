@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use chrono::SubsecRound as _;
 use fantoccini::Locator;
 use hamlet::staff::model::Role;
 use serde_json::{Value, json};
@@ -137,7 +138,7 @@ async fn an_editor_schedules_a_bengali_page_in_a_browser_and_it_goes_live_on_tim
 
     // Five seconds from now, in UK time; the date and time inputs are set as
     // the browser's pickers set them.
-    let at = chrono::Utc::now() + chrono::Duration::seconds(5);
+    let at = (chrono::Utc::now() + chrono::Duration::seconds(5)).trunc_subsecs(0);
     let local = hamlet::console::editors::uk_time(at);
     browser
         .client
