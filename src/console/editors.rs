@@ -502,24 +502,13 @@ async fn pages_screen(
     html(status_for(&screen.problems, false), screen.render())
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct PagesQuery {
-    withdrawn: Option<String>,
-}
-
 /// `GET /console/pages`: every page, drafts too, with its status, its
 /// languages and when it goes live; and a form to start a page.
 pub async fn list(
     State(state): State<Arc<AppState>>,
     Extension(session): Extension<Session>,
-    Query(query): Query<PagesQuery>,
 ) -> Response {
-    let notice = query
-        .withdrawn
-        .filter(|slug| !slug.is_empty())
-        .map(|slug| format!("The page {slug} is taken down: the public can no longer read it."));
-    pages_screen(&state, &session, Default::default(), Vec::new(), notice).await
+    pages_screen(&state, &session, Default::default(), Vec::new(), None).await
 }
 
 const SAVE_PAGE: &str =
@@ -1250,11 +1239,15 @@ fn schedule_time(
         ));
         None
     } else {
-        let day = NaiveDate::parse_from_str(date, "%Y-%m-%d").ok();
+        // A date picker sends 2026-06-01; a browser without one, what
+        // the editor typed.
+        let day = NaiveDate::parse_from_str(date, "%Y-%m-%d")
+            .or_else(|_| NaiveDate::parse_from_str(date, "%d/%m/%Y"))
+            .ok();
         if day.is_none() {
             problems.push(problem(
                 "publish-date",
-                "Enter the date as year, month and day, for example 2026-06-01.",
+                "Enter the date as day, month and year, for example 01/06/2026.",
             ));
         }
         day

@@ -192,3 +192,95 @@ async fn an_editor_schedules_a_bengali_page_in_a_browser_and_it_goes_live_on_tim
     browser.close().await;
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// Writes `docs/screenshots/console-<screen>-<width>.png`: the editors'
+/// screens at 1280 and 768 px. Run by hand:
+/// `cargo test --test api editors_screenshots -- --ignored`.
+#[tokio::test]
+#[ignore = "writes docs/screenshots; run by hand"]
+async fn editors_screenshots() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let Some(browser) = Browser::open(Window::LAPTOP).await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let editor = app.staff(&[Role::Editor]).await;
+    browser.goto(&app.url("/console/sign-in")).await;
+    browser.fill("#email", &editor.email).await;
+    browser.fill("#password", PASSWORD).await;
+    browser
+        .submit_to("main form button[type=submit]", "/console/pages")
+        .await;
+    browser.fill("#new-slug", "evening-clinics").await;
+    browser.fill("#en-title", "Evening clinics").await;
+    browser
+        .fill(
+            "#en-body",
+            "Come along on **Thursday** evenings.\n\n## Where\n\nThe health centre on Jubilee Street.",
+        )
+        .await;
+    browser
+        .submit_to(
+            "form[action='/console/pages'] button[type=submit]",
+            "/console/pages/evening-clinics?created=1",
+        )
+        .await;
+    browser.fill("#bn-title", "সন্ধ্যার ক্লিনিক").await;
+    browser
+        .fill(
+            "#bn-body",
+            "বৃহস্পতিবার **সন্ধ্যায়** আসুন।\n\n## কোথায়\n\nজুবিলি স্ট্রিটের স্বাস্থ্য কেন্দ্র।",
+        )
+        .await;
+    browser
+        .submit_to(
+            "button[value='save-bn']",
+            "/console/pages/evening-clinics?saved=bn",
+        )
+        .await;
+    browser.fill("#en-body", "Come along on **Thursday** evenings, 6 to 8.\n\n## Where\n\nThe health centre on Jubilee Street.").await;
+    browser
+        .submit_to(
+            "button[value='save-en']",
+            "/console/pages/evening-clinics?saved=en",
+        )
+        .await;
+    let screens = [
+        ("pages", "/console/pages".to_owned()),
+        ("page", "/console/pages/evening-clinics?saved=en".to_owned()),
+        (
+            "revisions",
+            "/console/pages/evening-clinics/revisions?from=1&to=3".to_owned(),
+        ),
+        ("organisation", "/console/organisation".to_owned()),
+    ];
+    for (width, height) in [(1280, 2200), (768, 3200)] {
+        browser.client.set_window_size(width, height).await.unwrap();
+        for (name, path) in &screens {
+            browser.goto(&app.url(path)).await;
+            let png = browser.client.screenshot().await.unwrap();
+            std::fs::write(dir.join(format!("console-{name}-{width}.png")), png).unwrap();
+        }
+        // A refused save: the error summary and the field's message.
+        browser
+            .goto(&app.url("/console/pages/evening-clinics"))
+            .await;
+        browser.fill("#bn-title", " ").await;
+        browser
+            .field("button[value='save-bn']")
+            .await
+            .click()
+            .await
+            .unwrap();
+        browser
+            .wait_for(
+                "the error summary",
+                "return !!document.querySelector('[data-error-summary]');",
+            )
+            .await;
+        let png = browser.client.screenshot().await.unwrap();
+        std::fs::write(dir.join(format!("console-page-error-{width}.png")), png).unwrap();
+    }
+    browser.close().await;
+}
