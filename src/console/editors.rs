@@ -1908,11 +1908,11 @@ impl OrganisationText {
             Field::new(language, "name", "Name", &self.name),
             Field::new(language, "vision", "Vision", &self.vision)
                 .hint("One sentence: what the partnership is for.")
-                .rows(2),
-            Field::new(language, "mission", "Mission", &self.mission).rows(3),
+                .rows(3),
+            Field::new(language, "mission", "Mission", &self.mission).rows(5),
             Field::new(language, "purpose", "Purpose", &self.purpose)
                 .hint("Plain text. Leave a blank line between paragraphs.")
-                .rows(6),
+                .rows(12),
         ];
         let slots = (self.values.len() + 2).clamp(3, MAX_VALUES);
         for slot in 0..slots {
@@ -1938,7 +1938,7 @@ impl OrganisationText {
                     &format!("Value {number}: what it means (optional)"),
                     value.description.as_deref().unwrap_or_default(),
                 )
-                .rows(2),
+                .rows(3),
             );
         }
         for field in &mut fields {

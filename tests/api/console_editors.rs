@@ -581,7 +581,7 @@ async fn an_editor_changes_the_organisations_vision_in_both_languages_and_the_pu
     let screen = console.page("/console/organisation").await;
     assert!(screen.contains("Tower Hamlets Together"));
     assert!(screen.contains("There is no Bengali text yet"));
-    assert!(screen.contains(r#"<textarea id="bn-vision" name="bn_vision" rows="2" lang="bn""#));
+    assert!(screen.contains(r#"<textarea id="bn-vision" name="bn_vision" rows="3" lang="bn""#));
     let en = app
         .data(
             "{ organisation(locale: \"en\") { name mission purpose values { title description } } }",
