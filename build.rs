@@ -10,7 +10,13 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 fn main() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets");
+    // Read when the script runs, not when it was compiled: a build script
+    // compiled for one checkout (a target folder copied from another
+    // worktree) must still read this checkout's files.
+    let Some(manifest_dir) = std::env::var_os("CARGO_MANIFEST_DIR") else {
+        panic!("cargo sets CARGO_MANIFEST_DIR for build scripts");
+    };
+    let dir = Path::new(&manifest_dir).join("assets");
     let mut files = Vec::new();
     collect(&dir, &mut files);
     files.sort();

@@ -144,3 +144,45 @@ if (source && target) {
   };
   source.addEventListener("input", show);
 }
+
+// ----- The editors' screens -----------------------------------------------------
+
+// A screen that found problems brings its summary to the keyboard's focus.
+document.querySelector("[data-error-summary]")?.focus();
+
+// The public's view of each language follows what is typed, rendered by the
+// API (the same previewPageBody as the Preview button); nothing is saved.
+const drafts = document.querySelector("[data-drafts]");
+if (drafts) {
+  const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
+  const timers = {};
+  const render = async (lang, text) => {
+    const body = drafts.querySelector(`[data-preview-body="${lang}"]`);
+    if (!body) return;
+    try {
+      const response = await fetch(`${drafts.getAttribute("action")}/preview`, {
+        method: "POST",
+        headers: { "Content-Type": "application/x-www-form-urlencoded", "X-CSRF-Token": csrf },
+        body: new URLSearchParams({ body: text }),
+        credentials: "same-origin",
+      });
+      if (!response.ok) return;
+      const answer = await response.json();
+      // The API's HTML: Markdown with raw HTML escaped and unsafe links removed.
+      if (typeof answer.html === "string") body.innerHTML = answer.html;
+    } catch {
+      // Offline or signed out: the Preview button still works.
+    }
+  };
+  drafts.querySelectorAll("[data-live-preview]").forEach((area) => {
+    const lang = area.dataset.livePreview;
+    area.addEventListener("input", () => {
+      clearTimeout(timers[lang]);
+      timers[lang] = setTimeout(() => render(lang, area.value), 400);
+    });
+  });
+  drafts.querySelectorAll("[data-live-title]").forEach((input) => {
+    const title = drafts.querySelector(`[data-preview-title="${input.dataset.liveTitle}"]`);
+    if (title) input.addEventListener("input", () => { title.textContent = input.value; });
+  });
+}

@@ -10,9 +10,10 @@
 //!
 //! Rooms: [`session`] (cookies, sign-in, anti-forgery), [`pages`] (the
 //! frame and the screens every member has), [`queue`] (moderators),
-//! [`admin`] (admins).
+//! [`editors`] (editors), [`admin`] (admins).
 
 pub mod admin;
+pub mod editors;
 pub mod pages;
 pub mod queue;
 pub mod session;
@@ -49,6 +50,7 @@ pub fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
             get(admin::kiosks).post(admin::create_kiosk),
         )
         .route("/console/kiosks/{id}/revoke", post(admin::revoke_kiosk))
+        .merge(editor_routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             session::require,
@@ -64,4 +66,26 @@ pub fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
             async move { headers.apply(response) }
         }))
         .layer(tower_http::compression::CompressionLayer::new())
+}
+
+/// The editors' screens (see [`editors`]).
+fn editor_routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/console/pages", get(editors::list).post(editors::create))
+        .route(
+            "/console/pages/{slug}",
+            get(editors::edit).post(editors::save),
+        )
+        .route("/console/pages/{slug}/preview", post(editors::live_preview))
+        .route("/console/pages/{slug}/publish", post(editors::publish))
+        .route("/console/pages/{slug}/withdraw", post(editors::withdraw))
+        .route("/console/pages/{slug}/revisions", get(editors::revisions))
+        .route(
+            "/console/pages/{slug}/revisions/restore",
+            post(editors::restore),
+        )
+        .route(
+            "/console/organisation",
+            get(editors::organisation).post(editors::save_organisation),
+        )
 }

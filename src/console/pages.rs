@@ -44,6 +44,7 @@ pub struct Chrome {
 /// The console's sections, the role each needs, and where it starts.
 const SECTIONS: &[(&str, &str, Role)] = &[
     ("/console/queue", "Queue", Role::Moderator),
+    ("/console/pages", "Pages", Role::Editor),
     ("/console/kiosks", "Kiosks", Role::Admin),
 ];
 

@@ -585,6 +585,7 @@ pub async fn editor_view(
             updated_at: page.updated_at,
             available_locales: locales,
             scheduled_at: page.scheduled_at,
+            published_version: page.published_version,
         },
         // Otherwise the best locale is a published one: show that.
         (None, Some(mut published)) => {
@@ -597,6 +598,47 @@ pub async fn editor_view(
         (None, None) => return Ok(None),
     };
     Ok(Some(view))
+}
+
+/// Every page, drafts and withdrawn pages too, in slug order, each as
+/// [`editor_view`] shows it in the best locale of `chain`; a page with no
+/// text in any of the chain's locales is shown in the first locale it has.
+pub async fn editor_views(
+    db: &impl ConnectionTrait,
+    chain: &LocaleChain,
+) -> AppResult<Vec<PageView>> {
+    let pages = page::Entity::find()
+        .order_by_asc(page::Column::Slug)
+        .all(db)
+        .await?;
+    let mut views = Vec::with_capacity(pages.len());
+    for page in pages {
+        let id = PageId::from_uuid(page.id);
+        if let Some(view) = editor_view(db, id, chain).await? {
+            views.push(view);
+            continue;
+        }
+        let mut locales: Vec<String> = revisions(db, page.id)
+            .await?
+            .into_iter()
+            .map(|revision| revision.locale)
+            .chain(
+                page_translation::Entity::find()
+                    .filter(page_translation::Column::PageId.eq(page.id))
+                    .all(db)
+                    .await?
+                    .into_iter()
+                    .map(|translation| translation.locale),
+            )
+            .collect();
+        locales.sort();
+        let Some(first) = locales.first() else {
+            continue;
+        };
+        let fallback = LocaleChain::new(Some(Locale::parse(first, "locale")?));
+        views.extend(editor_view(db, id, &fallback).await?);
+    }
+    Ok(views)
 }
 
 /// The page with this slug for an editor: a page whose slug it is now, or

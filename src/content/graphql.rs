@@ -73,6 +73,27 @@ impl ContentQuery {
             .map(|page| page.map(Page))
     }
 
+    /// Every page, drafts and withdrawn pages too, in slug order, each as
+    /// `page(preview: true)` shows it: the newest draft in the requested
+    /// locale or, failing that, English (or the first locale it has). For
+    /// the editors' list: `status`, `availableLocales`, `scheduledAt` and
+    /// `publishedVersion` say where each page is. EDITOR.
+    #[graphql(guard = "RoleGuard::EDITOR")]
+    async fn all_pages(&self, ctx: &Context<'_>, locale: Option<String>) -> AppResult<Vec<Page>> {
+        let chain = LocaleChain::from_argument(locale.as_deref())?;
+        editing::editor_views(ctx.data::<DatabaseConnection>()?, &chain)
+            .await
+            .map(|pages| pages.into_iter().map(Page).collect())
+    }
+
+    /// `body` (Markdown) as `Page.bodyHtml` will show it once saved, for a
+    /// preview before saving; nothing is stored. EDITOR.
+    #[graphql(guard = "RoleGuard::EDITOR")]
+    async fn preview_page_body(&self, body: String) -> AppResult<String> {
+        let body = text(&body, "body", limits::BODY)?;
+        Ok(markdown::to_html(body.as_str()))
+    }
+
     /// Published pages in slug order, `first` at a time (default 20).
     #[graphql(
         cache_control(max_age = 60),
@@ -293,6 +314,13 @@ impl Page {
     #[graphql(guard = "RoleGuard::EDITOR")]
     async fn scheduled_at(&self) -> Option<DateTime<Utc>> {
         self.0.scheduled_at
+    }
+
+    /// The version the public reads, once the page has been published: a
+    /// higher `version` is a draft still to publish. EDITOR.
+    #[graphql(guard = "RoleGuard::EDITOR")]
+    async fn published_version(&self) -> Option<i32> {
+        self.0.published_version
     }
 
     /// Every saved revision, newest first, with who saved it. EDITOR.

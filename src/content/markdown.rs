@@ -12,6 +12,17 @@ fn options() -> Options {
 pub fn to_html(markdown: &str) -> String {
     let events = Parser::new_ext(markdown, options()).map(|event| match event {
         Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
+        // A heading may carry `{#id .class}`; any other attribute written
+        // there (`{onclick=…}`, `{style=…}`) would reach the HTML as it
+        // stands, so only the id and classes are kept.
+        Event::Start(Tag::Heading {
+            level, id, classes, ..
+        }) => Event::Start(Tag::Heading {
+            level,
+            id,
+            classes,
+            attrs: Vec::new(),
+        }),
         Event::Start(Tag::Link {
             link_type,
             dest_url,
@@ -92,6 +103,15 @@ mod tests {
         assert!(!html.contains("<script"), "{html}");
         assert!(!html.contains("<div"), "{html}");
         assert!(html.contains("&lt;script&gt;"), "{html}");
+    }
+
+    #[test]
+    fn a_heading_keeps_its_id_and_classes_and_nothing_else() {
+        let html = to_html("# Hello {#greeting .big onclick=alert(1) style=color:red}");
+        assert!(html.contains(r#"id="greeting""#), "{html}");
+        assert!(html.contains(r#"class="big""#), "{html}");
+        assert!(!html.contains("onclick"), "{html}");
+        assert!(!html.contains("style"), "{html}");
     }
 
     #[test]

@@ -96,6 +96,8 @@ pub struct PageView {
     pub available_locales: Vec<String>,
     /// When the page is set to be published next, if it is.
     pub scheduled_at: Option<DateTime<Utc>>,
+    /// The version the public reads, once the page has been published.
+    pub published_version: Option<i32>,
 }
 
 #[derive(Clone, Debug)]

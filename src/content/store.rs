@@ -214,6 +214,7 @@ pub(crate) async fn page_views(
                 updated_at: translation.updated_at.max(page.updated_at),
                 available_locales,
                 scheduled_at: page.scheduled_at,
+                published_version: page.published_version,
             })
         })
         .collect())

@@ -13,6 +13,8 @@ mod browser_harness;
 mod cluster;
 mod console;
 mod console_browser;
+mod console_browser_editors;
+mod console_editors;
 mod content;
 mod durability;
 mod editing;
