@@ -10,9 +10,10 @@
 //!
 //! Rooms: [`session`] (cookies, sign-in, anti-forgery), [`pages`] (the
 //! frame and the screens every member has), [`queue`] (moderators),
-//! [`admin`] (admins).
+//! [`analysts`] (figures and downloads), [`admin`] (admins).
 
 pub mod admin;
+pub mod analysts;
 pub mod pages;
 pub mod queue;
 pub mod session;
@@ -48,6 +49,25 @@ pub fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
             get(admin::kiosks).post(admin::create_kiosk),
         )
         .route("/console/kiosks/{id}/revoke", post(admin::revoke_kiosk))
+        .route("/console/figures", get(analysts::figures))
+        .route("/console/figures/report", get(analysts::board_report))
+        .route("/console/figures/export", get(analysts::export))
+        .route(
+            "/console/staff",
+            get(admin::staff).post(admin::create_staff),
+        )
+        .route(
+            "/console/staff/{id}",
+            get(admin::staff_member).post(admin::update_staff),
+        )
+        .route("/console/staff/{id}/active", post(admin::set_staff_active))
+        .route(
+            "/console/webhooks",
+            get(admin::webhooks).post(admin::create_webhook),
+        )
+        .route("/console/webhooks/{id}/delete", post(admin::delete_webhook))
+        .route("/console/audit", get(admin::audit))
+        .route("/console/erase", get(admin::erase_form).post(admin::erase))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             session::require,

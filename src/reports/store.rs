@@ -206,26 +206,52 @@ pub async fn export_page(
     limit: u64,
 ) -> AppResult<Vec<ExportRow>> {
     use feedback::Column as C;
-    let mut query = feedback::Entity::find().select_only().columns([
-        C::Id,
-        C::Reference,
-        C::ServiceId,
-        C::Rating,
-        C::Comment,
-        C::PiiFlags,
-        C::Channel,
-        C::Locale,
-        C::Status,
-        C::Safeguarding,
-        C::CapturedAt,
-        C::ReceivedAt,
-    ]);
+    let mut condition = Condition::all();
     if let Some(from) = from {
-        query = query.filter(C::ReceivedAt.gte(from));
+        condition = condition.add(C::ReceivedAt.gte(from));
     }
     if let Some(to) = to {
-        query = query.filter(C::ReceivedAt.lt(to));
+        condition = condition.add(C::ReceivedAt.lt(to));
     }
+    export_rows(db, condition, after, limit).await
+}
+
+/// The feedback `query` counts (never SPAM), in id (arrival) order, after
+/// `after`: one page of the export analysts download, holding exactly the
+/// rows the statistics for the same filter add up.
+pub async fn counted_export_page(
+    db: &impl ConnectionTrait,
+    query: &StatsQuery,
+    after: Option<Uuid>,
+    limit: u64,
+) -> AppResult<Vec<ExportRow>> {
+    export_rows(db, query.condition(), after, limit).await
+}
+
+async fn export_rows(
+    db: &impl ConnectionTrait,
+    condition: Condition,
+    after: Option<Uuid>,
+    limit: u64,
+) -> AppResult<Vec<ExportRow>> {
+    use feedback::Column as C;
+    let mut query = feedback::Entity::find()
+        .select_only()
+        .columns([
+            C::Id,
+            C::Reference,
+            C::ServiceId,
+            C::Rating,
+            C::Comment,
+            C::PiiFlags,
+            C::Channel,
+            C::Locale,
+            C::Status,
+            C::Safeguarding,
+            C::CapturedAt,
+            C::ReceivedAt,
+        ])
+        .filter(condition);
     if let Some(after) = after {
         query = query.filter(C::Id.gt(after));
     }

@@ -12,6 +12,8 @@ mod browser;
 mod browser_harness;
 mod cluster;
 mod console;
+mod console_admin;
+mod console_browser_admin;
 mod content;
 mod durability;
 mod editing;
