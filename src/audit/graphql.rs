@@ -30,6 +30,8 @@ impl AuditQuery {
         guard = "RoleGuard::ADMIN",
         complexity = "crate::pagination::complexity(first, child_complexity)"
     )]
+    // Each filter is an argument of its own, as the API has always had them.
+    #[allow(clippy::too_many_arguments)]
     async fn audit_log(
         &self,
         ctx: &Context<'_>,

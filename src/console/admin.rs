@@ -460,7 +460,7 @@ const STAFF_FIELDS: &[(&str, &str, &str)] = &[
 ];
 
 /// The roles ticked in a form, only those the API knows.
-fn ticked<'a>(form: &'a Posted) -> Vec<&'a str> {
+fn ticked(form: &Posted) -> Vec<&str> {
     form.all("roles")
         .into_iter()
         .filter(|role| ROLES.iter().any(|(name, _, _)| name == role))

@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use fantoccini::Locator;
+use fantoccini::actions::{InputSource as _, KeyAction, KeyActions};
 use fantoccini::key::Key;
 use hamlet::staff::model::Role;
 use serde_json::{Value, json};
@@ -111,7 +112,20 @@ async fn check(browser: &Browser, app: &TestApp, what: &str, found: &mut Vec<Str
         .eval("return document.documentElement.scrollWidth - document.documentElement.clientWidth;")
         .await;
     if overflow.as_i64() != Some(0) {
-        found.push(format!("{what}: scrolls sideways by {overflow} px"));
+        // The innermost elements that stick out, to say what to fix.
+        let culprits = browser
+            .eval(
+                "const width = document.documentElement.clientWidth;
+                 return [...document.querySelectorAll('body *')]
+                   .filter(e => e.getBoundingClientRect().right > width + 1)
+                   .filter(e => !(e.parentElement && e.parentElement.getBoundingClientRect().right > width + 1))
+                   .slice(0, 5)
+                   .map(e => Math.round(e.getBoundingClientRect().width) + ' ' + e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className && e.className.baseVal === undefined ? '.' + e.className : ''));",
+            )
+            .await;
+        found.push(format!(
+            "{what}: scrolls sideways by {overflow} px ({culprits})"
+        ));
     }
     true
 }
@@ -214,15 +228,17 @@ async fn an_analyst_downloads_the_report_and_axe_finds_nothing_on_the_figures_an
             .starts_with("<!DOCTYPE html>")
     );
     // The report's button is reached with the keyboard.
-    find(&browser, "#report-month").await.click().await.unwrap();
     browser
-        .client
-        .active_element()
-        .await
-        .unwrap()
-        .send_keys(&Key::Tab.to_string())
-        .await
-        .unwrap();
+        .eval("document.getElementById('report-month').focus();")
+        .await;
+    let tab = KeyActions::new("keyboard".to_owned())
+        .then(KeyAction::Down {
+            value: Key::Tab.into(),
+        })
+        .then(KeyAction::Up {
+            value: Key::Tab.into(),
+        });
+    browser.client.perform_actions(tab).await.unwrap();
     let focused = browser
         .eval("return document.activeElement.textContent;")
         .await;
