@@ -1061,6 +1061,13 @@ impl AuditEvent {
         }
     }
 
+    /// The audit log filtered to what this event was done to.
+    pub fn subject_href(&self) -> Option<String> {
+        let id = self.subject_id.as_deref()?;
+        let query = serde_urlencoded::to_string([("subject", id)]).ok()?;
+        Some(format!("/console/audit?{query}"))
+    }
+
     /// The states before and after, as compact JSON (never free text).
     pub fn change(&self) -> String {
         let compact = |value: &Option<Value>| {

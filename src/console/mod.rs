@@ -1,5 +1,7 @@
-//! The staff console at `/console`: moderators triage and answer, admins
-//! run kiosks, each member seeing the parts their roles reach.
+//! The staff console at `/console`: moderators triage and answer, analysts
+//! read the figures and download the Board report and the export, admins
+//! run kiosks, staff accounts, webhooks, the audit log and erasure, each
+//! member seeing the parts their roles reach.
 //!
 //! The console is a client of the schema like the residents' pages: every
 //! read and write is a GraphQL document run in process as the signed-in

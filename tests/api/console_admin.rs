@@ -533,6 +533,23 @@ async fn an_admin_adds_a_member_who_signs_in_changes_their_roles_and_deactivates
         .page(&format!("/console/audit?subject={id}&from={tomorrow}"))
         .await;
     assert!(later.contains("0 events match"));
+    assert!(
+        by_admin.contains(&format!("href=\"/console/audit?subject={id}\"")),
+        "a subject links to its own events"
+    );
+    // No inline style or script on any admin page (the CSP allows none).
+    for path in [
+        "/console/staff".to_owned(),
+        path.clone(),
+        "/console/webhooks".to_owned(),
+        "/console/audit".to_owned(),
+        "/console/erase".to_owned(),
+    ] {
+        let page = console.page(&path).await;
+        assert!(!page.contains("style="), "{path}");
+        assert!(!page.contains("<script>"), "{path}");
+        assert!(!page.contains("<style"), "{path}");
+    }
     let bad = console.get("/console/audit?subject=not-an-id").await;
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
