@@ -508,7 +508,7 @@ async fn an_admin_adds_a_member_who_signs_in_changes_their_roles_and_deactivates
         .await;
     assert!(by_admin.contains("3 events match"), "{by_admin}");
     assert!(by_admin.contains(&format!("Staff {id}")));
-    assert!(!by_admin.contains("<code>staff.created</code>"));
+    assert!(!by_admin.contains("<code class=\"action\">staff.created</code>"));
     let created = console
         .page(&format!(
             "/console/audit?actor={}&action=staff.created",
@@ -630,7 +630,12 @@ async fn an_admin_registers_a_webhook_sees_its_secret_once_deletes_it_and_pages_
     }
     let first = console.page("/console/audit?action=webhook.created").await;
     assert!(first.contains("56 events match"), "{first}");
-    assert_eq!(first.matches("<code>webhook.created</code>").count(), 50);
+    assert_eq!(
+        first
+            .matches("<code class=\"action\">webhook.created</code>")
+            .count(),
+        50
+    );
     let at = first.find(r#"rel="next""#).unwrap();
     let href_at = first[..at].rfind("href=\"").unwrap() + "href=\"".len();
     let next = first[href_at..]
@@ -640,7 +645,12 @@ async fn an_admin_registers_a_webhook_sees_its_secret_once_deletes_it_and_pages_
         .replace("&#38;", "&");
     assert!(next.contains("action=webhook.created"), "{next}");
     let second = console.page(&next).await;
-    assert_eq!(second.matches("<code>webhook.created</code>").count(), 6);
+    assert_eq!(
+        second
+            .matches("<code class=\"action\">webhook.created</code>")
+            .count(),
+        6
+    );
     assert!(!second.contains(r#"rel="next""#));
     assert!(second.contains("Newest events"));
 }
