@@ -328,6 +328,7 @@ pub struct Member {
 }
 
 impl Member {
+    /// When the account was made, in UTC.
     pub fn created(&self) -> String {
         short_time(&self.created_at)
     }
@@ -676,7 +677,16 @@ pub async fn set_staff_active(
         Ok(form) => form,
         Err(refusal) => return refusal,
     };
-    let active = form.get("active") == "true";
+    let active = match form.get("active") {
+        "true" => true,
+        "false" => false,
+        _ => {
+            return pages::refused(
+                StatusCode::BAD_REQUEST,
+                "The form did not say whether to deactivate or reactivate the account. Go back and use its button.",
+            );
+        }
+    };
     let answer = run(
         &state,
         &session,
@@ -748,6 +758,7 @@ pub struct Webhook {
 }
 
 impl Webhook {
+    /// When it was registered, in UTC.
     pub fn created(&self) -> String {
         short_time(&self.created_at)
     }
@@ -1039,6 +1050,7 @@ pub struct AuditEvent {
 }
 
 impl AuditEvent {
+    /// When it was done, in UTC.
     pub fn when(&self) -> String {
         short_time(&self.at)
     }
@@ -1232,6 +1244,7 @@ pub struct Found {
 }
 
 impl Found {
+    /// Whether it is an idea (else feedback).
     pub fn is_idea(&self) -> bool {
         self.kind == "IDEA"
     }

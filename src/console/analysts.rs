@@ -402,6 +402,7 @@ impl Chart {
         TRACK_LEFT
     }
 
+    /// How tall every bar is.
     pub fn bar_height(&self) -> u32 {
         BAR_HEIGHT
     }
@@ -673,8 +674,10 @@ async fn download(
                 "Choose a month from the list: this month or one before it.".to_owned()
             }
             ("BAD_USER_INPUT", Some("filter")) => format!(
-                "The export would be too large for one file ({}). Choose fewer dates.",
-                error.message
+                "These filters match more than {} responses, too many for one file. Choose fewer dates.",
+                thousands(
+                    i64::try_from(crate::reports::graphql::MAX_EXPORT_ROWS).unwrap_or(i64::MAX)
+                )
             ),
             ("BAD_USER_INPUT", _) => error.message.clone(),
             _ => "The download did not work. Try again in a moment.".to_owned(),

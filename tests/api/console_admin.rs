@@ -476,6 +476,12 @@ async fn an_admin_adds_a_member_who_signs_in_changes_their_roles_and_deactivates
     }
     assert!(console.get("/console/staff").await.status().is_success());
 
+    let unclear = console
+        .post(&format!("{path}/active"), &[("active", "perhaps")])
+        .await;
+    assert_eq!(unclear.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(nadia.get("/console/figures").await.status(), StatusCode::OK);
+
     // Deactivated, their session ends on their next click.
     let off = console
         .post(&format!("{path}/active"), &[("active", "false")])
