@@ -271,6 +271,16 @@ fn problems_of(
         .collect()
 }
 
+/// A page's title, marked "Error:" while its form has problems, so a
+/// screen reader hears it first.
+pub fn title_for(problems: &[Problem], title: &str) -> String {
+    if problems.is_empty() {
+        title.to_owned()
+    } else {
+        format!("Error: {title}")
+    }
+}
+
 fn status_for(problems: &[Problem]) -> StatusCode {
     if problems.is_empty() {
         StatusCode::OK
@@ -412,7 +422,8 @@ async fn staff_page(
         Err(refusal) => return refusal,
     };
     let page = StaffPage {
-        chrome: Chrome::new(session, "Staff", "/console/staff").with_notice(notice),
+        chrome: Chrome::new(session, title_for(&problems, "Staff"), "/console/staff")
+            .with_notice(notice),
         members,
         draft,
         roles: role_boxes(checked),
@@ -585,8 +596,12 @@ async fn member_page(
         }
     };
     let page = MemberPage {
-        chrome: Chrome::new(session, member.display_name.clone(), "/console/staff")
-            .with_notice(notice),
+        chrome: Chrome::new(
+            session,
+            title_for(&problems, &member.display_name),
+            "/console/staff",
+        )
+        .with_notice(notice),
         own: member.id == session.viewer.id().to_string(),
         member,
         name,
@@ -802,7 +817,12 @@ async fn webhooks_page(
         return refusal;
     }
     let page = WebhooksPage {
-        chrome: Chrome::new(session, "Webhooks", "/console/webhooks").with_notice(notice),
+        chrome: Chrome::new(
+            session,
+            title_for(&problems, "Webhooks"),
+            "/console/webhooks",
+        )
+        .with_notice(notice),
         webhooks: pages::field(&answer, "webhooks").unwrap_or_default(),
         created,
         url,
@@ -1205,7 +1225,11 @@ pub async fn audit(
         action_values.push((chosen.to_owned(), chosen.to_owned()));
     }
     let page = AuditPage {
-        chrome: Chrome::new(&session, "Audit log", "/console/audit"),
+        chrome: Chrome::new(
+            &session,
+            title_for(&problems, "Audit log"),
+            "/console/audit",
+        ),
         actors: super::analysts::choices(
             std::iter::once((String::new(), "Anyone".to_owned())).chain(members.into_iter().map(
                 |member| {
@@ -1298,7 +1322,7 @@ fn erase_page(
         Step::Done(_) => "Submission erased",
     };
     let page = ErasePage {
-        chrome: Chrome::new(session, title, "/console/erase"),
+        chrome: Chrome::new(session, title_for(&problems, title), "/console/erase"),
         step,
         reference,
         problems,

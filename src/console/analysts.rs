@@ -581,7 +581,15 @@ async fn figures_page(
         format!("/console/figures/export?{filter_query}")
     };
     let page = FiguresPage {
-        chrome: Chrome::new(session, "Figures", "/console/figures"),
+        chrome: Chrome::new(
+            session,
+            if errors.is_empty() {
+                "Figures"
+            } else {
+                "Error: Figures"
+            },
+            "/console/figures",
+        ),
         services: choices(
             std::iter::once((String::new(), "All services".to_owned())).chain(
                 services
@@ -734,4 +742,76 @@ pub async fn export(
         "feedbackExport",
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(total: i64, suppressed: bool, positive: Option<f64>) -> Group {
+        Group {
+            total,
+            suppressed,
+            percent_positive: positive,
+            percent_negative: positive.map(|p| 100.0 - p),
+            by_rating: RATINGS
+                .iter()
+                .map(|(rating, _)| RatingCount {
+                    rating: (*rating).to_owned(),
+                    count: (!suppressed).then_some(1),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_withheld_group_says_so_in_words_and_has_no_bar() {
+        let withheld = Line::of("Maternity".to_owned(), &group(2, true, None));
+        assert_eq!(withheld.positive, WITHHELD);
+        assert_eq!(withheld.responses, "2");
+        assert!(withheld.ratings.iter().all(|count| count == "withheld"));
+        let none = Line::of("Reablement".to_owned(), &group(0, false, None));
+        assert_eq!(none.positive, "no responses");
+        let shown = Line::of("Emergency".to_owned(), &group(1200, false, Some(66.6)));
+        assert_eq!(shown.positive, "67%");
+        assert_eq!(shown.responses, "1,200");
+        let chart = Chart::of("c", "Percent positive by service", &[withheld, none, shown]);
+        assert!(!chart.bars[0].has_bar && !chart.bars[1].has_bar);
+        assert!(chart.bars[2].has_bar);
+        assert!(
+            (chart.bars[2].width - 279.7).abs() < 0.01,
+            "{}",
+            chart.bars[2].width
+        );
+        assert_eq!(
+            chart.summary,
+            "Percent positive by service. Maternity: withheld (fewer than 5): 2 responses. \
+             Reablement: no responses. Emergency: 67% positive (1,200 responses)."
+        );
+        assert_eq!(chart.height, 3 * ROW_HEIGHT + 8);
+    }
+
+    #[test]
+    fn dates_out_of_order_or_misspelt_are_named_and_left_out() {
+        let filters = Filters {
+            from: "2026-05-10".into(),
+            to: "2026-05-01".into(),
+            channel: "FAX".into(),
+            ..Filters::default()
+        };
+        let (filter, errors) = filters.api_filter();
+        assert_eq!(filter, json!({}));
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        let one_day = Filters {
+            from: "2026-05-01".into(),
+            to: "2026-05-01".into(),
+            ..Filters::default()
+        };
+        let (filter, errors) = one_day.api_filter();
+        assert!(errors.is_empty());
+        assert_eq!(
+            filter,
+            json!({ "receivedFrom": "2026-05-01T00:00:00+00:00", "receivedTo": "2026-05-02T00:00:00+00:00" })
+        );
+    }
 }

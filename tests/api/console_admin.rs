@@ -386,6 +386,7 @@ async fn an_admin_adds_a_member_who_signs_in_changes_their_roles_and_deactivates
         .await;
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let page = refused.text().await.unwrap();
+    assert!(page.contains("<title>Error: Staff – hamlet console</title>"));
     assert!(page.contains("There is a problem"));
     assert!(
         page.contains(r##"<a href="#staff-password">Initial password: "##),
