@@ -22,12 +22,16 @@ pub struct AuditQuery;
 #[Object]
 impl AuditQuery {
     /// Every staff action, newest first, optionally about one subject (a
-    /// piece of feedback, an idea, a staff member, a kiosk, a page) or by one
-    /// staff member. ADMIN.
+    /// piece of feedback, an idea, a staff member, a kiosk, a page), by one
+    /// staff member, of one action (e.g. `staff.updated`; see
+    /// `auditActions`) or within a time: every filter given must match.
+    /// ADMIN.
     #[graphql(
         guard = "RoleGuard::ADMIN",
         complexity = "crate::pagination::complexity(first, child_complexity)"
     )]
+    // Each filter is an argument of its own, as the API has always had them.
+    #[allow(clippy::too_many_arguments)]
     async fn audit_log(
         &self,
         ctx: &Context<'_>,
@@ -35,6 +39,9 @@ impl AuditQuery {
         after: Option<String>,
         subject_id: Option<ID>,
         actor_id: Option<ID>,
+        #[graphql(desc = "Exactly this action, e.g. `staff.updated`.")] action: Option<String>,
+        #[graphql(desc = "At or after this time.")] from: Option<DateTime<Utc>>,
+        #[graphql(desc = "Before this time.")] to: Option<DateTime<Utc>>,
     ) -> AppResult<
         async_graphql::connection::Connection<
             String,
@@ -57,8 +64,18 @@ impl AuditQuery {
                 .as_deref()
                 .map(|id| StaffId::parse(id, "actorId"))
                 .transpose()?,
+            action: action
+                .map(|action| action.trim().to_owned())
+                .filter(|action| !action.is_empty()),
+            from,
+            to,
         };
-        let page = store::page(ctx.data::<DatabaseConnection>()?, filter, first, after).await?;
+        if let (Some(from), Some(to)) = (from, to)
+            && from > to
+        {
+            return Err(AppError::bad_input("to", "is before from"));
+        }
+        let page = store::page(ctx.data::<DatabaseConnection>()?, &filter, first, after).await?;
         Ok(pagination::connection(
             page,
             after.is_some(),
@@ -66,6 +83,13 @@ impl AuditQuery {
             |row| pagination::encode_cursor("audit", &row.id.to_string()),
             AuditEvent,
         ))
+    }
+
+    /// Every action the audit log holds, once each, alphabetically: the
+    /// values `auditLog(action:)` can filter by. ADMIN.
+    #[graphql(guard = "RoleGuard::ADMIN")]
+    async fn audit_actions(&self, ctx: &Context<'_>) -> AppResult<Vec<String>> {
+        store::actions(ctx.data::<DatabaseConnection>()?).await
     }
 }
 
@@ -81,7 +105,7 @@ pub struct AuditEventConnectionTotal(AuditFilter);
 #[Object]
 impl AuditEventConnectionTotal {
     async fn total_count(&self, ctx: &Context<'_>) -> AppResult<i32> {
-        store::count(ctx.data::<DatabaseConnection>()?, self.0)
+        store::count(ctx.data::<DatabaseConnection>()?, &self.0)
             .await
             .map(|count| i32::try_from(count).unwrap_or(i32::MAX))
     }
@@ -97,11 +121,11 @@ const HISTORY_LENGTH: u64 = 100;
 pub async fn history_of(ctx: &Context<'_>, subject: Uuid) -> AppResult<Vec<AuditEvent>> {
     let filter = AuditFilter {
         subject_id: Some(subject),
-        actor_id: None,
+        ..AuditFilter::default()
     };
     let page = store::page(
         ctx.data::<DatabaseConnection>()?,
-        filter,
+        &filter,
         HISTORY_LENGTH,
         None,
     )

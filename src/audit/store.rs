@@ -1,5 +1,6 @@
 //! Writing and reading the audit trail.
 
+use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait as _, Condition, ConnectionTrait, EntityTrait as _,
     PaginatorTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _,
@@ -31,21 +32,36 @@ pub async fn record(db: &impl ConnectionTrait, entry: AuditEntry) -> AppResult<(
     Ok(())
 }
 
-/// Which audit events to read.
-#[derive(Clone, Copy, Debug, Default)]
+/// Which audit events to read. Every filter given must match.
+#[derive(Clone, Debug, Default)]
 pub struct AuditFilter {
     pub subject_id: Option<Uuid>,
     pub actor_id: Option<StaffId>,
+    /// Exactly this action, e.g. `staff.updated`.
+    pub action: Option<String>,
+    /// At or after this time.
+    pub from: Option<DateTime<Utc>>,
+    /// Before this time.
+    pub to: Option<DateTime<Utc>>,
 }
 
 impl AuditFilter {
-    fn condition(self) -> Condition {
+    fn condition(&self) -> Condition {
         let mut condition = Condition::all();
         if let Some(subject) = self.subject_id {
             condition = condition.add(audit_event::Column::SubjectId.eq(subject));
         }
         if let Some(actor) = self.actor_id {
             condition = condition.add(audit_event::Column::ActorId.eq(actor));
+        }
+        if let Some(action) = &self.action {
+            condition = condition.add(audit_event::Column::Action.eq(action.as_str()));
+        }
+        if let Some(from) = self.from {
+            condition = condition.add(audit_event::Column::At.gte(from));
+        }
+        if let Some(to) = self.to {
+            condition = condition.add(audit_event::Column::At.lt(to));
         }
         condition
     }
@@ -54,7 +70,7 @@ impl AuditFilter {
 /// A page of the audit log, newest first, after the event `after`.
 pub async fn page(
     db: &impl ConnectionTrait,
-    filter: AuditFilter,
+    filter: &AuditFilter,
     first: u64,
     after: Option<Uuid>,
 ) -> AppResult<Page<audit_event::Model>> {
@@ -70,9 +86,21 @@ pub async fn page(
     Ok(Page::of(rows, first))
 }
 
-pub async fn count(db: &impl ConnectionTrait, filter: AuditFilter) -> AppResult<u64> {
+pub async fn count(db: &impl ConnectionTrait, filter: &AuditFilter) -> AppResult<u64> {
     Ok(audit_event::Entity::find()
         .filter(filter.condition())
         .count(db)
+        .await?)
+}
+
+/// Every action the log holds, once each, in alphabetical order.
+pub async fn actions(db: &impl ConnectionTrait) -> AppResult<Vec<String>> {
+    Ok(audit_event::Entity::find()
+        .select_only()
+        .column(audit_event::Column::Action)
+        .distinct()
+        .order_by_asc(audit_event::Column::Action)
+        .into_tuple()
+        .all(db)
         .await?)
 }

@@ -1,18 +1,22 @@
-//! The staff console at `/console`: moderators triage and answer, admins
-//! run kiosks, each member seeing the parts their roles reach.
+//! The staff console at `/console`: moderators triage and answer, analysts
+//! read the figures and download the Board report and the export, admins
+//! run kiosks, staff accounts, webhooks, the audit log and erasure, each
+//! member seeing the parts their roles reach.
 //!
 //! The console is a client of the schema like the residents' pages: every
 //! read and write is a GraphQL document run in process as the signed-in
 //! member (see [`pages::run`]), so the API's guards decide what each role
 //! may do and the audit log records it. Pages render on the server and
-//! forms post without JavaScript; `assets/console/console.js` adds the
+//! forms post without JavaScript; `assets/console/app.js` adds the
 //! keyboard, the live notice of new items and the response preview.
 //!
 //! Rooms: [`session`] (cookies, sign-in, anti-forgery), [`pages`] (the
 //! frame and the screens every member has), [`queue`] (moderators),
-//! [`editors`] (editors), [`admin`] (admins).
+//! [`editors`] (editors), [`analysts`] (figures and downloads), [`admin`]
+//! (admins).
 
 pub mod admin;
+pub mod analysts;
 pub mod editors;
 pub mod pages;
 pub mod queue;
@@ -51,6 +55,25 @@ pub fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
         )
         .route("/console/kiosks/{id}/revoke", post(admin::revoke_kiosk))
         .merge(editor_routes())
+        .route("/console/figures", get(analysts::figures))
+        .route("/console/figures/report", get(analysts::board_report))
+        .route("/console/figures/export", get(analysts::export))
+        .route(
+            "/console/staff",
+            get(admin::staff).post(admin::create_staff),
+        )
+        .route(
+            "/console/staff/{id}",
+            get(admin::staff_member).post(admin::update_staff),
+        )
+        .route("/console/staff/{id}/active", post(admin::set_staff_active))
+        .route(
+            "/console/webhooks",
+            get(admin::webhooks).post(admin::create_webhook),
+        )
+        .route("/console/webhooks/{id}/delete", post(admin::delete_webhook))
+        .route("/console/audit", get(admin::audit))
+        .route("/console/erase", get(admin::erase_form).post(admin::erase))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             session::require,

@@ -42,17 +42,32 @@ pub struct Chrome {
 }
 
 /// The console's sections, the role each needs, and where it starts.
+/// A section listed for two roles shows once to a member with both.
 const SECTIONS: &[(&str, &str, Role)] = &[
     ("/console/queue", "Queue", Role::Moderator),
     ("/console/pages", "Pages", Role::Editor),
+    ("/console/figures", "Figures", Role::Analyst),
+    ("/console/figures", "Figures", Role::Moderator),
     ("/console/kiosks", "Kiosks", Role::Admin),
+    ("/console/staff", "Staff", Role::Admin),
+    ("/console/webhooks", "Webhooks", Role::Admin),
+    ("/console/audit", "Audit log", Role::Admin),
+    ("/console/erase", "Erase", Role::Admin),
 ];
 
 impl Chrome {
     pub fn new(session: &Session, title: impl Into<String>, section: &str) -> Self {
+        let mut shown = Vec::new();
         let nav = SECTIONS
             .iter()
-            .filter(|(_, _, role)| session.has(*role))
+            .filter(|(href, _, role)| {
+                let first = !shown.contains(href);
+                let reached = session.has(*role) && first;
+                if reached {
+                    shown.push(*href);
+                }
+                reached
+            })
             .map(|(href, label, _)| NavLink {
                 href,
                 label,

@@ -1,6 +1,8 @@
 //! `hamlet export feedback --format csv`: one row per feedback, with a
 //! header, streamed a page at a time so a million rows never sit in memory.
-//! Contact details are never exported.
+//! Contact details are never exported. Analysts' export
+//! ([`export_counted_feedback`], the API's `feedbackExport`) leaves the free
+//! text out as well.
 
 use std::borrow::Cow;
 use std::io::Write;
@@ -8,7 +10,9 @@ use std::io::Write;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use sea_orm::ConnectionTrait;
 
-use super::store;
+use uuid::Uuid;
+
+use super::store::{self, ExportRow, StatsQuery};
 use crate::error::AppError;
 use crate::moderation::store::tags_of;
 
@@ -86,6 +90,43 @@ pub fn parse_bound(value: &str, option: &str) -> Result<DateTime<Utc>, AppError>
         })
 }
 
+/// Which feedback an export holds, and whether with its free text.
+enum Scope<'a> {
+    /// Everything received in `[from, to)`, comments included: the command
+    /// line's export, which import reads back.
+    Received {
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    },
+    /// The rows the statistics for `query` count (never SPAM), without the
+    /// `comment` column: what analysts, who never read free text, download.
+    Counted(&'a StatsQuery),
+}
+
+impl Scope<'_> {
+    fn with_comment(&self) -> bool {
+        matches!(self, Self::Received { .. })
+    }
+
+    async fn page(
+        &self,
+        db: &impl ConnectionTrait,
+        after: Option<Uuid>,
+    ) -> Result<Vec<ExportRow>, AppError> {
+        match self {
+            Self::Received { from, to } => {
+                store::export_page(db, *from, *to, after, PAGE_SIZE).await
+            }
+            Self::Counted(query) => store::counted_export_page(db, query, after, PAGE_SIZE).await,
+        }
+    }
+}
+
+/// The columns of an export without free text: [`COLUMNS`] but `comment`.
+pub fn columns_without_comment() -> impl Iterator<Item = &'static str> {
+    COLUMNS.into_iter().filter(|column| *column != "comment")
+}
+
 /// Writes every feedback received in `[from, to)` as CSV to `out`, oldest
 /// arrival first, and answers how many rows it wrote.
 pub async fn export_feedback(
@@ -94,13 +135,37 @@ pub async fn export_feedback(
     to: Option<DateTime<Utc>>,
     out: impl Write,
 ) -> anyhow::Result<u64> {
+    export(db, &Scope::Received { from, to }, out).await
+}
+
+/// Writes the feedback the statistics for `query` count (never SPAM) as CSV
+/// to `out`, oldest arrival first, without the free text: every column of
+/// [`COLUMNS`] but `comment`. Answers how many rows it wrote.
+pub async fn export_counted_feedback(
+    db: &impl ConnectionTrait,
+    query: &StatsQuery,
+    out: impl Write,
+) -> anyhow::Result<u64> {
+    export(db, &Scope::Counted(query), out).await
+}
+
+async fn export(
+    db: &impl ConnectionTrait,
+    scope: &Scope<'_>,
+    out: impl Write,
+) -> anyhow::Result<u64> {
+    let with_comment = scope.with_comment();
     let slugs = store::service_slugs(db).await?;
     let mut writer = csv::Writer::from_writer(out);
-    writer.write_record(COLUMNS)?;
+    if with_comment {
+        writer.write_record(COLUMNS)?;
+    } else {
+        writer.write_record(columns_without_comment())?;
+    }
     let mut after = None;
     let mut written = 0;
     loop {
-        let page = store::export_page(db, from, to, after, PAGE_SIZE).await?;
+        let page = scope.page(db, after).await?;
         let Some(last) = page.last() else { break };
         after = Some(last.id);
         let ids: Vec<_> = page.iter().map(|row| row.id).collect();
@@ -120,13 +185,14 @@ pub async fn export_feedback(
                 .remove(&row.id)
                 .unwrap_or_default()
                 .join(&LIST_SEPARATOR.to_string());
+            let comment = row.comment.as_deref().unwrap_or("");
             let record = [
                 row.reference.as_str(),
                 &received,
                 &captured,
                 service,
                 row.rating.as_str(),
-                row.comment.as_deref().unwrap_or(""),
+                comment,
                 row.channel.as_str(),
                 &row.locale,
                 row.status.as_str(),
@@ -134,7 +200,12 @@ pub async fn export_feedback(
                 &pii_flags,
                 &tags,
             ];
-            writer.write_record(record.iter().map(|cell| protect(cell).into_owned()))?;
+            let cells = COLUMNS
+                .iter()
+                .zip(record)
+                .filter(|(column, _)| with_comment || **column != "comment")
+                .map(|(_, cell)| protect(cell).into_owned());
+            writer.write_record(cells)?;
             written += 1;
         }
         if (page.len() as u64) < PAGE_SIZE {

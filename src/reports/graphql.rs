@@ -1,5 +1,7 @@
 //! Reports' GraphQL face: `feedbackStats`, the Friends and Family Test
-//! figures staff dashboards read. MODERATOR and ANALYST; no free text.
+//! figures staff dashboards read; `boardReport`, the monthly report for the
+//! Board as one HTML file; and `feedbackExport`, the CSV export without the
+//! free text. MODERATOR and ANALYST; no free text in any of them.
 
 use std::collections::HashSet;
 
@@ -10,6 +12,7 @@ use uuid::Uuid;
 
 use super::model::{CHANNELS, Cube, Figures, Month, RATINGS, RatingCounts, StatsPeriod};
 use super::store::{self, StatsQuery};
+use super::{export, monthly};
 use crate::auth::RoleGuard;
 use crate::content::graphql::Service;
 use crate::content::model::ServiceView;
@@ -19,6 +22,21 @@ use crate::submissions::model::{Channel, FftRating};
 
 /// The most periods `byPeriod` lists (the latest are kept): 20 years of months.
 const MAX_PERIODS: usize = 240;
+
+/// The most rows one `feedbackExport` holds (about 15 MB of CSV); a larger
+/// export is the command line's (`hamlet export feedback`).
+pub const MAX_EXPORT_ROWS: u64 = 100_000;
+
+/// A file to save: a report or an export, with a name to save it under.
+#[derive(SimpleObject)]
+pub struct ReportFile {
+    /// A name to save it under, e.g. `feedback-report-2026-05.html`.
+    file_name: String,
+    /// Its media type, e.g. `text/html; charset=utf-8`.
+    media_type: String,
+    /// The file itself.
+    content: String,
+}
 
 /// Which feedback the statistics count. Every filter given must match.
 /// Feedback marked SPAM never counts.
@@ -111,6 +129,67 @@ impl ReportsQuery {
             cube,
             services,
             query,
+        })
+    }
+
+    /// The monthly Friends and Family Test report for the Board, as
+    /// `hamlet report --month` writes it: one self-contained HTML file
+    /// (inline CSS and SVG charts, no scripts, nothing fetched) covering the
+    /// twelve months that end with `month` (`YYYY-MM`, not in the future).
+    /// Figures only, never free text; small numbers are withheld as in
+    /// `feedbackStats`. MODERATOR or ANALYST.
+    #[graphql(guard = "RoleGuard::STATISTICS")]
+    async fn board_report(&self, ctx: &Context<'_>, month: String) -> AppResult<ReportFile> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        let month = Month::parse(&month, "month")?;
+        if month > Month::of(crate::db::now()) {
+            return Err(AppError::bad_input("month", "is in the future"));
+        }
+        let report = monthly::gather(db, month).await?;
+        Ok(ReportFile {
+            file_name: format!("feedback-report-{month}.html"),
+            media_type: "text/html; charset=utf-8".to_owned(),
+            content: monthly::render(&report),
+        })
+    }
+
+    /// The feedback that `feedbackStats` with the same filter counts (never
+    /// SPAM), one CSV row each, oldest first, with a header: the columns of
+    /// `hamlet export feedback` but `comment`, so no free text and no
+    /// contact details (`reference, received_at, captured_at, service,
+    /// rating, channel, locale, status, safeguarding, pii_flags, tags`).
+    /// Cells a spreadsheet would run as a formula start with `'`. At most
+    /// 100,000 rows: a filter matching more is BAD_USER_INPUT. MODERATOR or
+    /// ANALYST.
+    #[graphql(guard = "RoleGuard::STATISTICS")]
+    async fn feedback_export(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<StatsFilter>,
+    ) -> AppResult<ReportFile> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        let query = stats_query(db, filter).await?;
+        let rows = store::cube(db, &query).await?.whole().total();
+        if rows > MAX_EXPORT_ROWS {
+            return Err(AppError::bad_input(
+                "filter",
+                format!(
+                    "matches {rows} rows, more than the {MAX_EXPORT_ROWS} one file holds; choose fewer dates"
+                ),
+            ));
+        }
+        let mut csv = Vec::new();
+        export::export_counted_feedback(db, &query, &mut csv).await?;
+        let content = String::from_utf8(csv).map_err(|error| {
+            AppError::Internal(anyhow::anyhow!("the export is not UTF-8: {error}"))
+        })?;
+        Ok(ReportFile {
+            file_name: format!(
+                "feedback-export-{}.csv",
+                crate::db::now().format("%Y-%m-%d")
+            ),
+            media_type: "text/csv; charset=utf-8".to_owned(),
+            content,
         })
     }
 }

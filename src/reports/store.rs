@@ -206,12 +206,42 @@ pub async fn export_page(
     limit: u64,
 ) -> AppResult<Vec<ExportRow>> {
     use feedback::Column as C;
+    let mut condition = Condition::all();
+    if let Some(from) = from {
+        condition = condition.add(C::ReceivedAt.gte(from));
+    }
+    if let Some(to) = to {
+        condition = condition.add(C::ReceivedAt.lt(to));
+    }
+    export_rows(db, condition, after, limit, true).await
+}
+
+/// The feedback `query` counts (never SPAM), in id (arrival) order, after
+/// `after`: one page of the export analysts download, holding exactly the
+/// rows the statistics for the same filter add up. The comment is not even
+/// read: every row's `comment` is `None`.
+pub async fn counted_export_page(
+    db: &impl ConnectionTrait,
+    query: &StatsQuery,
+    after: Option<Uuid>,
+    limit: u64,
+) -> AppResult<Vec<ExportRow>> {
+    export_rows(db, query.condition(), after, limit, false).await
+}
+
+async fn export_rows(
+    db: &impl ConnectionTrait,
+    condition: Condition,
+    after: Option<Uuid>,
+    limit: u64,
+    with_comment: bool,
+) -> AppResult<Vec<ExportRow>> {
+    use feedback::Column as C;
     let mut query = feedback::Entity::find().select_only().columns([
         C::Id,
         C::Reference,
         C::ServiceId,
         C::Rating,
-        C::Comment,
         C::PiiFlags,
         C::Channel,
         C::Locale,
@@ -220,12 +250,12 @@ pub async fn export_page(
         C::CapturedAt,
         C::ReceivedAt,
     ]);
-    if let Some(from) = from {
-        query = query.filter(C::ReceivedAt.gte(from));
-    }
-    if let Some(to) = to {
-        query = query.filter(C::ReceivedAt.lt(to));
-    }
+    query = if with_comment {
+        query.column(C::Comment)
+    } else {
+        query.column_as(Expr::cust("CAST(NULL AS TEXT)"), "comment")
+    };
+    query = query.filter(condition);
     if let Some(after) = after {
         query = query.filter(C::Id.gt(after));
     }
