@@ -88,6 +88,10 @@ pub(super) struct Model {
     /// How much higher the score must be to raise a concern by itself when
     /// no medium or strong cue counted in the text at all.
     pub without_cues: f32,
+    /// For screening: each feature's row in `rows`, the rows in the order of
+    /// their features' hashes (see [`Model::score_rows`]).
+    row_of: FxHashMap<u64, u32>,
+    rows: Vec<[f32; OUTPUTS]>,
 }
 
 impl Model {
@@ -98,6 +102,51 @@ impl Model {
             if let Some(weights) = self.weights.get(feature) {
                 for (score, weight) in scores.iter_mut().zip(weights) {
                     *score += weight;
+                }
+            }
+        }
+        scores
+    }
+
+    /// Numbers the features' rows in the order of their hashes, for
+    /// [`Model::score_rows`]; done once the weights are read or trained.
+    fn index_rows(&mut self) {
+        let mut features: Vec<(u64, [f32; OUTPUTS])> =
+            self.weights.iter().map(|(hash, w)| (*hash, *w)).collect();
+        features.sort_unstable_by_key(|(hash, _)| *hash);
+        self.row_of = features
+            .iter()
+            .enumerate()
+            .map(|(row, (hash, _))| (*hash, row as u32))
+            .collect();
+        self.rows = features.into_iter().map(|(_, weights)| weights).collect();
+    }
+
+    /// The number of rows [`Model::row`] numbers features with.
+    pub fn row_count(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// The row of a feature the model has a weight for.
+    pub fn row(&self, feature: u64) -> Option<u32> {
+        self.row_of.get(&feature).copied()
+    }
+
+    /// Scores a text's features given as a set of rows (bit `r` of the
+    /// words of `present` for row `r`): the same sums in the same order as
+    /// [`Model::score`] over the features' hashes sorted and without
+    /// repeats, since the rows are in the order of the hashes.
+    pub fn score_rows(&self, present: &[u64]) -> [f32; OUTPUTS] {
+        let mut scores = self.bias;
+        for (index, &word) in present.iter().enumerate() {
+            let mut bits = word;
+            while bits != 0 {
+                let row = index * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                if let Some(weights) = self.rows.get(row) {
+                    for (score, weight) in scores.iter_mut().zip(weights) {
+                        *score += weight;
+                    }
                 }
             }
         }
@@ -160,6 +209,7 @@ impl Model {
                 }
             }
         }
+        model.index_rows();
         Ok(model)
     }
 }
@@ -272,6 +322,7 @@ pub(super) fn train(examples: &[Example], threshold: f32, veto: f32, without_cue
             }
         }
     }
+    model.index_rows();
     model
 }
 
@@ -364,6 +415,15 @@ mod tests {
         let written = to_tsv(&model, &names, "test");
         let read = Model::parse(&written).unwrap();
         assert!(read.score(&[hash_of("w:hit")])[0] > read.score(&[hash_of("w:park")])[0]);
+        let mut present = vec![0u64; read.row_count().div_ceil(64)];
+        for name in ["w:park", "w:hit"] {
+            if let Some(row) = read.row(hash_of(name)) {
+                present[row as usize / 64] |= 1 << (row % 64);
+            }
+        }
+        let mut sorted = vec![hash_of("w:hit"), hash_of("w:park")];
+        sorted.sort_unstable();
+        assert_eq!(read.score_rows(&present), read.score(&sorted));
         assert_eq!(read.threshold, 0.5);
         assert_eq!(read.veto, -2.0);
         assert_eq!(read.without_cues, 1.0);
