@@ -270,6 +270,9 @@ struct Candidate {
     /// `pool[rest_at..rest_at + rest_len]`.
     rest_at: u32,
     rest_len: u8,
+    /// The rest's first id ([`NO_ID`] when the phrase is one word): the
+    /// next word must have it.
+    second: u32,
     /// The language of the rule's file, as a bit.
     language: u8,
     /// The steps that must match: `pool[needs_at..needs_at + needs_len]`
@@ -668,6 +671,7 @@ impl Detector {
                 rest_at,
                 rest_len: u8::try_from(ids.len() - 1)
                     .map_err(|_| format!("{pattern:?}: a phrase is too long"))?,
+                second: ids.get(1).copied().unwrap_or(NO_ID),
                 language: self.languages.get(usize::from(file)).map_or(0, |l| l.bit()),
                 needs_at,
                 needs_len,
@@ -862,7 +866,7 @@ impl Detector {
         // flattened: word w has ids[w.ids.0..w.ids.1] and
         // meanings[w.meanings.0..w.meanings.1].
         let mut ids: Vec<u32> = Vec::with_capacity(n * 2);
-        let mut meanings: Vec<u32> = Vec::new();
+        let mut meanings: Vec<u32> = Vec::with_capacity(n);
         let mut present = vec![0u64; (self.next_id as usize).div_ceil(64)];
         for data in &mut words {
             self.look_up(data, allowed, with_sound, &mut ids, &mut meanings);
@@ -890,7 +894,7 @@ impl Detector {
         // a common word ("the", "my"), which begins hundreds of rules, costs
         // nothing more when it comes again.
         let mut possible = vec![Possible::Unknown; self.rules.len()];
-        let mut viable: Vec<&Candidate> = Vec::new();
+        let mut viable: Vec<&Candidate> = Vec::with_capacity(4 * n + 16);
         for data in &mut words {
             let from = viable.len() as u32;
             for &id in &ids[data.ids.0 as usize..data.ids.1 as usize] {
@@ -923,11 +927,20 @@ impl Detector {
             ids: &ids,
             spans: &spans,
         };
-        let mut found: Vec<Found> = Vec::new();
+        let mut found: Vec<Found> = Vec::with_capacity(64);
         for (start, &word) in word_of.iter().enumerate() {
             let sentence = tokens.list[start].sentence;
+            // The ids of the next word, if it is in the sentence: a phrase
+            // of two words or more goes on only if it has the second.
+            let next_ids = match tokens.list.get(start + 1) {
+                Some(next) if next.sentence == sentence => matcher.ids_of(start + 1),
+                _ => &[],
+            };
             let (from, to) = words[word as usize].viable;
             for candidate in &viable[from as usize..to as usize] {
+                if candidate.second != NO_ID && !next_ids.contains(&candidate.second) {
+                    continue;
+                }
                 let Some(after_first) =
                     matcher.phrase_at(self.rest(candidate), start + 1, sentence)
                 else {
@@ -1282,6 +1295,22 @@ impl<'t, 'd> WordData<'t, 'd> {
     }
 }
 
+/// Sorts a word's few ids (an insertion sort: a word has a handful, and a
+/// general sort costs more to set up than that takes).
+fn sort_small(ids: &mut [u32]) {
+    if ids.len() > 16 {
+        ids.sort_unstable();
+        return;
+    }
+    for i in 1..ids.len() {
+        let mut j = i;
+        while j > 0 && ids[j - 1] > ids[j] {
+            ids.swap(j - 1, j);
+            j -= 1;
+        }
+    }
+}
+
 /// The first three letters of a Bengali word with more: their end and hash.
 fn bengali_prefix(word: &str) -> Option<(usize, u64)> {
     let (cut, _) = word.char_indices().nth(3)?;
@@ -1393,7 +1422,7 @@ impl Detector {
                 ids.extend_from_slice(&vocabulary.meaning_ids[a as usize..b as usize]);
             }
         }
-        ids[begin..].sort_unstable();
+        sort_small(&mut ids[begin..]);
         let mut kept = begin;
         for i in begin..ids.len() {
             if kept == begin || ids[i] != ids[kept - 1] {

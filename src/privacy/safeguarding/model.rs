@@ -14,6 +14,9 @@ use rustc_hash::FxHashMap;
 
 use super::SafeguardingCategory;
 
+/// Marks a free slot of the rows' table.
+const NO_ROW: u32 = u32::MAX;
+
 /// Outputs: "any concern", then each category in [`SafeguardingCategory::ALL`] order.
 pub(super) const OUTPUTS: usize = 13;
 
@@ -89,8 +92,11 @@ pub(super) struct Model {
     /// no medium or strong cue counted in the text at all.
     pub without_cues: f32,
     /// For screening: each feature's row in `rows`, the rows in the order of
-    /// their features' hashes (see [`Model::score_rows`]).
-    row_of: FxHashMap<u64, u32>,
+    /// their features' hashes (see [`Model::score_rows`]). A table of
+    /// (hash, row) at least twice the rows' number, a feature in the first
+    /// free slot from its hash's low bits on (the hashes are well mixed, so
+    /// they need no hashing again); [`NO_ROW`] marks a free slot.
+    row_slots: Vec<(u64, u32)>,
     rows: Vec<[f32; OUTPUTS]>,
 }
 
@@ -114,11 +120,15 @@ impl Model {
         let mut features: Vec<(u64, [f32; OUTPUTS])> =
             self.weights.iter().map(|(hash, w)| (*hash, *w)).collect();
         features.sort_unstable_by_key(|(hash, _)| *hash);
-        self.row_of = features
-            .iter()
-            .enumerate()
-            .map(|(row, (hash, _))| (*hash, row as u32))
-            .collect();
+        let size = (features.len() * 2).next_power_of_two().max(16);
+        self.row_slots = vec![(0, NO_ROW); size];
+        for (row, (hash, _)) in features.iter().enumerate() {
+            let mut slot = *hash as usize & (size - 1);
+            while self.row_slots[slot].1 != NO_ROW {
+                slot = (slot + 1) & (size - 1);
+            }
+            self.row_slots[slot] = (*hash, row as u32);
+        }
         self.rows = features.into_iter().map(|(_, weights)| weights).collect();
     }
 
@@ -129,7 +139,18 @@ impl Model {
 
     /// The row of a feature the model has a weight for.
     pub fn row(&self, feature: u64) -> Option<u32> {
-        self.row_of.get(&feature).copied()
+        let mask = self.row_slots.len().checked_sub(1)?;
+        let mut slot = feature as usize & mask;
+        loop {
+            let (hash, row) = self.row_slots[slot];
+            if row == NO_ROW {
+                return None;
+            }
+            if hash == feature {
+                return Some(row);
+            }
+            slot = (slot + 1) & mask;
+        }
     }
 
     /// Scores a text's features given as a set of rows (bit `r` of the

@@ -196,10 +196,10 @@ pub(super) fn tokenize(text: &str) -> Tokens {
         let class = BYTES.get(usize::from(byte)).copied().unwrap_or(Byte::Other);
         match class {
             Byte::Letter | Byte::Digit => {
-                let (script, same): (Script, fn(&u8) -> bool) = if class == Byte::Letter {
-                    (Script::Latin, u8::is_ascii_alphabetic)
+                let script = if class == Byte::Letter {
+                    Script::Latin
                 } else {
-                    (Script::Digits, u8::is_ascii_digit)
+                    Script::Digits
                 };
                 if !reader
                     .current
@@ -207,12 +207,19 @@ pub(super) fn tokenize(text: &str) -> Tokens {
                 {
                     reader.begin(text, at, script);
                 }
-                let run = bytes[at..].iter().take_while(|b| same(b)).count();
+                // The rest of the run of letters (or digits) in one go.
+                let mut end = at + 1;
+                while BYTES
+                    .get(usize::from(bytes.get(end).copied().unwrap_or(0x80)))
+                    .is_some_and(|&next| next == class)
+                {
+                    end += 1;
+                }
                 let normalised = &mut reader.tokens.normalised;
                 let from = normalised.len();
-                normalised.push_str(&text[at..at + run]);
+                normalised.push_str(&text[at..end]);
                 normalised[from..].make_ascii_lowercase();
-                at += run;
+                at = end;
                 reader.last_end = at;
             }
             Byte::SentenceEnd | Byte::ClauseEnd | Byte::Space => {
