@@ -1,12 +1,15 @@
 //! The detector: every rules file compiled into one word vocabulary and one
 //! index of patterns, and the screening of a text against them.
 //!
-//! Screening is linear in the text. Each word is looked up in hash maps (its
-//! form, stem and sound key, and its beginnings for `word*` patterns), giving
+//! Screening is linear in the text. Each different word of a text is looked
+//! up once in one vocabulary (its form, and its stem and sound key where they
+//! differ, each one hash look-up that finds every id, marker and meaning the
+//! string has) and in a trie of the beginnings of `word*` patterns, giving
 //! the ids of the pattern words it matches. A pattern is tried only where its
 //! first word matches, and the rest must follow within a bounded number of
 //! words in the same sentence, so no text makes the matching backtrack far.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
@@ -14,7 +17,7 @@ use rustc_hash::FxHashMap;
 use super::language::{Language, Votes};
 use super::model::{self, Model};
 use super::rules::{self, RuleSet, RulesError, Tiers, WordMode};
-use super::text::{self, Script, Tokens};
+use super::text::{self, Script, Token, Tokens};
 use super::{Assessment, Concern, RaisedBy, SafeguardingCategory};
 
 /// How many words before a cue a negation reaches ("never" in "he has never
@@ -57,6 +60,11 @@ struct Step {
     /// The ids the phrases begin with, sorted: a word with none of them
     /// begins none of the phrases.
     firsts: Box<[u32]>,
+    /// For each of `firsts`, the phrases that begin with it, in their order:
+    /// `by_first[first_ranges[k].0..first_ranges[k].1]` are indices into
+    /// `phrases`.
+    first_ranges: Box<[(u32, u32)]>,
+    by_first: Box<[u32]>,
 }
 
 #[derive(Debug)]
@@ -104,6 +112,89 @@ pub struct Detector {
     /// The ids [`Candidate`]s point into, side by side.
     pool: Vec<u32>,
     also: Vec<AlsoRule>,
+    /// The maps above joined for screening, built once every file is read.
+    vocabulary: Vocabulary,
+}
+
+/// The word maps of a [`Detector`], joined for screening: one look-up of a
+/// string finds every id, marker and meaning it has, each word `[forms]`
+/// gives as a meaning comes with the ids it matches worked out, and the
+/// rules a word can begin are found by its id in a list, not a map.
+#[derive(Debug, Default)]
+struct Vocabulary {
+    entries: FxHashMap<Box<str>, Entry>,
+    /// (meaning, languages as bits) in runs that [`Entry`]s and
+    /// `prefix_meanings` point to.
+    meaning_lists: Vec<(u32, u8)>,
+    /// The run of `meaning_lists` of each beginning in the forms' trie.
+    prefix_meanings: Vec<(u32, u32)>,
+    meanings: Vec<Meaning>,
+    /// The ids [`Meaning`]s point to.
+    meaning_ids: Vec<u32>,
+    /// The rules each id can begin: `candidates[first[id].0..first[id].1]`,
+    /// in the order the rules were read.
+    first: Vec<(u32, u32)>,
+    candidates: Vec<Candidate>,
+}
+
+/// What one string stands for in the rules: ranges are of
+/// [`Vocabulary::meaning_lists`], ids [`NO_ID`] where it is none.
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    /// As a word written in a pattern, as an English stem, as a sound key.
+    surface: u32,
+    stem: u32,
+    sound: u32,
+    /// The languages it is a marker of, as bits.
+    markers: u8,
+    /// What it means as a form written so, as a stem, as a sound key.
+    exact: (u32, u32),
+    stem_meanings: (u32, u32),
+    sound_meanings: (u32, u32),
+}
+
+impl Entry {
+    const NONE: Self = Self {
+        surface: NO_ID,
+        stem: NO_ID,
+        sound: NO_ID,
+        markers: 0,
+        exact: (0, 0),
+        stem_meanings: (0, 0),
+        sound_meanings: (0, 0),
+    };
+}
+
+/// A word some form means.
+#[derive(Debug)]
+struct Meaning {
+    /// Its English stem (the model's key for it) and the stem's hash.
+    stem: Box<str>,
+    stem_hash: u64,
+    /// The ids it matches as a word of each kind (see [`Meaning::variant`]):
+    /// ranges of [`Vocabulary::meaning_ids`].
+    ids: [(u32, u32); 4],
+}
+
+impl Meaning {
+    /// Which of a meaning's `ids` a word of `script` takes, in a text that
+    /// is or is not compared by sound keys.
+    fn variant(script: Script, with_sound: bool) -> usize {
+        match script {
+            Script::Latin if with_sound => 0,
+            Script::Latin => 1,
+            Script::Digits => 2,
+            Script::Bengali | Script::Currency | Script::Other => 3,
+        }
+    }
+
+    /// A word of each variant, in [`Meaning::variant`]'s order.
+    const VARIANTS: [(Script, bool); 4] = [
+        (Script::Latin, true),
+        (Script::Latin, false),
+        (Script::Digits, false),
+        (Script::Bengali, false),
+    ];
 }
 
 /// Other ways of writing words, from every file's `[forms]`.
@@ -156,30 +247,6 @@ impl Forms {
             WordMode::Exact => {}
         }
     }
-
-    /// The meanings of `word` in the `allowed` languages, appended to `out`.
-    fn meanings<'a>(&'a self, keys: &Keys<'_>, allowed: u8, out: &mut Vec<&'a str>) {
-        let word = keys.word;
-        let from = out.len();
-        let mut take = |list: Option<&'a Vec<(Box<str>, u8)>>| {
-            for (meaning, bits) in list.into_iter().flatten() {
-                if bits & allowed != 0 && !out[from..].contains(&&**meaning) {
-                    out.push(meaning);
-                }
-            }
-        };
-        take(self.exact.get(word));
-        if keys.script == Script::Latin {
-            if !self.stem.is_empty() {
-                take(self.stem.get(&*keys.stem));
-            }
-            if keys.with_sound && !self.sound.is_empty() {
-                take(self.sound.get(&*keys.sound));
-            }
-        }
-        self.prefix
-            .walk(word, |index| take(self.prefix_meanings.get(index as usize)));
-    }
 }
 
 /// A model fresh from training, with its features' names for writing it out.
@@ -203,6 +270,9 @@ struct Candidate {
     /// `pool[rest_at..rest_at + rest_len]`.
     rest_at: u32,
     rest_len: u8,
+    /// The rest's first id ([`NO_ID`] when the phrase is one word): the
+    /// next word must have it.
+    second: u32,
     /// The language of the rule's file, as a bit.
     language: u8,
     /// The steps that must match: `pool[needs_at..needs_at + needs_len]`
@@ -342,7 +412,84 @@ impl Detector {
         for set in &sets {
             detector.add(set)?;
         }
+        detector.compile_vocabulary();
         Ok(detector)
+    }
+
+    /// Joins the word maps into the [`Vocabulary`] screening reads.
+    fn compile_vocabulary(&mut self) {
+        fn entry<'a>(entries: &'a mut FxHashMap<Box<str>, Entry>, key: &str) -> &'a mut Entry {
+            entries.entry(key.into()).or_insert(Entry::NONE)
+        }
+        let mut vocabulary = Vocabulary::default();
+        let mut meaning_index: FxHashMap<Box<str>, u32> = FxHashMap::default();
+        let mut meaning_texts: Vec<Box<str>> = Vec::new();
+        let mut list = |vocabulary: &mut Vocabulary, list: &[(Box<str>, u8)]| -> (u32, u32) {
+            let from = vocabulary.meaning_lists.len() as u32;
+            for (meaning, bits) in list {
+                let index = *meaning_index.entry(meaning.clone()).or_insert_with(|| {
+                    meaning_texts.push(meaning.clone());
+                    (meaning_texts.len() - 1) as u32
+                });
+                vocabulary.meaning_lists.push((index, *bits));
+            }
+            (from, vocabulary.meaning_lists.len() as u32)
+        };
+        for (key, &id) in &self.surface {
+            entry(&mut vocabulary.entries, key).surface = id;
+        }
+        for (key, &id) in &self.stem {
+            entry(&mut vocabulary.entries, key).stem = id;
+        }
+        for (key, &id) in &self.sound {
+            entry(&mut vocabulary.entries, key).sound = id;
+        }
+        for (key, &bits) in &self.markers {
+            entry(&mut vocabulary.entries, key).markers = bits;
+        }
+        for (key, meanings) in &self.forms.exact {
+            let range = list(&mut vocabulary, meanings);
+            entry(&mut vocabulary.entries, key).exact = range;
+        }
+        for (key, meanings) in &self.forms.stem {
+            let range = list(&mut vocabulary, meanings);
+            entry(&mut vocabulary.entries, key).stem_meanings = range;
+        }
+        for (key, meanings) in &self.forms.sound {
+            let range = list(&mut vocabulary, meanings);
+            entry(&mut vocabulary.entries, key).sound_meanings = range;
+        }
+        for meanings in &self.forms.prefix_meanings {
+            let range = list(&mut vocabulary, meanings);
+            vocabulary.prefix_meanings.push(range);
+        }
+        for meaning in &meaning_texts {
+            let mut ids = [(0, 0); 4];
+            for (variant, (script, with_sound)) in Meaning::VARIANTS.into_iter().enumerate() {
+                let from = vocabulary.meaning_ids.len() as u32;
+                self.word_ids(
+                    &Keys::of(meaning, script, with_sound),
+                    &mut vocabulary.meaning_ids,
+                );
+                ids[variant] = (from, vocabulary.meaning_ids.len() as u32);
+            }
+            let stem = text::stem(meaning);
+            vocabulary.meanings.push(Meaning {
+                stem: stem.as_ref().into(),
+                stem_hash: model::key_hash(stem.as_bytes()),
+                ids,
+            });
+        }
+        for id in 0..self.next_id {
+            let from = vocabulary.candidates.len() as u32;
+            if let Some(candidates) = self.first.get(&id) {
+                vocabulary.candidates.extend_from_slice(candidates);
+            }
+            vocabulary
+                .first
+                .push((from, vocabulary.candidates.len() as u32));
+        }
+        self.vocabulary = vocabulary;
     }
 
     /// The languages the loaded rules cover.
@@ -480,14 +627,31 @@ impl Detector {
                     .ok_or_else(|| format!("{pattern:?}: {written:?} has no words"))?;
                 phrases.push(ids);
             }
-            let mut firsts: Vec<u32> = phrases.iter().map(|ids| ids[0]).collect();
-            firsts.sort_unstable();
-            firsts.dedup();
+            // The phrases by the id each begins with, in their order.
+            let mut by_first: Vec<(u32, u32)> = phrases
+                .iter()
+                .enumerate()
+                .map(|(index, ids)| (ids[0], index as u32))
+                .collect();
+            by_first.sort_unstable();
+            let mut firsts: Vec<u32> = Vec::new();
+            let mut first_ranges: Vec<(u32, u32)> = Vec::new();
+            for (at, &(id, _)) in by_first.iter().enumerate() {
+                if firsts.last() != Some(&id) {
+                    firsts.push(id);
+                    first_ranges.push((at as u32, at as u32));
+                }
+                if let Some(range) = first_ranges.last_mut() {
+                    range.1 = at as u32 + 1;
+                }
+            }
             steps.push(Step {
                 gap: element.gap,
                 optional: element.optional,
                 phrases,
                 firsts: firsts.into(),
+                first_ranges: first_ranges.into(),
+                by_first: by_first.into_iter().map(|(_, index)| index).collect(),
             });
         }
         let index = u32::try_from(self.rules.len()).map_err(|_| "too many rules".to_owned())?;
@@ -507,6 +671,7 @@ impl Detector {
                 rest_at,
                 rest_len: u8::try_from(ids.len() - 1)
                     .map_err(|_| format!("{pattern:?}: a phrase is too long"))?,
+                second: ids.get(1).copied().unwrap_or(NO_ID),
                 language: self.languages.get(usize::from(file)).map_or(0, |l| l.bit()),
                 needs_at,
                 needs_len,
@@ -580,7 +745,9 @@ impl Detector {
         (!ids.is_empty()).then_some(ids)
     }
 
-    /// The ids a word of a text matches, appended to `out`.
+    /// The ids a word matches, appended to `out`, from the maps the rules
+    /// were read into (screening reads the [`Vocabulary`] instead, which
+    /// gives the same ids).
     fn word_ids(&self, keys: &Keys<'_>, out: &mut Vec<u32>) {
         let word = keys.word;
         if let Some(&id) = self.surface.get(word) {
@@ -657,14 +824,29 @@ impl Detector {
     ) -> Assessment {
         let tokens = text::tokenize(text);
         let n = tokens.list.len();
+        let vocabulary = &self.vocabulary;
 
+        // Each different word of the text once ("the", "my" and "he" come
+        // again and again), with its entry in the vocabulary: token i is
+        // word word_of[i].
+        let mut words: Vec<WordData<'_, '_>> = Vec::with_capacity(n / 2 + 1);
+        let mut word_of: Vec<u32> = Vec::with_capacity(n);
+        let mut seen: FxHashMap<&str, u32> = FxHashMap::default();
+        seen.reserve(n);
         let mut votes = Votes::default();
         for token in &tokens.list {
+            let word = tokens.word(token);
+            let index = *seen.entry(word).or_insert_with(|| {
+                words.push(WordData::new(word, token, vocabulary.entries.get(word)));
+                (words.len() - 1) as u32
+            });
+            word_of.push(index);
             match token.script {
                 Script::Bengali => votes.bengali_script += 1,
                 Script::Latin => {
                     votes.latin_words += 1;
-                    if let Some(&bits) = self.markers.get(tokens.word(token)) {
+                    let bits = words[index as usize].entry.map_or(0, |entry| entry.markers);
+                    if bits != 0 {
                         for language in Language::ALL {
                             if bits & language.bit() != 0 {
                                 votes.markers[language as usize] += 1;
@@ -678,111 +860,99 @@ impl Detector {
         let language = votes.decide(declared);
         let allowed = votes.allowed(language);
         let with_sound = allowed & self.sound_languages != 0;
+        let wants_features = self.model.is_some() || named_features.is_some();
 
         // Each word's keys, the ids it matches and the words it may mean,
-        // flattened: word i has ids[spans[i].0..spans[i].1] and
-        // meanings[meaning_spans[i].0..meaning_spans[i].1]. A word met
-        // before in the text is looked up once ("the", "my", "he").
-        let mut keys: Vec<Keys<'_>> = Vec::with_capacity(n);
+        // flattened: word w has ids[w.ids.0..w.ids.1] and
+        // meanings[w.meanings.0..w.meanings.1].
         let mut ids: Vec<u32> = Vec::with_capacity(n * 2);
-        let mut spans: Vec<(u32, u32)> = Vec::with_capacity(n);
-        let mut meanings: Vec<&str> = Vec::new();
-        let mut meaning_spans: Vec<(u32, u32)> = Vec::with_capacity(n);
-        let mut seen: FxHashMap<&str, usize> = FxHashMap::default();
-        seen.reserve(n);
+        let mut meanings: Vec<u32> = Vec::with_capacity(n);
         let mut present = vec![0u64; (self.next_id as usize).div_ceil(64)];
-        for (i, token) in tokens.list.iter().enumerate() {
-            let word = tokens.word(token);
-            if let Some(&earlier) = seen.get(word) {
-                keys.push(keys[earlier].clone());
-                spans.push(spans[earlier]);
-                meaning_spans.push(meaning_spans[earlier]);
-                continue;
-            }
-            seen.insert(word, i);
-            let own = Keys::of(word, token.script, with_sound);
-            let begin = ids.len();
-            self.word_ids(&own, &mut ids);
-            let meanings_begin = meanings.len();
-            self.forms.meanings(&own, allowed, &mut meanings);
-            for meaning in &meanings[meanings_begin..] {
-                self.word_ids(&Keys::of(meaning, token.script, with_sound), &mut ids);
-            }
-            let own_ids = &mut ids[begin..];
-            own_ids.sort_unstable();
-            let mut kept = begin;
-            for i in begin..ids.len() {
-                if kept == begin || ids[i] != ids[kept - 1] {
-                    ids[kept] = ids[i];
-                    kept += 1;
-                }
-            }
-            ids.truncate(kept);
-            for &id in &ids[begin..] {
+        for data in &mut words {
+            self.look_up(data, allowed, with_sound, &mut ids, &mut meanings);
+            for &id in &ids[data.ids.0 as usize..data.ids.1 as usize] {
                 if let Some(bits) = present.get_mut(id as usize / 64) {
                     *bits |= 1 << (id % 64);
                 }
             }
-            keys.push(own);
-            spans.push((begin as u32, kept as u32));
-            meaning_spans.push((meanings_begin as u32, meanings.len() as u32));
+            if wants_features {
+                data.key_hash = model::key_hash(data.key.as_bytes());
+                if data.script == Script::Bengali {
+                    data.prefix = bengali_prefix(data.word);
+                }
+            }
         }
         let in_text = |id: u32| {
             present
                 .get(id as usize / 64)
                 .is_some_and(|bits| bits & (1 << (id % 64)) != 0)
         };
+
+        // The rules each word can begin here: those of the text's languages
+        // whose every step has a word in the text, as has the rest of the
+        // phrase the word begins. Settled once for each different word, so
+        // a common word ("the", "my"), which begins hundreds of rules, costs
+        // nothing more when it comes again.
+        let mut possible = vec![Possible::Unknown; self.rules.len()];
+        let mut viable: Vec<&Candidate> = Vec::with_capacity(4 * n + 16);
+        for data in &mut words {
+            let from = viable.len() as u32;
+            for &id in &ids[data.ids.0 as usize..data.ids.1 as usize] {
+                let (a, b) = vocabulary.first.get(id as usize).copied().unwrap_or((0, 0));
+                for candidate in &vocabulary.candidates[a as usize..b as usize] {
+                    if candidate.language & allowed == 0 {
+                        continue;
+                    }
+                    let possible = &mut possible[candidate.rule as usize];
+                    if *possible == Possible::Unknown {
+                        *possible = if self.needs_met(candidate, &in_text) {
+                            Possible::Yes
+                        } else {
+                            Possible::No
+                        };
+                    }
+                    if *possible == Possible::Yes
+                        && self.rest(candidate).iter().all(|&id| in_text(id))
+                    {
+                        viable.push(candidate);
+                    }
+                }
+            }
+            data.viable = (from, viable.len() as u32);
+        }
+
+        let spans: Vec<(u32, u32)> = word_of.iter().map(|&w| words[w as usize].ids).collect();
         let matcher = Matcher {
             tokens: &tokens,
             ids: &ids,
             spans: &spans,
         };
-
-        // The rules each first word can begin here: those of the text's
-        // languages whose every step has a word in the text. Settled the
-        // first time the word is met, so a common word ("the", "my"), which
-        // begins hundreds of rules, costs one look-up when it comes again.
-        let mut found: Vec<Found> = Vec::new();
-        let mut possible = vec![Possible::Unknown; self.rules.len()];
-        let mut viable: Vec<&Candidate> = Vec::new();
-        let mut viable_of: FxHashMap<u32, (u32, u32)> = FxHashMap::default();
-        for (start, &(a, b)) in spans.iter().enumerate() {
+        let mut found: Vec<Found> = Vec::with_capacity(64);
+        for (start, &word) in word_of.iter().enumerate() {
             let sentence = tokens.list[start].sentence;
-            for &id in &ids[a as usize..b as usize] {
-                let (from, to) = *viable_of.entry(id).or_insert_with(|| {
-                    let from = viable.len() as u32;
-                    for candidate in self.first.get(&id).into_iter().flatten() {
-                        if candidate.language & allowed == 0 {
-                            continue;
-                        }
-                        let possible = &mut possible[candidate.rule as usize];
-                        if *possible == Possible::Unknown {
-                            *possible = if self.needs_met(candidate, &in_text) {
-                                Possible::Yes
-                            } else {
-                                Possible::No
-                            };
-                        }
-                        if *possible == Possible::Yes {
-                            viable.push(candidate);
-                        }
-                    }
-                    (from, viable.len() as u32)
-                });
-                for candidate in &viable[from as usize..to as usize] {
-                    let rest_at = candidate.rest_at as usize;
-                    let rest = &self.pool[rest_at..rest_at + usize::from(candidate.rest_len)];
-                    let Some(after_first) = matcher.phrase_at(rest, start + 1, sentence) else {
-                        continue;
-                    };
-                    let rule = &self.rules[candidate.rule as usize];
-                    if let Some(end) = matcher.steps_from(&rule.steps, 1, after_first, sentence) {
-                        found.push(Found {
-                            rule: candidate.rule,
-                            start,
-                            end,
-                        });
-                    }
+            // The ids of the next word, if it is in the sentence: a phrase
+            // of two words or more goes on only if it has the second.
+            let next_ids = match tokens.list.get(start + 1) {
+                Some(next) if next.sentence == sentence => matcher.ids_of(start + 1),
+                _ => &[],
+            };
+            let (from, to) = words[word as usize].viable;
+            for candidate in &viable[from as usize..to as usize] {
+                if candidate.second != NO_ID && !next_ids.contains(&candidate.second) {
+                    continue;
+                }
+                let Some(after_first) =
+                    matcher.phrase_at(self.rest(candidate), start + 1, sentence)
+                else {
+                    continue;
+                };
+                let rule = &self.rules[candidate.rule as usize];
+                if let Some(end) = matcher.steps_from(&rule.steps, 1, after_first, sentence) {
+                    found.push(Found {
+                        rule: candidate.rule,
+                        start,
+                        end,
+                    });
                 }
             }
         }
@@ -841,36 +1011,47 @@ impl Detector {
             clause[i] = current;
         }
 
-        let wants_features = self.model.is_some() || named_features.is_some();
         let mut sink = FeatureSink {
-            hashes: Vec::with_capacity(4 * n + 4),
+            model: self.model.as_ref(),
+            rows: vec![
+                0;
+                self.model
+                    .as_ref()
+                    .map_or(0, |m| m.row_count().div_ceil(64))
+            ],
             names: named_features,
             unigram: Vec::with_capacity(n),
         };
         if wants_features {
-            let negated: Vec<bool> = (0..n)
-                .map(|i| {
-                    negations.iter().any(|&(s, e)| {
-                        e <= i
-                            && i - e < NEGATION_REACH
-                            && clause[s] == clause[i]
-                            && !negation_stop[e..i].iter().any(|&stop| stop)
-                    })
-                })
-                .collect();
+            // A word is negated when a negation ends at most
+            // NEGATION_REACH - 1 words before it in its clause, with no
+            // negation stop from the negation's end up to it.
+            let mut negated = vec![false; n];
+            for &(s, e) in &negations {
+                for i in e..n.min(e + NEGATION_REACH) {
+                    // Clauses only go up, so none after this is the negation's.
+                    if clause[i] != clause[s] {
+                        break;
+                    }
+                    negated[i] = true;
+                    if negation_stop[i] {
+                        break;
+                    }
+                }
+            }
             let scopes = [
                 (resolved_sentence.iter().any(|&r| r), "s:resolved"),
                 (!abouts.is_empty(), "s:about"),
                 (!clinicals.is_empty(), "s:clinical"),
                 (masked.iter().any(|&m| m), "s:idiom"),
             ];
-            let words = Words {
+            let text_words = TextWords {
                 tokens: &tokens,
-                keys: &keys,
+                word_of: &word_of,
+                words: &words,
                 meanings: &meanings,
-                meaning_spans: &meaning_spans,
             };
-            self.extract_features(&words, &masked, &negated, &scopes, &mut sink);
+            self.extract_features(&text_words, &masked, &negated, &scopes, &mut sink);
         }
 
         let dropped = |f: &Found| -> Option<&'static str> {
@@ -992,7 +1173,7 @@ impl Detector {
         }
         let mut raised_by = RaisedBy::Nothing;
         if let Some(model) = &self.model {
-            let scores = model.score(&sink.hashes);
+            let scores = model.score_rows(&sink.rows);
             let any = scores[0];
             // The model vetoes concerns the rules raise from medium cues
             // alone when the text reads like none; a strong cue stands.
@@ -1049,10 +1230,13 @@ impl Detector {
     }
 }
 
-/// Where a text's model features go: their hashes, their names when
-/// training, and each word's own feature (for excerpts).
+/// Where a text's model features go: the rows of the model's weights they
+/// have (when scoring), their names (when training), and each word's own
+/// feature (for excerpts).
 struct FeatureSink<'a> {
-    hashes: Vec<u64>,
+    model: Option<&'a Model>,
+    /// Bit r is set when the text has the feature of row r.
+    rows: Vec<u64>,
     names: Option<&'a mut Vec<(u64, String)>>,
     unigram: Vec<Option<u64>>,
 }
@@ -1061,7 +1245,11 @@ impl FeatureSink<'_> {
     /// Adds a feature by its hash, and its name (its parts joined) when
     /// training.
     fn add(&mut self, hash: u64, parts: &[&str]) -> u64 {
-        self.hashes.push(hash);
+        if let Some(row) = self.model.and_then(|model| model.row(hash))
+            && let Some(bits) = self.rows.get_mut(row as usize / 64)
+        {
+            *bits |= 1 << (row % 64);
+        }
         if let Some(names) = self.names.as_deref_mut() {
             let name = parts.concat();
             debug_assert_eq!(hash, model::hash_of(&name), "{name}");
@@ -1071,29 +1259,185 @@ impl FeatureSink<'_> {
     }
 }
 
-/// A text's words as the model sees them: each word's keys and the words
-/// it may mean, found once while its ids were looked up.
-struct Words<'t, 'd> {
-    tokens: &'t Tokens,
-    keys: &'t [Keys<'t>],
-    meanings: &'t [&'d str],
-    meaning_spans: &'t [(u32, u32)],
+/// One different word of a text and what screening found for it.
+struct WordData<'t, 'd> {
+    word: &'t str,
+    /// The script of the word where it first comes.
+    script: Script,
+    entry: Option<&'d Entry>,
+    /// Ranges of the ids it matches, of the words it may mean and of the
+    /// rules it may begin here (see [`Detector::run`]).
+    ids: (u32, u32),
+    meanings: (u32, u32),
+    viable: (u32, u32),
+    /// The model's key for it (its English stem in Latin letters, `#` for
+    /// a number, the word itself otherwise) and the key's hash.
+    key: Cow<'t, str>,
+    key_hash: u64,
+    /// A Bengali word's first three letters (where it has more): their end
+    /// and hash.
+    prefix: Option<(usize, u64)>,
+}
+
+impl<'t, 'd> WordData<'t, 'd> {
+    fn new(word: &'t str, token: &Token, entry: Option<&'d Entry>) -> Self {
+        Self {
+            word,
+            script: token.script,
+            entry,
+            ids: (0, 0),
+            meanings: (0, 0),
+            viable: (0, 0),
+            key: Cow::Borrowed(word),
+            key_hash: 0,
+            prefix: None,
+        }
+    }
+}
+
+/// Sorts a word's few ids (an insertion sort: a word has a handful, and a
+/// general sort costs more to set up than that takes).
+fn sort_small(ids: &mut [u32]) {
+    if ids.len() > 16 {
+        ids.sort_unstable();
+        return;
+    }
+    for i in 1..ids.len() {
+        let mut j = i;
+        while j > 0 && ids[j - 1] > ids[j] {
+            ids.swap(j - 1, j);
+            j -= 1;
+        }
+    }
+}
+
+/// The first three letters of a Bengali word with more: their end and hash.
+fn bengali_prefix(word: &str) -> Option<(usize, u64)> {
+    let (cut, _) = word.char_indices().nth(3)?;
+    Some((cut, model::key_hash(&word.as_bytes()[..cut])))
+}
+
+/// A text's words as the model sees them.
+struct TextWords<'a, 't, 'd> {
+    tokens: &'a Tokens,
+    word_of: &'a [u32],
+    words: &'a [WordData<'t, 'd>],
+    /// Indices into [`Vocabulary::meanings`].
+    meanings: &'a [u32],
 }
 
 impl Detector {
-    /// The model's key for a word: its English stem in Latin letters, the
-    /// word itself otherwise.
-    fn model_key<'w>(keys: &'w Keys<'_>) -> &'w str {
-        match keys.script {
-            Script::Latin => &keys.stem,
-            Script::Digits => "#",
-            _ => keys.word,
+    /// The ids of the rest of a candidate's first phrase.
+    fn rest(&self, candidate: &Candidate) -> &[u32] {
+        let at = candidate.rest_at as usize;
+        &self.pool[at..at + usize::from(candidate.rest_len)]
+    }
+
+    /// Works out a word's keys, the ids it matches and the words it may
+    /// mean (in the `allowed` languages), appending them to `ids` and
+    /// `meanings`: the same as looking each key up in its own map, as
+    /// [`Detector::word_ids`] does, and each meaning too.
+    fn look_up<'t>(
+        &self,
+        data: &mut WordData<'t, '_>,
+        allowed: u8,
+        with_sound: bool,
+        ids: &mut Vec<u32>,
+        meanings: &mut Vec<u32>,
+    ) {
+        let vocabulary = &self.vocabulary;
+        let word = data.word;
+        let begin = ids.len();
+        let meanings_begin = meanings.len();
+        let take = |(a, b): (u32, u32), meanings: &mut Vec<u32>| {
+            for &(meaning, bits) in &vocabulary.meaning_lists[a as usize..b as usize] {
+                if bits & allowed != 0 && !meanings[meanings_begin..].contains(&meaning) {
+                    meanings.push(meaning);
+                }
+            }
+        };
+        let add = |entry: Option<&Entry>,
+                   id: fn(&Entry) -> u32,
+                   list: fn(&Entry) -> (u32, u32),
+                   ids: &mut Vec<u32>,
+                   meanings: &mut Vec<u32>| {
+            if let Some(entry) = entry {
+                if id(entry) != NO_ID {
+                    ids.push(id(entry));
+                }
+                take(list(entry), meanings);
+            }
+        };
+        add(data.entry, |e| e.surface, |e| e.exact, ids, meanings);
+        match data.script {
+            Script::Latin => {
+                let stem = text::stem(word);
+                let stem_entry = if *stem == *word {
+                    data.entry
+                } else {
+                    vocabulary.entries.get(&*stem)
+                };
+                add(stem_entry, |e| e.stem, |e| e.stem_meanings, ids, meanings);
+                if with_sound {
+                    let sound = text::sound(word);
+                    let sound_entry = if *sound == *word {
+                        data.entry
+                    } else if *sound == *stem {
+                        stem_entry
+                    } else {
+                        vocabulary.entries.get(&*sound)
+                    };
+                    add(
+                        sound_entry,
+                        |e| e.sound,
+                        |e| e.sound_meanings,
+                        ids,
+                        meanings,
+                    );
+                    self.sound_prefix.walk(&sound, |id| ids.push(id));
+                }
+                self.surface_prefix.walk(word, |id| ids.push(id));
+                data.key = stem;
+            }
+            Script::Digits => {
+                ids.push(ANY_NUMBER);
+                if word.len() <= 2 && word.parse::<u8>().is_ok_and(|age| age < 18) {
+                    ids.push(CHILD_AGE);
+                }
+                data.key = Cow::Borrowed("#");
+            }
+            Script::Bengali | Script::Currency | Script::Other => {
+                self.surface_prefix.walk(word, |id| ids.push(id));
+            }
         }
+        self.forms.prefix.walk(word, |index| {
+            if let Some(&range) = vocabulary.prefix_meanings.get(index as usize) {
+                take(range, meanings);
+            }
+        });
+        let variant = Meaning::variant(data.script, with_sound);
+        for &meaning in &meanings[meanings_begin..] {
+            if let Some(meaning) = vocabulary.meanings.get(meaning as usize) {
+                let (a, b) = meaning.ids[variant];
+                ids.extend_from_slice(&vocabulary.meaning_ids[a as usize..b as usize]);
+            }
+        }
+        sort_small(&mut ids[begin..]);
+        let mut kept = begin;
+        for i in begin..ids.len() {
+            if kept == begin || ids[i] != ids[kept - 1] {
+                ids[kept] = ids[i];
+                kept += 1;
+            }
+        }
+        ids.truncate(kept);
+        data.ids = (begin as u32, kept as u32);
+        data.meanings = (meanings_begin as u32, meanings.len() as u32);
     }
 
     fn extract_features(
         &self,
-        words: &Words<'_, '_>,
+        words: &TextWords<'_, '_, '_>,
         masked: &[bool],
         negated: &[bool],
         scopes: &[(bool, &str)],
@@ -1101,18 +1445,11 @@ impl Detector {
     ) {
         let list = &words.tokens.list;
         let hash = |text: &str| model::key_hash(text.as_bytes());
-        // Each word's key hashed once; features are joined from them.
-        let keys: Vec<(&str, u64)> = words
-            .keys
-            .iter()
-            .map(|keys| {
-                let key = Self::model_key(keys);
-                (key, hash(key))
-            })
-            .collect();
+        // Each word's key was hashed once; features are joined from them.
         let kinds = [("w:", hash("w:")), ("n:", hash("n:")), ("i:", hash("i:"))];
         let prefix_kinds = [hash("w:p:"), hash("n:p:"), hash("i:p:")];
         let pair = hash("b:");
+        let word_at = |i: usize| &words.words[words.word_of[i] as usize];
         for (i, token) in list.iter().enumerate() {
             let which = if masked[i] {
                 2
@@ -1122,32 +1459,38 @@ impl Detector {
                 0
             };
             let (kind, kind_hash) = kinds[which];
-            let (key, key_hash) = keys[i];
-            let own = sink.add(model::join(kind_hash, key_hash), &[kind, key]);
+            let data = word_at(i);
+            let key: &str = &data.key;
+            let own = sink.add(model::join(kind_hash, data.key_hash), &[kind, key]);
             sink.unigram.push((which == 0).then_some(own));
-            let (a, b) = words.meaning_spans[i];
-            for meaning in &words.meanings[a as usize..b as usize] {
-                let meaning_key = text::stem(meaning);
-                if meaning_key != key {
-                    let feature = model::join(kind_hash, hash(&meaning_key));
-                    sink.add(feature, &[kind, &meaning_key]);
+            let (a, b) = data.meanings;
+            for &meaning in &words.meanings[a as usize..b as usize] {
+                if let Some(meaning) = self.vocabulary.meanings.get(meaning as usize)
+                    && *meaning.stem != *key
+                {
+                    let feature = model::join(kind_hash, meaning.stem_hash);
+                    sink.add(feature, &[kind, &meaning.stem]);
                 }
             }
-            let word = words.keys[i].word;
-            if token.script == Script::Bengali
-                && let Some((cut, _)) = word.char_indices().nth(3)
-            {
-                let feature = model::join(prefix_kinds[which], hash(&word[..cut]));
-                sink.add(feature, &[kind, "p:", &word[..cut]]);
+            if token.script == Script::Bengali {
+                let prefix = if data.script == Script::Bengali {
+                    data.prefix
+                } else {
+                    bengali_prefix(data.word)
+                };
+                if let Some((cut, prefix_hash)) = prefix {
+                    let feature = model::join(prefix_kinds[which], prefix_hash);
+                    sink.add(feature, &[kind, "p:", &data.word[..cut]]);
+                }
             }
             if let Some(next) = list.get(i + 1)
                 && next.sentence == token.sentence
                 && !masked[i]
                 && !masked[i + 1]
             {
-                let (next_key, next_hash) = keys[i + 1];
-                let feature = model::join(model::join(pair, key_hash), next_hash);
-                sink.add(feature, &["b:", key, " ", next_key]);
+                let next_data = word_at(i + 1);
+                let feature = model::join(model::join(pair, data.key_hash), next_data.key_hash);
+                sink.add(feature, &["b:", key, " ", &next_data.key]);
             }
         }
         for (present, name) in scopes {
@@ -1155,8 +1498,6 @@ impl Detector {
                 sink.add(hash(name), &[name]);
             }
         }
-        sink.hashes.sort_unstable();
-        sink.hashes.dedup();
         if let Some(names) = sink.names.as_deref_mut() {
             names.sort();
             names.dedup();
@@ -1314,18 +1655,36 @@ impl Matcher<'_> {
             if from >= list.len() || list[from].sentence != sentence {
                 break;
             }
-            let begins_one = self
-                .ids_of(from)
-                .iter()
-                .any(|id| current.firsts.binary_search(id).is_ok());
-            if !begins_one {
-                continue;
+            // The ids of the word here that phrases of the step begin with.
+            let mut begins = None;
+            let mut count = 0;
+            for id in self.ids_of(from) {
+                if let Ok(k) = current.firsts.binary_search(id) {
+                    begins = Some(k);
+                    count += 1;
+                }
             }
-            for phrase in &current.phrases {
-                if let Some(end) = self.phrase_at(phrase, from, sentence)
-                    && let Some(end) = self.steps_from(steps, step + 1, end, sentence)
-                {
-                    return Some(end);
+            let Some(k) = begins else {
+                continue;
+            };
+            let rest = |phrase: &[u32]| {
+                self.phrase_at(phrase, from, sentence)
+                    .and_then(|end| self.steps_from(steps, step + 1, end, sentence))
+            };
+            if count == 1 {
+                // Only the phrases that begin with that id can match here:
+                // try just those, in their order.
+                let (a, b) = current.first_ranges[k];
+                for &phrase in &current.by_first[a as usize..b as usize] {
+                    if let Some(end) = rest(&current.phrases[phrase as usize]) {
+                        return Some(end);
+                    }
+                }
+            } else {
+                for phrase in &current.phrases {
+                    if let Some(end) = rest(phrase) {
+                        return Some(end);
+                    }
                 }
             }
         }
@@ -1361,6 +1720,9 @@ fn intern(map: &mut FxHashMap<Box<str>, u32>, next: &mut u32, key: &str) -> u32 
 struct Prefixes {
     /// (node << 8 | byte) to the node it leads to; node 0 is the root.
     edges: FxHashMap<u64, u32>,
+    /// The root's edges by byte, [`NO_ID`] for none: every walk begins with
+    /// one, so it is a list, not a map.
+    root: Vec<u32>,
     /// Each node's id, or [`NO_ID`] where no beginning ends.
     ids: Vec<u32>,
 }
@@ -1370,16 +1732,21 @@ impl Prefixes {
     fn intern(&mut self, next: &mut u32, key: &str) -> u32 {
         if self.ids.is_empty() {
             self.ids.push(NO_ID);
+            self.root = vec![NO_ID; 256];
         }
         let mut node = 0u32;
         for &byte in key.as_bytes() {
             let edge = u64::from(node) << 8 | u64::from(byte);
+            let parent = node;
             node = match self.edges.get(&edge) {
                 Some(&child) => child,
                 None => {
                     let child = self.ids.len() as u32;
                     self.ids.push(NO_ID);
                     self.edges.insert(edge, child);
+                    if parent == 0 {
+                        self.root[usize::from(byte)] = child;
+                    }
                     child
                 }
             };
@@ -1395,19 +1762,26 @@ impl Prefixes {
     /// Calls `found` with the id of every beginning `word` starts with,
     /// shortest first (never the empty one).
     fn walk(&self, word: &str, mut found: impl FnMut(u32)) {
-        if self.edges.is_empty() {
+        let Some((&first, rest)) = word.as_bytes().split_first() else {
             return;
-        }
-        let mut node = 0u32;
-        for &byte in word.as_bytes() {
-            match self.edges.get(&(u64::from(node) << 8 | u64::from(byte))) {
-                None => return,
-                Some(&child) => node = child,
-            }
+        };
+        let mut node = match self.root.get(usize::from(first)) {
+            Some(&child) if child != NO_ID => child,
+            _ => return,
+        };
+        let mut bytes = rest.iter();
+        loop {
             if let Some(&id) = self.ids.get(node as usize)
                 && id != NO_ID
             {
                 found(id);
+            }
+            let Some(&byte) = bytes.next() else {
+                return;
+            };
+            match self.edges.get(&(u64::from(node) << 8 | u64::from(byte))) {
+                None => return,
+                Some(&child) => node = child,
             }
         }
     }

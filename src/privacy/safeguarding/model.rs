@@ -14,6 +14,9 @@ use rustc_hash::FxHashMap;
 
 use super::SafeguardingCategory;
 
+/// Marks a free slot of the rows' table.
+const NO_ROW: u32 = u32::MAX;
+
 /// Outputs: "any concern", then each category in [`SafeguardingCategory::ALL`] order.
 pub(super) const OUTPUTS: usize = 13;
 
@@ -88,6 +91,13 @@ pub(super) struct Model {
     /// How much higher the score must be to raise a concern by itself when
     /// no medium or strong cue counted in the text at all.
     pub without_cues: f32,
+    /// For screening: each feature's row in `rows`, the rows in the order of
+    /// their features' hashes (see [`Model::score_rows`]). A table of
+    /// (hash, row) at least twice the rows' number, a feature in the first
+    /// free slot from its hash's low bits on (the hashes are well mixed, so
+    /// they need no hashing again); [`NO_ROW`] marks a free slot.
+    row_slots: Vec<(u64, u32)>,
+    rows: Vec<[f32; OUTPUTS]>,
 }
 
 impl Model {
@@ -98,6 +108,66 @@ impl Model {
             if let Some(weights) = self.weights.get(feature) {
                 for (score, weight) in scores.iter_mut().zip(weights) {
                     *score += weight;
+                }
+            }
+        }
+        scores
+    }
+
+    /// Numbers the features' rows in the order of their hashes, for
+    /// [`Model::score_rows`]; done once the weights are read or trained.
+    fn index_rows(&mut self) {
+        let mut features: Vec<(u64, [f32; OUTPUTS])> =
+            self.weights.iter().map(|(hash, w)| (*hash, *w)).collect();
+        features.sort_unstable_by_key(|(hash, _)| *hash);
+        let size = (features.len() * 2).next_power_of_two().max(16);
+        self.row_slots = vec![(0, NO_ROW); size];
+        for (row, (hash, _)) in features.iter().enumerate() {
+            let mut slot = *hash as usize & (size - 1);
+            while self.row_slots[slot].1 != NO_ROW {
+                slot = (slot + 1) & (size - 1);
+            }
+            self.row_slots[slot] = (*hash, row as u32);
+        }
+        self.rows = features.into_iter().map(|(_, weights)| weights).collect();
+    }
+
+    /// The number of rows [`Model::row`] numbers features with.
+    pub fn row_count(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// The row of a feature the model has a weight for.
+    pub fn row(&self, feature: u64) -> Option<u32> {
+        let mask = self.row_slots.len().checked_sub(1)?;
+        let mut slot = feature as usize & mask;
+        loop {
+            let (hash, row) = self.row_slots[slot];
+            if row == NO_ROW {
+                return None;
+            }
+            if hash == feature {
+                return Some(row);
+            }
+            slot = (slot + 1) & mask;
+        }
+    }
+
+    /// Scores a text's features given as a set of rows (bit `r` of the
+    /// words of `present` for row `r`): the same sums in the same order as
+    /// [`Model::score`] over the features' hashes sorted and without
+    /// repeats, since the rows are in the order of the hashes.
+    pub fn score_rows(&self, present: &[u64]) -> [f32; OUTPUTS] {
+        let mut scores = self.bias;
+        for (index, &word) in present.iter().enumerate() {
+            let mut bits = word;
+            while bits != 0 {
+                let row = index * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                if let Some(weights) = self.rows.get(row) {
+                    for (score, weight) in scores.iter_mut().zip(weights) {
+                        *score += weight;
+                    }
                 }
             }
         }
@@ -160,6 +230,7 @@ impl Model {
                 }
             }
         }
+        model.index_rows();
         Ok(model)
     }
 }
@@ -272,6 +343,7 @@ pub(super) fn train(examples: &[Example], threshold: f32, veto: f32, without_cue
             }
         }
     }
+    model.index_rows();
     model
 }
 
@@ -364,6 +436,15 @@ mod tests {
         let written = to_tsv(&model, &names, "test");
         let read = Model::parse(&written).unwrap();
         assert!(read.score(&[hash_of("w:hit")])[0] > read.score(&[hash_of("w:park")])[0]);
+        let mut present = vec![0u64; read.row_count().div_ceil(64)];
+        for name in ["w:park", "w:hit"] {
+            if let Some(row) = read.row(hash_of(name)) {
+                present[row as usize / 64] |= 1 << (row % 64);
+            }
+        }
+        let mut sorted = vec![hash_of("w:hit"), hash_of("w:park")];
+        sorted.sort_unstable();
+        assert_eq!(read.score_rows(&present), read.score(&sorted));
         assert_eq!(read.threshold, 0.5);
         assert_eq!(read.veto, -2.0);
         assert_eq!(read.without_cues, 1.0);
