@@ -26,6 +26,7 @@ mod m20261125_000014_create_rate_limit_bucket;
 mod m20261125_000015_create_feedback_tally;
 mod m20261202_000016_create_storage_probe;
 mod m20261202_000017_create_safeguarding_concern;
+mod m20261204_000018_add_personal_data_band;
 
 /// Applies hamlet's migrations in order.
 pub struct Migrator;
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000015_create_feedback_tally::Migration),
             Box::new(m20261202_000016_create_storage_probe::Migration),
             Box::new(m20261202_000017_create_safeguarding_concern::Migration),
+            Box::new(m20261204_000018_add_personal_data_band::Migration),
         ]
     }
 }

@@ -2,7 +2,9 @@
 //! page with everything a moderator does to it.
 //!
 //! The queue merges the API's two queues (`feedbackQueue` and `ideas`),
-//! which share one order: safeguarding first, then newest first. Its cursor
+//! which share one order: safeguarding concerns first, then items with
+//! personal data, then the rest, each band oldest first (or newest first
+//! when asked). Its cursor
 //! is the pair of the two lists' cursors, so paging never skips or repeats
 //! an item of either. Every filter is in the address, so a view can be
 //! bookmarked and shared.
@@ -386,7 +388,8 @@ pub struct Merged {
 }
 
 /// Takes the first `size` items of two lists in the queue's order
-/// (safeguarding first, then by arrival: ids are time-ordered).
+/// (safeguarding, then personal data, then by arrival: ids are
+/// time-ordered).
 fn merge(
     feedback: Option<List>,
     ideas: Option<List>,
@@ -406,7 +409,10 @@ fn merge(
     let (mut left, left_more) = split(feedback);
     let (mut right, right_more) = split(ideas);
     let (mut left_cursor, mut right_cursor) = (cursors.0.to_owned(), cursors.1.to_owned());
-    let key = |edge: &Edge| (edge.node.safeguarding, edge.node.id.clone());
+    let key = |edge: &Edge| {
+        let band = (edge.node.safeguarding, !edge.node.pii_flags.is_empty());
+        (band, edge.node.id.clone())
+    };
     let mut rows = Vec::with_capacity(size);
     while rows.len() < size {
         let take_left = match (left.peek(), right.peek()) {
@@ -415,7 +421,8 @@ fn merge(
                 if a.0 == b.0 {
                     (a.1 <= b.1) == oldest_first
                 } else {
-                    a.0
+                    // The higher band first: safeguarding, then personal data.
+                    a.0 > b.0
                 }
             }
             (Some(_), None) => true,

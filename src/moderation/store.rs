@@ -26,38 +26,56 @@ use crate::staff::store as staff_store;
 use crate::submissions::entity::{feedback, idea, idea_support};
 use crate::submissions::model::{Channel, FeedbackStatus, FftRating, IdeaStatus, SubmissionKind};
 
-/// Where a queue page starts: after this item. Queues run safeguarding
-/// first, then newest first; ids are UUIDv7, so id order is arrival order
-/// and a page never shifts when new items arrive.
+/// Where a queue page starts: after this item. Queues run in three bands,
+/// safeguarding concerns first, then items with personal data, then the
+/// rest, each newest first (or oldest first); ids are UUIDv7, so id order
+/// is arrival order and a page never shifts when new items arrive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct QueueCursor {
     pub safeguarding: bool,
+    pub personal_data: bool,
     pub id: Uuid,
 }
 
 impl QueueCursor {
-    /// The cursor of an item with this flag and id.
-    pub fn of(safeguarding: bool, id: Uuid) -> Self {
-        Self { safeguarding, id }
+    /// The cursor of an item with these flags and id.
+    pub fn of(safeguarding: bool, personal_data: bool, id: Uuid) -> Self {
+        Self {
+            safeguarding,
+            personal_data,
+            id,
+        }
     }
 
     pub fn encode(&self) -> String {
         crate::pagination::encode_cursor(
             "queue",
-            &format!("{}:{}", u8::from(self.safeguarding), self.id),
+            &format!(
+                "{}:{}:{}",
+                u8::from(self.safeguarding),
+                u8::from(self.personal_data),
+                self.id
+            ),
         )
     }
 
     pub fn decode(cursor: &str) -> AppResult<Self> {
         let invalid = || AppError::bad_input("after", "is not a cursor from this list");
+        let flag = |text: &str| match text {
+            "1" => Ok(true),
+            "0" => Ok(false),
+            _ => Err(invalid()),
+        };
         let key = crate::pagination::decode_cursor("queue", cursor)?;
-        let (flag, id) = key.split_once(':').ok_or_else(invalid)?;
+        let mut parts = key.splitn(3, ':');
+        let (Some(safeguarding), Some(personal_data), Some(id)) =
+            (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(invalid());
+        };
         Ok(Self {
-            safeguarding: match flag {
-                "1" => true,
-                "0" => false,
-                _ => return Err(invalid()),
-            },
+            safeguarding: flag(safeguarding)?,
+            personal_data: flag(personal_data)?,
             id: Uuid::parse_str(id).map_err(|_| invalid())?,
         })
     }
@@ -243,7 +261,7 @@ impl IdeaFilter {
     }
 }
 
-/// Within safeguarding first, which end of the queue comes first.
+/// Within each band of the queue, which end comes first.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Arrival {
     #[default]
@@ -252,31 +270,38 @@ pub enum Arrival {
     OldestFirst,
 }
 
-/// Rows strictly after `after` in queue order (safeguarding first, then by
-/// arrival in the order asked for).
-fn after_cursor<S, I>(
-    safeguarding: S,
-    id: I,
+/// The columns a queue is ordered by: safeguarding, personal data, id.
+type QueueOrder<C> = (C, C, C);
+
+/// Rows strictly after `after` in queue order (safeguarding first, then
+/// personal data, then by arrival in the order asked for).
+fn after_cursor<C: sea_orm::ColumnTrait>(
+    (safeguarding, personal_data, id): QueueOrder<C>,
     after: Option<QueueCursor>,
     arrival: Arrival,
-) -> Condition
-where
-    S: sea_orm::ColumnTrait,
-    I: sea_orm::ColumnTrait,
-{
-    match after {
-        None => Condition::all(),
-        Some(cursor) => Condition::any()
-            .add(safeguarding.lt(cursor.safeguarding))
-            .add(
-                Condition::all()
-                    .add(safeguarding.eq(cursor.safeguarding))
-                    .add(match arrival {
-                        Arrival::NewestFirst => id.lt(cursor.id),
-                        Arrival::OldestFirst => id.gt(cursor.id),
-                    }),
-            ),
-    }
+) -> Condition {
+    let Some(cursor) = after else {
+        return Condition::all();
+    };
+    let later = match arrival {
+        Arrival::NewestFirst => id.lt(cursor.id),
+        Arrival::OldestFirst => id.gt(cursor.id),
+    };
+    Condition::any()
+        .add(safeguarding.lt(cursor.safeguarding))
+        .add(
+            Condition::all()
+                .add(safeguarding.eq(cursor.safeguarding))
+                .add(
+                    Condition::any()
+                        .add(personal_data.lt(cursor.personal_data))
+                        .add(
+                            Condition::all()
+                                .add(personal_data.eq(cursor.personal_data))
+                                .add(later),
+                        ),
+                ),
+        )
 }
 
 /// One page of the feedback queue, and whether more follow.
@@ -291,7 +316,7 @@ pub async fn feedback_page(
     queue_page::<feedback::Entity>(
         db,
         filter.condition(),
-        (C::Safeguarding, C::Id),
+        (C::Safeguarding, C::PersonalData, C::Id),
         first,
         (after, arrival),
     )
@@ -299,11 +324,12 @@ pub async fn feedback_page(
 }
 
 /// One page of a queue of `E` matching `condition`, in queue order
-/// (safeguarding first, newest first) after `after`, and whether more follow.
+/// (safeguarding, then personal data, then by arrival) after `after`, and
+/// whether more follow.
 async fn queue_page<E: sea_orm::EntityTrait>(
     db: &impl ConnectionTrait,
     condition: Condition,
-    (safeguarding, id): (E::Column, E::Column),
+    order: QueueOrder<E::Column>,
     first: u64,
     (after, arrival): (Option<QueueCursor>, Arrival),
 ) -> AppResult<Page<E::Model>> {
@@ -313,9 +339,10 @@ async fn queue_page<E: sea_orm::EntityTrait>(
     };
     let rows = E::find()
         .filter(condition)
-        .filter(after_cursor(safeguarding, id, after, arrival))
-        .order_by_desc(safeguarding)
-        .order_by(id, by_arrival)
+        .filter(after_cursor(order, after, arrival))
+        .order_by_desc(order.0)
+        .order_by_desc(order.1)
+        .order_by(order.2, by_arrival)
         .limit(Page::<()>::limit(first))
         .all(db)
         .await?;
@@ -369,7 +396,7 @@ pub async fn idea_page(
     queue_page::<idea::Entity>(
         db,
         filter.condition(),
-        (C::Safeguarding, C::Id),
+        (C::Safeguarding, C::PersonalData, C::Id),
         first,
         (after, arrival),
     )

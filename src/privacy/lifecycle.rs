@@ -31,6 +31,7 @@ const BATCH: u64 = 500;
 struct Erasable<C> {
     id: C,
     pii_flags: C,
+    personal_data: C,
     contact: [C; 3],
     public_response: C,
     erased_at: C,
@@ -51,6 +52,7 @@ async fn erase_rows<E: sea_orm::EntityTrait>(
     let none = || Expr::value(Option::<String>::None);
     let mut update = E::update_many()
         .col_expr(columns.pii_flags, Expr::value(""))
+        .col_expr(columns.personal_data, Expr::value(false))
         .col_expr(columns.public_response, none())
         .col_expr(columns.erased_at, Expr::value(now))
         .col_expr(columns.updated_at, Expr::value(now))
@@ -82,6 +84,7 @@ async fn erase_feedback(
     let columns = Erasable {
         id: C::Id,
         pii_flags: C::PiiFlags,
+        personal_data: C::PersonalData,
         contact: [C::ContactName, C::ContactEmail, C::ContactPhone],
         public_response: C::PublicResponse,
         erased_at: C::ErasedAt,
@@ -97,6 +100,7 @@ async fn erase_ideas(db: &impl ConnectionTrait, ids: &[Uuid], now: DateTime<Utc>
     let columns = Erasable {
         id: C::Id,
         pii_flags: C::PiiFlags,
+        personal_data: C::PersonalData,
         contact: [C::ContactName, C::ContactEmail, C::ContactPhone],
         public_response: C::PublicResponse,
         erased_at: C::ErasedAt,

@@ -360,6 +360,7 @@ pub async fn insert_imported(
             rating: Set(row.rating),
             comment: Set(row.comment.clone()),
             pii_flags: Set(row.pii_flags),
+            personal_data: Set(!row.pii_flags.is_empty()),
             channel: Set(row.channel),
             locale: Set(row.locale.clone()),
             kiosk_id: Set(None),

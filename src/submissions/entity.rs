@@ -42,6 +42,8 @@ pub mod feedback {
         pub comment: Option<String>,
         /// Personal-data kinds found in `comment`.
         pub pii_flags: PiiKinds,
+        /// Whether `pii_flags` names any kind: the queue's second band.
+        pub personal_data: bool,
         pub channel: Channel,
         pub locale: String,
         pub kiosk_id: Option<Uuid>,
@@ -85,6 +87,8 @@ pub mod idea {
         pub theme: Option<String>,
         /// Personal-data kinds found in the title, description or theme.
         pub pii_flags: PiiKinds,
+        /// Whether `pii_flags` names any kind: the queue's second band.
+        pub personal_data: bool,
         pub channel: Channel,
         pub locale: String,
         pub kiosk_id: Option<Uuid>,

@@ -136,6 +136,7 @@ macro_rules! submission_row {
             id: Set(carried.id),
             reference: Set(carried.reference),
             pii_flags: Set(carried.screening.pii_flags),
+            personal_data: Set(!carried.screening.pii_flags.is_empty()),
             safeguarding: Set(carried.screening.safeguarding),
             channel: Set(carried.channel),
             locale: Set(carried.locale),

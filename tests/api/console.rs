@@ -568,6 +568,9 @@ async fn the_queue_merges_feedback_and_ideas_safeguarding_first_and_pages_withou
     for _ in 0..8 {
         app.idea_reference(idea()).await;
     }
+    let mut private = idea();
+    private["description"] = json!("Email me at sam.jones@example.org if you want to help");
+    let private = app.idea_reference(private).await;
     let mut risky = feedback();
     risky["serviceSlug"] = json!("royal-london-emergency-department");
     risky["comment"] =
@@ -576,25 +579,29 @@ async fn the_queue_merges_feedback_and_ideas_safeguarding_first_and_pages_withou
 
     let console = Console::sign_in(&app, &moderator).await;
     let first = console.page("/console/queue").await;
-    assert!(first.contains("29 items match"), "count");
+    assert!(first.contains("30 items match"), "count");
     let mut seen = references_in(&first);
     assert_eq!(seen.len(), 25);
     assert_eq!(seen[0], risky, "safeguarding first");
+    assert_eq!(seen[1], private, "then personal data, though it came last");
     // Then oldest first: the morning's post in the order it came.
     let rows: Vec<&str> = first.split("row-text\">").skip(1).collect();
     assert!(
-        rows[1].starts_with("Comment number 0<"),
+        rows[2].starts_with("Comment number 0<"),
         "{}",
-        &rows[1][..40]
+        &rows[2][..40]
     );
-    assert!(rows[2].starts_with("Comment number 1<"));
+    assert!(rows[3].starts_with("Comment number 1<"));
     let newest = console.page("/console/queue?order=newest").await;
     let newest_rows: Vec<&str> = newest.split("row-text\">").skip(1).collect();
+    assert_eq!(
+        references_in(&newest)[..2],
+        [risky.clone(), private.clone()]
+    );
     assert!(
-        !newest_rows[1].starts_with("Comment number"),
+        !newest_rows[2].starts_with("Comment number"),
         "an idea came last"
     );
-    assert_eq!(references_in(&newest)[0], risky);
     assert!(first.contains("Safeguarding: Financial or material abuse"));
     assert!(
         first.contains("data-open>Idea "),
@@ -603,17 +610,17 @@ async fn the_queue_merges_feedback_and_ideas_safeguarding_first_and_pages_withou
     let next = next_href(&first).expect("a next page");
     let second = console.page(&next).await;
     let rest = references_in(&second);
-    assert_eq!(rest.len(), 4);
+    assert_eq!(rest.len(), 5);
     assert!(next_href(&second).is_none(), "no third page");
     seen.extend(rest);
     let mut unique = seen.clone();
     unique.sort();
     unique.dedup();
-    assert_eq!(unique.len(), 29, "no item twice, none missed");
+    assert_eq!(unique.len(), 30, "no item twice, none missed");
 
     // Filters narrow it, and stay in the address.
     let ideas = console.page("/console/queue?kind=ideas").await;
-    assert!(ideas.contains("8 items match"));
+    assert!(ideas.contains("9 items match"));
     assert!(!ideas.contains("data-open>Feedback "));
     let category = console.page("/console/queue?category=FINANCIAL").await;
     assert_eq!(references_in(&category), vec![risky.clone()]);

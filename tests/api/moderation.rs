@@ -84,10 +84,17 @@ fn with(mut input: Value, field: &str, value: Value) -> Value {
 }
 
 #[tokio::test]
-async fn the_queue_puts_safeguarding_first_then_newest() {
+async fn the_queue_puts_safeguarding_first_then_personal_data_then_newest() {
     let app = TestApp::spawn().await;
     let moderator = app.staff(&[Role::Moderator]).await;
     let old = app.feedback_reference(feedback()).await;
+    let private = app
+        .feedback_reference(with(
+            feedback(),
+            "comment",
+            json!("Please ring me back on 07700 900123 about my mum's appointment"),
+        ))
+        .await;
     let risky = app
         .feedback_reference(with(feedback(), "comment", json!("I want to end my life")))
         .await;
@@ -95,14 +102,63 @@ async fn the_queue_puts_safeguarding_first_then_newest() {
     let body = app.data_as(&moderator, QUEUE, json!({})).await;
     assert_eq!(
         references(&body, "feedbackQueue"),
-        [risky.clone(), new, old]
+        [risky.clone(), private.clone(), new.clone(), old.clone()]
     );
-    assert_eq!(body["feedbackQueue"]["totalCount"], 3);
+    assert_eq!(body["feedbackQueue"]["totalCount"], 4);
     let first = &body["feedbackQueue"]["edges"][0]["node"];
     assert_eq!(first["safeguarding"], true);
     assert_eq!(
         first["comment"], "I want to end my life",
         "staff see the text whole"
+    );
+    assert_eq!(
+        body["feedbackQueue"]["edges"][1]["node"]["piiFlags"],
+        json!(["PHONE"])
+    );
+
+    // Page by page, one item at a time, the bands hold across cursors; and
+    // oldest first reverses arrival within each band, not the bands.
+    for (oldest_first, expected) in [
+        (false, [&risky, &private, &new, &old]),
+        (true, [&risky, &private, &old, &new]),
+    ] {
+        let query = "query($after: String, $oldest: Boolean!) {
+          feedbackQueue(first: 1, after: $after, oldestFirst: $oldest) {
+            pageInfo { hasNextPage endCursor } edges { node { reference } } } }";
+        let mut seen = Vec::new();
+        let mut after = Value::Null;
+        loop {
+            let page = app
+                .data_as(
+                    &moderator,
+                    query,
+                    json!({ "after": after, "oldest": oldest_first }),
+                )
+                .await;
+            seen.extend(references(&page, "feedbackQueue"));
+            if page["feedbackQueue"]["pageInfo"]["hasNextPage"] == false {
+                break;
+            }
+            after = page["feedbackQueue"]["pageInfo"]["endCursor"].clone();
+        }
+        let expected: Vec<String> = expected.into_iter().cloned().collect();
+        assert_eq!(seen, expected, "oldest first: {oldest_first}");
+    }
+
+    // Erasing the text takes its personal data, and the item leaves that band.
+    let admin = app.staff(&[Role::Admin]).await;
+    let erased = app
+        .data_as(
+            &admin,
+            "mutation($r: String!) { eraseSubmission(reference: $r) }",
+            json!({ "r": private }),
+        )
+        .await;
+    assert_eq!(erased["eraseSubmission"], true);
+    let body = app.data_as(&moderator, QUEUE, json!({})).await;
+    assert_eq!(
+        references(&body, "feedbackQueue"),
+        [risky, new, private, old]
     );
 }
 
@@ -196,7 +252,7 @@ async fn the_queue_filters_by_every_field_a_moderator_needs() {
         (json!({ "rating": "POOR" }), vec![&poor]),
         (
             json!({ "rating": ["POOR", "GOOD"] }),
-            vec![&risky, &from_kiosk, &maternity, &poor],
+            vec![&risky, &poor, &from_kiosk, &maternity],
         ),
         (
             json!({ "serviceSlug": "royal-london-maternity" }),
@@ -212,12 +268,12 @@ async fn the_queue_filters_by_every_field_a_moderator_needs() {
         (json!({ "status": "IN_REVIEW" }), vec![&maternity]),
         (
             json!({ "status": "NEW", "serviceSlug": "royal-london-emergency-department" }),
-            vec![&risky, &from_kiosk, &poor],
+            vec![&risky, &poor, &from_kiosk],
         ),
         (json!({ "assigneeId": moderator.id }), vec![&maternity]),
         (
             json!({ "unassigned": true }),
-            vec![&risky, &from_kiosk, &poor],
+            vec![&risky, &poor, &from_kiosk],
         ),
         (json!({ "tag": "parking" }), vec![&maternity]),
         (json!({ "text": "WAITING ROOM" }), vec![&poor]),
@@ -228,7 +284,7 @@ async fn the_queue_filters_by_every_field_a_moderator_needs() {
         ),
         (
             json!({ "receivedFrom": "2000-01-01T00:00:00Z" }),
-            vec![&risky, &from_kiosk, &maternity, &poor],
+            vec![&risky, &poor, &from_kiosk, &maternity],
         ),
     ];
     for (filter, expected) in cases {
@@ -237,7 +293,8 @@ async fn the_queue_filters_by_every_field_a_moderator_needs() {
             .await;
         let found = references(&body, "feedbackQueue");
         let expected: Vec<String> = expected.into_iter().cloned().collect();
-        // Safeguarding first, then newest first.
+        // Safeguarding first, then personal data (`poor` has a phone
+        // number), then newest first.
         assert_eq!(found, expected, "filter {filter}");
         assert_eq!(
             body["feedbackQueue"]["totalCount"],

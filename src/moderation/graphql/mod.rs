@@ -232,8 +232,9 @@ pub struct ModerationQuery;
 
 #[Object]
 impl ModerationQuery {
-    /// Feedback to triage: safeguarding first, then newest first (oldest
-    /// first with `oldestFirst: true`). The order is stable while new
+    /// Feedback to triage: safeguarding concerns first, then feedback with
+    /// personal data in it, then the rest; each newest first (oldest first
+    /// with `oldestFirst: true`). The order is stable while new
     /// feedback arrives, so paging never skips or repeats. MODERATOR.
     #[graphql(
         guard = "RoleGuard::MODERATOR",
@@ -262,7 +263,7 @@ impl ModerationQuery {
             page,
             after.is_some(),
             FeedbackConnectionTotal(filter),
-            |row| QueueCursor::of(row.safeguarding, row.id).encode(),
+            |row| QueueCursor::of(row.safeguarding, row.personal_data, row.id).encode(),
             Feedback,
         ))
     }
@@ -278,8 +279,9 @@ impl ModerationQuery {
             .map(|row| row.map(Feedback))
     }
 
-    /// Ideas to triage: safeguarding first, then newest first (oldest first
-    /// with `oldestFirst: true`). MODERATOR.
+    /// Ideas to triage: safeguarding concerns first, then ideas with
+    /// personal data in them, then the rest; each newest first (oldest
+    /// first with `oldestFirst: true`). MODERATOR.
     #[graphql(
         guard = "RoleGuard::MODERATOR",
         complexity = "crate::pagination::complexity(first, child_complexity)"
@@ -307,7 +309,7 @@ impl ModerationQuery {
             page,
             after.is_some(),
             IdeaConnectionTotal::Queue(filter),
-            |row| QueueCursor::of(row.safeguarding, row.id).encode(),
+            |row| QueueCursor::of(row.safeguarding, row.personal_data, row.id).encode(),
             Idea::staff,
         ))
     }
