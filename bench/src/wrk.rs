@@ -41,16 +41,31 @@ impl Script {
 }
 
 /// Values the scripts read from their `BENCH` table.
+#[derive(Clone)]
 pub struct Params {
     pub run_id: String,
     pub content_post_body: String,
     pub content_get_path: String,
     pub submit_body_before: String,
     pub submit_body_after: String,
+    /// The realistic submission's body, split where the key goes.
+    pub realistic_submit_body: (String, String),
     pub queue_body: String,
     /// The console's queue page for the same service.
     pub console_queue_path: String,
     pub token: String,
+}
+
+impl Params {
+    /// The same, with the realistic submission as the one `submit.lua` sends.
+    pub fn realistic_submit(&self) -> Self {
+        let (before, after) = self.realistic_submit_body.clone();
+        Self {
+            submit_body_before: before,
+            submit_body_after: after,
+            ..self.clone()
+        }
+    }
 }
 
 /// One wrk run, as `report.lua` tells it.
