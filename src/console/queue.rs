@@ -472,7 +472,7 @@ pub async fn read_queue(
     let with_ideas = idea_filter.is_some() && filters.ia != "-";
     let cursor =
         |value: &str| Some(value.to_owned()).filter(|value| !value.is_empty() && value != "-");
-    let answer = run(
+    let answer = pages::run_kept(
         state,
         session,
         &queue_document(),

@@ -630,6 +630,53 @@ async fn the_queue_merges_feedback_and_ideas_safeguarding_first_and_pages_withou
     assert!(assigned.contains("0 items match"));
 }
 
+/// The queue page is kept while nothing changes (the API's kept staff
+/// pages), and never shown older than the database: a new submission and a
+/// change made through the API each show on the next read.
+#[tokio::test]
+async fn a_kept_queue_page_is_never_older_than_the_database() {
+    let app = busy_app().await;
+    let moderator = app.staff(&[Role::Moderator]).await;
+    let first = app.feedback_reference(feedback()).await;
+    let console = Console::sign_in(&app, &moderator).await;
+    let page = console.page("/console/queue?kind=feedback").await;
+    assert_eq!(references_in(&page), vec![first.clone()]);
+    assert_eq!(page, console.page("/console/queue?kind=feedback").await);
+
+    let second = app.feedback_reference(feedback()).await;
+    let page = console.page("/console/queue?kind=feedback").await;
+    assert_eq!(references_in(&page), vec![first.clone(), second.clone()]);
+    assert!(page.contains("2 items match"));
+
+    let queue = app
+        .data_as(
+            &moderator,
+            "{ feedbackQueue(first: 5) { edges { node { id reference version } } } }",
+            json!({}),
+        )
+        .await;
+    let node = queue["feedbackQueue"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|edge| &edge["node"])
+        .find(|node| node["reference"] == first.as_str())
+        .unwrap()
+        .clone();
+    app.data_as(
+        &moderator,
+        "mutation($id: ID!, $v: Int!) { moderateFeedback(input: { id: $id, expectedVersion: $v, status: SPAM }) { id } }",
+        json!({ "id": node["id"], "v": node["version"] }),
+    )
+    .await;
+    let page = console.page("/console/queue?kind=feedback").await;
+    assert_eq!(
+        references_in(&page),
+        vec![second],
+        "spam has left the open queue"
+    );
+}
+
 #[tokio::test]
 async fn a_bulk_change_over_a_filter_changes_exactly_the_filtered_items_and_asks_first() {
     let app = busy_app().await;
