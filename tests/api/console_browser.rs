@@ -1,7 +1,8 @@
 //! The staff console in real headless Chromium, through the shared harness
 //! (`browser_harness.rs`), against hamlet started as in every other test, on
 //! SQLite or PostgreSQL: a moderator's triage with the mouse and with the
-//! keyboard alone, two moderators on one item, new items arriving live, and
+//! keyboard alone, a bulk change over a filter larger than a page, two
+//! moderators on one item, new items arriving live, and
 //! axe-core on every console screen at 1280 and 768 px.
 
 use fantoccini::actions::{InputSource as _, KeyAction, KeyActions};
@@ -71,6 +72,106 @@ async fn stored(app: &TestApp, moderator: &Staff, reference: &str) -> Value {
         .find(|node| node["reference"] == reference)
         .cloned()
         .expect("in the queue")
+}
+
+#[tokio::test]
+async fn a_bulk_status_change_over_a_filter_of_more_than_a_page_changes_exactly_the_filtered_items()
+{
+    let app = TestApp::spawn_with(Seed::BuiltIn, |config| config.submit_per_minute = 10_000).await;
+    let moderator = app.staff(&[Role::Moderator]).await;
+    let mut inside = Vec::new();
+    for n in 0..30 {
+        let mut input = feedback();
+        input["comment"] = json!(format!("The ramp at the main door, note {n}"));
+        inside.push(app.feedback_reference(input).await);
+    }
+    let mut outside = Vec::new();
+    for _ in 0..3 {
+        let mut input = feedback();
+        input["serviceSlug"] = json!("royal-london-maternity");
+        outside.push(app.feedback_reference(input).await);
+    }
+    let Some(browser) = Browser::open(Window::LAPTOP).await else {
+        return;
+    };
+    sign_in(&browser, &app, &moderator).await;
+    browser
+        .goto(&app.url("/console/queue?service=royal-london-emergency-department&kind=feedback"))
+        .await;
+    let count = browser
+        .eval("return document.getElementById('count').textContent")
+        .await;
+    assert_eq!(count, "30 items match");
+    let on_screen = browser
+        .eval("return document.querySelectorAll('[data-row]').length")
+        .await;
+    assert!(
+        on_screen.as_u64().unwrap() < 30,
+        "more items match than fit on a page: {on_screen}"
+    );
+
+    // The whole filter, not the rows on screen: the server counts and asks.
+    browser
+        .script("document.getElementById('bulk-status').value = 'IN_REVIEW';")
+        .await;
+    browser.click("button[name=scope][value=filter]").await;
+    let question = browser
+        .wait_for(
+            "the question before a bulk change",
+            "const form = document.querySelector('main form button[type=submit]');
+             return form ? document.querySelector('main').innerText : null",
+        )
+        .await;
+    let question = question.as_str().unwrap().to_owned();
+    assert!(question.contains("30 items"), "{question}");
+    assert!(
+        question.contains("not only those on the screen"),
+        "{question}"
+    );
+    let still_new = app
+        .data_as(
+            &moderator,
+            "{ feedbackQueue(filter: { status: [IN_REVIEW] }) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        still_new["feedbackQueue"]["totalCount"], 0,
+        "asking changes nothing"
+    );
+
+    browser.click("main form button[type=submit]").await;
+    let report = browser
+        .wait_for(
+            "the bulk change's report",
+            "const notice = document.querySelector('.notice');
+             return notice ? notice.innerText : null",
+        )
+        .await;
+    let report = report.as_str().unwrap().to_owned();
+    assert!(report.contains("30 items changed"), "{report}");
+    assert!(report.contains("None was refused"), "{report}");
+
+    let data = app
+        .data_as(
+            &moderator,
+            "{ feedbackQueue(first: 100, filter: { status: [IN_REVIEW] }) { nodes { reference } } }",
+            json!({}),
+        )
+        .await;
+    let mut changed: Vec<String> = data["feedbackQueue"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|node| node["reference"].as_str().unwrap().to_owned())
+        .collect();
+    changed.sort();
+    inside.sort();
+    assert_eq!(changed, inside, "exactly the filtered items");
+    for reference in &outside {
+        assert_eq!(stored(&app, &moderator, reference).await["status"], "NEW");
+    }
+    browser.close().await;
 }
 
 #[tokio::test]
