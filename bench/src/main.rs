@@ -117,6 +117,9 @@ enum Workload {
     /// The console's queue page for the same service, signed in, 32
     /// connections.
     ConsoleQueue,
+    /// The residents' feedback page (rendered HTML, no session), 32
+    /// connections.
+    ResidentsPage,
     /// 90% content GET, 9% submit, 1% queue, 32 connections.
     Mixed,
     /// submitFeedback as in `submit`, 16 connections, while 96 clients sign
@@ -315,6 +318,17 @@ fn bench(
                         ("≥50000/s p99<2ms", rps >= 50_000.0 && p99 < 2.0)
                     }));
                 }
+            }
+            Workload::ResidentsPage => {
+                let name = "residents-page";
+                eprintln!("running {name}");
+                let (next, result) = measure(server, &setup, |server| {
+                    wrk::run(wrk::Script::ResidentsPage, &params, &load(server, 32))
+                })?;
+                server = next;
+                results.push(finish(name, name, 32, result, None, |_, _| {
+                    ("peak RSS<100MB", true)
+                }));
             }
             Workload::Submit | Workload::SubmitRealistic => {
                 let (name, params) = if *workload == Workload::Submit {
@@ -657,6 +671,10 @@ fn stored_rows(
     })
 }
 
+/// The residents' feedback page: the Friends and Family Test question and
+/// the services to choose from.
+const RESIDENTS_PAGE: &str = "/feedback";
+
 /// A resident's comment as they are often written: 300 characters, about
 /// the wait and the building, asking for a call back.
 const REALISTIC_COMMENT: &str = "We waited nearly two hours in A&E with my dad last Tuesday evening. \
@@ -742,6 +760,14 @@ fn check_and_prepare(server: &Server) -> anyhow::Result<wrk::Params> {
         },
     });
     let (before, after) = submit_halves(server, short)?;
+    let residents_page_path = RESIDENTS_PAGE;
+    let page = http::get(server.addr, residents_page_path)?;
+    if page.status != 200 || !page.body.contains("<form") {
+        bail!(
+            "GET {residents_page_path} answered {} without a form",
+            page.status
+        );
+    }
     let realistic = submit_halves(server, realistic)?;
 
     Ok(wrk::Params {
@@ -753,6 +779,7 @@ fn check_and_prepare(server: &Server) -> anyhow::Result<wrk::Params> {
         realistic_submit_body: realistic,
         queue_body: serde_json::json!({ "query": QUEUE_QUERY }).to_string(),
         console_queue_path: format!("/console/queue?service={SERVICE_SLUG}&kind=feedback"),
+        residents_page_path: residents_page_path.to_owned(),
         token: String::new(),
     })
 }

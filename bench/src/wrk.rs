@@ -24,6 +24,7 @@ pub enum Script {
     Submit,
     Queue,
     ConsoleQueue,
+    ResidentsPage,
     Mixed,
 }
 
@@ -35,6 +36,7 @@ impl Script {
             Self::Submit => ("submit", include_str!("../lua/submit.lua")),
             Self::Queue => ("queue", include_str!("../lua/queue.lua")),
             Self::ConsoleQueue => ("console_queue", include_str!("../lua/console_queue.lua")),
+            Self::ResidentsPage => ("residents_page", include_str!("../lua/residents_page.lua")),
             Self::Mixed => ("mixed", include_str!("../lua/mixed.lua")),
         }
     }
@@ -53,6 +55,8 @@ pub struct Params {
     pub queue_body: String,
     /// The console's queue page for the same service.
     pub console_queue_path: String,
+    /// The residents' feedback page.
+    pub residents_page_path: String,
     pub token: String,
 }
 
@@ -182,6 +186,7 @@ fn prelude(params: &Params) -> String {
         ("submit_body_after", &params.submit_body_after),
         ("queue_body", &params.queue_body),
         ("console_queue_path", &params.console_queue_path),
+        ("residents_page_path", &params.residents_page_path),
         ("token", &params.token),
     ] {
         let _ = writeln!(lua, "  {key} = {},", lua_string(value));
