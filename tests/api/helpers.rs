@@ -403,6 +403,26 @@ impl TestApp {
     }
 
     /// As [`graphql_as`](Self::graphql_as), checking there were no errors.
+    /// The references of the feedback (at most 100) in `status`, sorted.
+    pub async fn feedback_references_in(&self, staff: &Staff, status: &str) -> Vec<String> {
+        let data = self
+            .data_as(
+                staff,
+                "query($s: FeedbackStatus!) {
+                   feedbackQueue(first: 100, filter: { status: [$s] }) { nodes { reference } } }",
+                json!({ "s": status }),
+            )
+            .await;
+        let mut references: Vec<String> = data["feedbackQueue"]["nodes"]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|node| node["reference"].as_str().expect("a reference").to_owned())
+            .collect();
+        references.sort();
+        references
+    }
+
     pub async fn data_as(&self, staff: &Staff, query: &str, variables: Value) -> Value {
         let body = self.graphql_as(staff, query, variables).await;
         assert!(body.get("errors").is_none(), "unexpected errors: {body}");
