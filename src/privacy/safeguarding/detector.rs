@@ -23,6 +23,9 @@ use super::{Assessment, Concern, RaisedBy, SafeguardingCategory};
 /// How many words before a cue a negation reaches ("never" in "he has never
 /// raised a hand to anyone").
 const NEGATION_REACH: usize = 6;
+/// How many words after a cue a negation that follows the verb may start:
+/// at once, or after one word ("mare na", "mare to na").
+const NEGATION_AFTER_REACH: usize = 1;
 /// How many words either side of a cue a word of service talk reaches
 /// ("training", "leaflet", "documentary").
 const ABOUT_REACH: usize = 10;
@@ -43,6 +46,7 @@ enum Role {
     Cue(SafeguardingCategory, f32),
     AnyConcern(f32),
     Negation,
+    NegationAfter,
     NegationStop,
     Idiom,
     Resolved,
@@ -565,6 +569,9 @@ impl Detector {
         for pattern in &not.negations {
             add(self, pattern, Role::Negation)?;
         }
+        for pattern in &not.negations_after {
+            add(self, pattern, Role::NegationAfter)?;
+        }
         for pattern in &not.negation_stops {
             add(self, pattern, Role::NegationStop)?;
         }
@@ -966,6 +973,7 @@ impl Detector {
         let sentences = tokens.list.last().map_or(0, |t| t.sentence as usize + 1);
         let mut resolved_sentence = vec![false; sentences];
         let mut negations: Vec<(usize, usize)> = Vec::new();
+        let mut negations_after: Vec<usize> = Vec::new();
         let mut abouts: Vec<usize> = Vec::new();
         let mut clinicals: Vec<usize> = Vec::new();
         for f in &found {
@@ -976,7 +984,7 @@ impl Detector {
                     Role::Resolved => Some("scope: resolved"),
                     Role::About => Some("scope: about"),
                     Role::Clinical => Some("scope: clinical"),
-                    Role::Negation => Some("scope: negation"),
+                    Role::Negation | Role::NegationAfter => Some("scope: negation"),
                     _ => None,
                 };
                 if let Some(scope) = scope {
@@ -997,6 +1005,7 @@ impl Detector {
                 Role::NegationStop => negation_stop[f.start] = true,
                 Role::Resolved => resolved_sentence[tokens.list[f.start].sentence as usize] = true,
                 Role::Negation => negations.push((f.start, f.end)),
+                Role::NegationAfter => negations_after.push(f.start),
                 Role::About => abouts.extend(f.start..f.end),
                 Role::Clinical => clinicals.extend(f.start..f.end),
                 Role::Cue(..) | Role::AnyConcern(_) | Role::Near(_) => {}
@@ -1036,6 +1045,14 @@ impl Detector {
                     negated[i] = true;
                     if negation_stop[i] {
                         break;
+                    }
+                }
+            }
+            // And the words a negation after the verb follows, in its clause.
+            for &s in &negations_after {
+                for i in s.saturating_sub(NEGATION_AFTER_REACH + 1)..s {
+                    if clause[i] == clause[s] {
+                        negated[i] = true;
                     }
                 }
             }
@@ -1081,7 +1098,16 @@ impl Detector {
                     && clause[s] == clause[f.start]
                     && !negation_stop[e..f.start].iter().any(|&stop| stop)
             });
-            if negated {
+            // Or, where the negation follows the verb, one right after the
+            // cue in the clause of its last word.
+            let last = f.end - 1;
+            let negated_after = negations_after.iter().any(|&s| {
+                s >= f.end
+                    && s - f.end <= NEGATION_AFTER_REACH
+                    && clause[s] == clause[last]
+                    && !negation_stop[f.end..s].iter().any(|&stop| stop)
+            });
+            if negated || negated_after {
                 return Some("negated");
             }
             None

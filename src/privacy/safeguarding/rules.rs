@@ -152,6 +152,11 @@ pub(super) struct NotAConcern {
     /// Shortly before a cue in its clause, these say it did not happen.
     #[serde(default)]
     pub negations: Vec<String>,
+    /// Right after a cue in its clause, these say it did not happen: the
+    /// negation of languages that put it after the verb ("mare na", he
+    /// does not hit).
+    #[serde(default)]
+    pub negations_after: Vec<String>,
     /// Words that end a negation's reach ("nobody knows he hits me").
     #[serde(default)]
     pub negation_stops: Vec<String>,

@@ -48,6 +48,24 @@ fn excerpts_are_cut_from_the_text_on_character_boundaries() {
     }
 }
 
+#[test]
+fn a_negation_after_the_verb_stops_the_cue_before_it_in_sylheti() {
+    let detector = built_in();
+    assert!(
+        !detector
+            .assess("amar jamai amare mare", None)
+            .concerns
+            .is_empty(),
+        "the cue on its own counts"
+    );
+    let negated = detector.assess("amar jamai amare mare na, khub bhalo manush", None);
+    assert!(negated.concerns.is_empty(), "{:?}", negated.concerns);
+    // Only right after the cue: a negation later in the sentence is about
+    // something else.
+    let later = detector.assess("amar jamai amare mare, ar keu help kore na", None);
+    assert!(!later.concerns.is_empty());
+}
+
 mod properties {
     use super::*;
     use proptest::prelude::*;
