@@ -305,18 +305,54 @@ fn bench(
     for workload in &cli.workloads {
         match workload {
             Workload::Content => {
-                for (name, script) in [
-                    ("content (POST)", wrk::Script::ContentPost),
-                    ("content (GET)", wrk::Script::ContentGet),
+                let persisted = wrk::Params {
+                    content_get_path: params.persisted_get_path.clone(),
+                    ..params.clone()
+                };
+                for (name, script, params) in [
+                    ("content (POST)", wrk::Script::ContentPost, &params),
+                    ("content (GET)", wrk::Script::ContentGet, &params),
+                    ("content (GET, persisted)", wrk::Script::ContentGet, &persisted),
                 ] {
                     eprintln!("running {name}");
                     let (next, result) = measure(server, &setup, |server| {
-                        wrk::run(script, &params, &load(server, 32))
+                        wrk::run(script, params, &load(server, 32))
                     })?;
                     server = next;
                     results.push(finish(name, "content", 32, result, None, |rps, p99| {
                         ("≥50000/s p99<2ms", rps >= 50_000.0 && p99 < 2.0)
                     }));
+                }
+                // The reference: a bare axum handler answering hamlet's own
+                // bytes for the same read from memory, on the same core.
+                let answer = http::get(server.addr, &params.content_get_path)?;
+                let body = setup.dir.join("content-answer.json");
+                std::fs::write(&body, answer.body.as_bytes())?;
+                eprintln!("running bare handler (GET)");
+                let bare = Server::start_bare(&setup, &body)?;
+                let (bare, result) = measure(bare, &setup, |bare| {
+                    wrk::run(wrk::Script::ContentGet, &params, &load(bare, 32))
+                })?;
+                bare.stop()?;
+                let reference = result.0.requests_per_second();
+                results.push(finish(
+                    "bare handler (GET)",
+                    "content",
+                    32,
+                    result,
+                    None,
+                    |_, _| ("reference", true),
+                ));
+                let hamlet_get = results
+                    .iter()
+                    .rev()
+                    .find(|result| result.name == "content (GET)")
+                    .and_then(|result| result.requests_per_second);
+                if let Some(hamlet_get) = hamlet_get.filter(|_| reference > 0.0) {
+                    eprintln!(
+                        "content GET: {:.2}x the bare handler (target ≥ 0.5x)",
+                        hamlet_get / reference
+                    );
                 }
             }
             Workload::ResidentsPage => {
@@ -733,13 +769,20 @@ fn check_and_prepare(server: &Server) -> anyhow::Result<wrk::Params> {
         bail!("the page vision-and-purpose is not published: {page}");
     }
     let content_get_path = format!("/graphql?query={}", percent_encode(PAGE_QUERY));
-    let answer = http::get(server.addr, &content_get_path)?;
-    if answer.status != 200 || answer.body.contains("\"errors\"") {
-        bail!(
-            "GET {content_get_path} answered {}: {}",
-            answer.status,
-            answer.body
-        );
+    // The same read as a partner site's CDN would send it: the persisted
+    // query's hash alone, once hamlet has been told its text.
+    let extensions = serde_json::json!({ "persistedQuery": {
+        "version": 1,
+        "sha256Hash": hex_sha256(PAGE_QUERY),
+    }})
+    .to_string();
+    let persisted_get_path = format!("/graphql?extensions={}", percent_encode(&extensions));
+    let register = format!("{content_get_path}&extensions={}", percent_encode(&extensions));
+    for path in [&content_get_path, &register, &persisted_get_path] {
+        let answer = http::get(server.addr, path)?;
+        if answer.status != 200 || answer.body.contains("\"errors\"") {
+            bail!("GET {path} answered {}: {}", answer.status, answer.body);
+        }
     }
 
     let short = serde_json::json!({
@@ -774,6 +817,7 @@ fn check_and_prepare(server: &Server) -> anyhow::Result<wrk::Params> {
         run_id: uuid::Uuid::new_v4().simple().to_string()[..8].to_owned(),
         content_post_body,
         content_get_path,
+        persisted_get_path,
         submit_body_before: before,
         submit_body_after: after,
         realistic_submit_body: realistic,
@@ -885,6 +929,15 @@ fn check_queue(server: &Server, token: &str) -> Result<i64, String> {
 }
 
 /// Percent-encodes everything but RFC 3986's unreserved characters.
+/// The SHA-256 of `text` in lower-case hex, as persisted queries name it.
+fn hex_sha256(text: &str) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
 fn percent_encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len() * 3);
     for byte in text.bytes() {

@@ -123,10 +123,6 @@ impl Server {
     /// ready.
     pub fn start(setup: &Setup) -> anyhow::Result<Self> {
         let addr = free_port()?;
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(setup.dir.join("server.log"))?;
         let mut command = Command::new("taskset");
         command
             .arg("-c")
@@ -139,15 +135,46 @@ impl Server {
             // The limits protect a public service from one address; every
             // request here comes from one address on purpose.
             .env("HAMLET_SUBMIT_PER_MINUTE", "1000000000")
-            .env("HAMLET_LOGIN_PER_MINUTE", "1000000")
+            .env("HAMLET_LOGIN_PER_MINUTE", "1000000");
+        Self::spawn(command, addr, setup, "hamlet serve")
+    }
+
+    /// Starts the bench's bare reference server (`hamlet-bare`, beside this
+    /// binary) on the setup's core, answering every request with `body`.
+    pub fn start_bare(setup: &Setup, body: &Path) -> anyhow::Result<Self> {
+        let addr = free_port()?;
+        let binary = std::env::current_exe()?.with_file_name("hamlet-bare");
+        let mut command = Command::new("taskset");
+        command
+            .arg("-c")
+            .arg(setup.cpu.to_string())
+            .arg(&binary)
+            .arg(addr.to_string())
+            .arg(body);
+        Self::spawn(command, addr, setup, "hamlet-bare")
+    }
+
+    /// Spawns `command` (taskset, which sets the affinity and then execs the
+    /// server, so this child's pid is the server's) with its output in the
+    /// setup's server log, and waits until `/readyz` on `addr` answers 200.
+    fn spawn(
+        mut command: Command,
+        addr: SocketAddr,
+        setup: &Setup,
+        what: &str,
+    ) -> anyhow::Result<Self> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(setup.dir.join("server.log"))?;
+        command
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log);
-
         let spawned = Instant::now();
-        // taskset sets the affinity and then execs hamlet, so this child's
-        // pid is the server's.
-        let child = command.spawn().context("starting taskset hamlet serve")?;
+        let child = command
+            .spawn()
+            .with_context(|| format!("starting taskset {what}"))?;
         let mut server = Self {
             child,
             addr,
@@ -162,12 +189,12 @@ impl Server {
             }
             if let Some(status) = server.child.try_wait()? {
                 bail!(
-                    "the server exited ({status}) before it was ready; see {}",
+                    "{what} exited ({status}) before it was ready; see {}",
                     setup.dir.join("server.log").display()
                 );
             }
             if spawned.elapsed() > Duration::from_secs(60) {
-                bail!("the server was not ready within 60 seconds");
+                bail!("{what} was not ready within 60 seconds");
             }
             std::thread::sleep(Duration::from_millis(1));
         }

@@ -48,6 +48,8 @@ pub struct Params {
     pub run_id: String,
     pub content_post_body: String,
     pub content_get_path: String,
+    /// The same read by its persisted query's hash alone.
+    pub persisted_get_path: String,
     pub submit_body_before: String,
     pub submit_body_after: String,
     /// The realistic submission's body, split where the key goes.
