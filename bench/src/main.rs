@@ -312,7 +312,11 @@ fn bench(
                 for (name, script, params) in [
                     ("content (POST)", wrk::Script::ContentPost, &params),
                     ("content (GET)", wrk::Script::ContentGet, &params),
-                    ("content (GET, persisted)", wrk::Script::ContentGet, &persisted),
+                    (
+                        "content (GET, persisted)",
+                        wrk::Script::ContentGet,
+                        &persisted,
+                    ),
                 ] {
                     eprintln!("running {name}");
                     let (next, result) = measure(server, &setup, |server| {
@@ -777,7 +781,10 @@ fn check_and_prepare(server: &Server) -> anyhow::Result<wrk::Params> {
     }})
     .to_string();
     let persisted_get_path = format!("/graphql?extensions={}", percent_encode(&extensions));
-    let register = format!("{content_get_path}&extensions={}", percent_encode(&extensions));
+    let register = format!(
+        "{content_get_path}&extensions={}",
+        percent_encode(&extensions)
+    );
     for path in [&content_get_path, &register, &persisted_get_path] {
         let answer = http::get(server.addr, path)?;
         if answer.status != 200 || answer.body.contains("\"errors\"") {
