@@ -173,7 +173,7 @@ fn feature_graphql_modules_import_one_way() {
 /// 0.85 outside English (the targets), and English recall no lower
 /// than today's 0.94 (the target, 0.95, is not reached there yet). On the
 /// fresh set, written later by someone who had seen neither the rules nor the
-/// corpus: the recall targets, and precision no lower than today's 0.88.
+/// corpus: the recall targets, and the precision target.
 #[test]
 fn the_detectors_hold_their_measured_figures_on_the_held_out_half() {
     use hamlet::privacy::evaluation::{self, Split};
@@ -181,7 +181,7 @@ fn the_detectors_hold_their_measured_figures_on_the_held_out_half() {
     let detector = hamlet::privacy::safeguarding::detector();
     for (file, precision_floor, english_floor) in [
         ("corpus/safeguarding.jsonl", 0.9, 0.94),
-        ("corpus/safeguarding-fresh.jsonl", 0.88, 0.95),
+        ("corpus/safeguarding-fresh.jsonl", 0.9, 0.95),
     ] {
         let items: Vec<evaluation::SafeguardingItem> =
             evaluation::read_corpus(&root.join(file)).unwrap();
