@@ -118,8 +118,9 @@ async fn a_bulk_status_change_over_a_filter_of_more_than_a_page_changes_exactly_
     let question = browser
         .wait_for(
             "the question before a bulk change",
-            "const form = document.querySelector('main form button[type=submit]');
-             return form ? document.querySelector('main').innerText : null",
+            "const heading = document.querySelector('h1');
+             return heading && heading.textContent.includes('Change many items')
+                 ? document.querySelector('main').innerText : null",
         )
         .await;
     let question = question.as_str().unwrap().to_owned();
@@ -145,7 +146,7 @@ async fn a_bulk_status_change_over_a_filter_of_more_than_a_page_changes_exactly_
         .wait_for(
             "the bulk change's report",
             "const notice = document.querySelector('.notice');
-             return notice ? notice.innerText : null",
+             return notice && notice.innerText.includes('changed') ? notice.innerText : null",
         )
         .await;
     let report = report.as_str().unwrap().to_owned();
