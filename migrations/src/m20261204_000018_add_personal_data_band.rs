@@ -9,6 +9,10 @@ use sea_orm_migration::{prelude::*, schema::*};
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
+/// The two submission tables, which gain the column alike.
+const TABLES: [&str; 2] = ["feedback", "idea"];
+const PERSONAL_DATA: &str = "personal_data";
+
 #[derive(DeriveIden, Clone, Copy)]
 enum Feedback {
     Table,
@@ -94,27 +98,22 @@ async fn replace_indexes<T: Iden + Clone + 'static>(
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Feedback::Table)
-                    .add_column(boolean(Feedback::PersonalData).default(false))
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Idea::Table)
-                    .add_column(boolean(Idea::PersonalData).default(false))
-                    .to_owned(),
-            )
-            .await?;
-        let db = manager.get_connection();
-        db.execute_unprepared("UPDATE feedback SET personal_data = (pii_flags <> '')")
-            .await?;
-        db.execute_unprepared("UPDATE idea SET personal_data = (pii_flags <> '')")
-            .await?;
+        for table in TABLES {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Alias::new(table))
+                        .add_column(boolean(Alias::new(PERSONAL_DATA)).default(false))
+                        .to_owned(),
+                )
+                .await?;
+            manager
+                .get_connection()
+                .execute_unprepared(&format!(
+                    "UPDATE {table} SET {PERSONAL_DATA} = (pii_flags <> '')"
+                ))
+                .await?;
+        }
         replace_indexes(
             manager,
             Feedback::Table,
@@ -150,12 +149,12 @@ impl MigrationTrait for Migration {
             false,
         )
         .await?;
-        for table in ["feedback", "idea"] {
+        for table in TABLES {
             manager
                 .alter_table(
                     Table::alter()
                         .table(Alias::new(table))
-                        .drop_column(Alias::new("personal_data"))
+                        .drop_column(Alias::new(PERSONAL_DATA))
                         .to_owned(),
                 )
                 .await?;
